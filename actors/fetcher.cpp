@@ -1,0 +1,321 @@
+#include "actors/fetcher.hpp"
+
+#include <ctime>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/bind_lifetimes.hpp"
+#include "actors/http_worker.hpp"
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+#include "provider/symbols.hpp"
+#include "provider/trading_day.hpp"
+#include "provider/yahoo_chart.hpp"
+#include "telemetry/counters.hpp"
+#include "telemetry/log.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = fetcher_actor::stateful_pointer<fetcher_state>;
+
+void pull_more(self_pointer self);
+void dispatch(self_pointer self);
+
+void retry_later(self_pointer self) {
+  auto& st = self->state;
+  if (st.retry_scheduled)
+    return;
+  st.retry_scheduled = true;
+  self->delayed_send(self, st.settings.retry_delay, atom::tick_v);
+}
+
+// -- finishing a job -------------------------------------------------------------
+
+void after_finish(self_pointer self) {
+  auto& st = self->state;
+  if (!st.draining) {
+    pull_more(self);
+    return;
+  }
+  ++st.finished_while_draining;
+  if (st.active == 0 && st.drain_promise) {
+    st.drain_promise->deliver(st.finished_while_draining);
+    st.drain_promise.reset();
+  }
+}
+
+void finish_done(self_pointer self, const backfill_job& job,
+                 write_summary summary) {
+  auto& st = self->state;
+  --st.active;
+  st.held.erase(job.id);
+  self->send(st.queue, atom::done_v, job, summary);
+  after_finish(self);
+}
+
+void finish_failed(self_pointer self, const backfill_job& job,
+                   failure_kind kind, std::string reason,
+                   int64_t retry_after_ms = 0) {
+  auto& st = self->state;
+  --st.active;
+  st.held.erase(job.id);
+  self->send(st.queue, atom::failed_v, job,
+             job_failure{kind, std::move(reason), retry_after_ms});
+  after_finish(self);
+}
+
+// -- the steps of one job ----------------------------------------------------------
+
+void write_series(self_pointer self, const backfill_job& job,
+                  price_series series) {
+  auto& st = self->state;
+  self->request(st.writer, st.settings.store_timeout, atom::write_v, job,
+                std::move(series))
+    .then(
+      [=](const write_summary& summary) { finish_done(self, job, summary); },
+      [=](caf::error& err) {
+        finish_failed(self, job, failure_kind::transient,
+                      "storing prices failed: " + render(err));
+      });
+}
+
+/// Turns what the provider said into the job's next step.
+void on_response(self_pointer self, const backfill_job& job,
+                 const http_response& response) {
+  auto& st = self->state;
+  price_series series;
+  auto f = decode_chart_response(response, series);
+  if (series.skipped_bars > 0) {
+    metrics().bars_skipped += static_cast<uint64_t>(series.skipped_bars);
+    BF_INFO(self, "Skipped {} bars of {} with missing or invalid values",
+            series.skipped_bars, job.symbol);
+  }
+  switch (f.code) {
+    case ec::none:
+      write_series(self, job, std::move(series));
+      return;
+    case ec::rate_limited: {
+      using std::chrono::milliseconds;
+      using std::chrono::seconds;
+      auto pause = response.retry_after_s >= 0
+                     ? milliseconds{seconds{response.retry_after_s}}
+                     : st.settings.throttle_pause;
+      self->send(st.limiter, atom::throttle_v, caf::timespan{pause});
+      finish_failed(self, job, failure_kind::throttled, f.detail,
+                    pause.count());
+      return;
+    }
+    case ec::symbol_not_found:
+      finish_failed(self, job, failure_kind::permanent,
+                    to_string(f.code) + std::string{": "} + f.detail);
+      return;
+    case ec::no_data:
+      if (job.kind == job_kind::extend) {
+        // Nothing older exists (the listing date): settled, never asked
+        // again for this day.
+        BF_INFO(self, "The provider has no history of {} before {}",
+                job.symbol, iso_date(job.first_price));
+        finish_done(self, job, write_summary{});
+        return;
+      }
+      [[fallthrough]];
+    default:
+      metrics().fetch_errors++;
+      finish_failed(self, job, failure_kind::transient,
+                    to_string(f.code) + std::string{": "} + f.detail);
+  }
+}
+
+void get_chart(self_pointer self, const backfill_job& job,
+               http_worker_actor worker, std::string url) {
+  auto& st = self->state;
+  metrics().fetches++;
+  BF_DEBUG(self, "GET {}", url);
+  self->request(worker, st.settings.http_timeout, atom::get_v,
+                http_request{url})
+    .then(
+      [=](const http_response& response) {
+        self->state.idle_workers.push_back(worker);
+        dispatch(self);
+        on_response(self, job, response);
+      },
+      [=](caf::error& err) {
+        self->state.idle_workers.push_back(worker);
+        dispatch(self);
+        metrics().fetch_errors++;
+        finish_failed(self, job, failure_kind::transient, render(err));
+      });
+}
+
+/// Maps the symbol, then waits for a grant: the provider is never called
+/// without one.
+void start(self_pointer self, const backfill_job& job,
+           http_worker_actor worker) {
+  auto& st = self->state;
+  ++st.active;
+  std::string ticker;
+  if (auto f = yahoo_symbol(job.asset_type, job.symbol, ticker)) {
+    st.idle_workers.push_back(worker);
+    BF_INFO(self, "Skipping {} (asset {}): {}", job.symbol, job.asset,
+            f.detail);
+    finish_failed(self, job, failure_kind::permanent,
+                  to_string(f.code) + std::string{": "} + f.detail);
+    return;
+  }
+  auto window = window_for(job, st.settings.range, std::time(nullptr));
+  auto url = chart_url(st.settings.base_url, ticker, window);
+  self->request(st.limiter, caf::infinite, atom::acquire_v)
+    .then([=](atom::grant) { get_chart(self, job, worker, url); },
+          [=](caf::error& err) {
+            // The limiter went away; the supervisor sends its successor.
+            auto& st = self->state;
+            BF_WARN(self, "No grant for {}: {}; waiting", job.symbol,
+                    render(err));
+            --st.active;
+            st.idle_workers.push_back(worker);
+            st.ready.push_front(job.id);
+            retry_later(self);
+          });
+}
+
+/// Starts ready jobs while workers are free.
+void dispatch(self_pointer self) {
+  auto& st = self->state;
+  while (!st.ready.empty() && !st.idle_workers.empty() && !st.draining) {
+    auto id = st.ready.front();
+    st.ready.pop_front();
+    auto worker = st.idle_workers.back();
+    st.idle_workers.pop_back();
+    start(self, st.held.at(id), worker);
+  }
+}
+
+// -- talking to the queue ------------------------------------------------------------
+
+std::vector<job_id> held_ids(self_pointer self) {
+  std::vector<job_id> ids;
+  for (const auto& [id, job] : self->state.held)
+    ids.push_back(id);
+  return ids;
+}
+
+/// Asks the queue for as many jobs as the window has room for. The answer
+/// comes when jobs are due (a long poll).
+void pull_more(self_pointer self) {
+  auto& st = self->state;
+  if (st.pull_in_flight || st.draining || st.held.size() >= st.settings.window)
+    return;
+  auto capacity = static_cast<uint32_t>(st.settings.window - st.held.size());
+  auto epoch = st.queue_epoch;
+  st.pull_in_flight = true;
+  self->request(st.queue, caf::infinite, atom::pull_v, capacity,
+                held_ids(self))
+    .then(
+      [=](std::vector<backfill_job>& jobs) {
+        auto& st = self->state;
+        if (epoch == st.queue_epoch)
+          st.pull_in_flight = false;
+        for (auto& job : jobs) {
+          auto id = job.id;
+          if (st.held.emplace(id, std::move(job)).second)
+            st.ready.push_back(id);
+        }
+        if (st.draining && !jobs.empty()) {
+          // Claimed while we started draining: hand them straight back.
+          std::vector<job_id> ids{st.ready.begin(), st.ready.end()};
+          for (auto id : ids)
+            st.held.erase(id);
+          st.ready.clear();
+          self->send(st.queue, atom::release_v, std::move(ids));
+          return;
+        }
+        dispatch(self);
+        // An empty answer means the queue is draining: do not hammer it.
+        if (jobs.empty())
+          retry_later(self);
+        else
+          pull_more(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (epoch != st.queue_epoch)
+          return;
+        st.pull_in_flight = false;
+        BF_WARN(self, "Cannot pull jobs: {}; retrying", render(err));
+        retry_later(self);
+      });
+}
+
+caf::result<int32_t> on_drain(self_pointer self) {
+  auto& st = self->state;
+  st.draining = true;
+  // Jobs not started yet go back to the table now, not at lease expiry.
+  if (!st.ready.empty()) {
+    std::vector<job_id> ids{st.ready.begin(), st.ready.end()};
+    for (auto id : ids)
+      st.held.erase(id);
+    st.ready.clear();
+    BF_INFO(self, "Handing back {} jobs not started yet", ids.size());
+    self->send(st.queue, atom::release_v, std::move(ids));
+  }
+  if (st.active == 0)
+    return st.finished_while_draining;
+  BF_INFO(self, "Finishing {} jobs in flight", st.active);
+  auto promise = self->make_response_promise<int32_t>();
+  st.drain_promise = promise;
+  return promise;
+}
+
+} // namespace
+
+fetcher_actor::behavior_type
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+        dedupe_actor queue, rate_limiter_actor limiter, writer_actor writer,
+        std::vector<http_worker_actor> workers, fetcher_settings settings) {
+  auto& st = self->state;
+  st.queue = std::move(queue);
+  st.limiter = std::move(limiter);
+  st.writer = std::move(writer);
+  st.idle_workers = std::move(workers);
+  st.settings = std::move(settings);
+  pull_more(self);
+  return {
+    [=](dedupe_actor queue) {
+      auto& st = self->state;
+      st.queue = std::move(queue);
+      ++st.queue_epoch;
+      st.pull_in_flight = false;
+      pull_more(self);
+    },
+    [=](rate_limiter_actor limiter) {
+      self->state.limiter = std::move(limiter);
+      dispatch(self);
+    },
+    [=](writer_actor writer) { self->state.writer = std::move(writer); },
+    [=](atom::drain) { return on_drain(self); },
+    [=](atom::tick) {
+      self->state.retry_scheduled = false;
+      dispatch(self);
+      pull_more(self);
+    },
+  };
+}
+
+fetcher_actor spawn_fetcher(caf::actor_system& sys, dedupe_actor queue,
+                            rate_limiter_actor limiter, writer_actor writer,
+                            size_t concurrency, http_options http,
+                            fetcher_settings settings) {
+  std::vector<http_worker_actor> workers;
+  for (size_t i = 0; i < std::max<size_t>(concurrency, 1); ++i)
+    workers.push_back(spawn_http_worker(sys, http));
+  auto logic = sys.spawn(fetcher, std::move(queue), std::move(limiter),
+                         std::move(writer), workers, std::move(settings));
+  for (const auto& worker : workers)
+    bind_lifetimes(logic, worker);
+  return logic;
+}
+
+} // namespace backfilld

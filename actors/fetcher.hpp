@@ -1,0 +1,77 @@
+// The fetcher: pulls claimed jobs from the queue (never more than its window),
+// waits for a rate-limiter grant, GETs the chart from a pool of detached HTTP
+// workers, decodes it and hands the series to the writer; then reports the
+// outcome to the queue.
+//
+// A provider outage piles up here, in the bounded window, and nowhere else:
+// the writer, the tracker and the listener never wait on the provider.
+
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/interfaces.hpp"
+#include "provider/http_client.hpp"
+
+namespace backfilld {
+
+struct fetcher_settings {
+  /// Provider base URL; tests point it at a fake server on loopback.
+  std::string base_url = "https://query1.finance.yahoo.com";
+  /// Yahoo range name for a first backfill.
+  std::string range = "1y";
+  /// Jobs held at most (waiting for a worker, a grant, a response or the
+  /// writer): the bound on in-memory work.
+  uint32_t window = 8;
+  /// Bound on one HTTP worker round trip (above the transfer timeout).
+  std::chrono::milliseconds http_timeout{40'000};
+  /// Bound on one writer round trip.
+  std::chrono::milliseconds store_timeout{120'000};
+  /// Pause for everyone after a 429 without `Retry-After`.
+  std::chrono::milliseconds throttle_pause{60'000};
+  /// Wait before asking an unreachable peer again.
+  std::chrono::milliseconds retry_delay{1'000};
+};
+
+struct fetcher_state {
+  static inline const char* name = "fetcher";
+  dedupe_actor queue;
+  rate_limiter_actor limiter;
+  writer_actor writer;
+  fetcher_settings settings;
+  std::vector<http_worker_actor> idle_workers;
+  /// Every job in our hands, by id.
+  std::map<job_id, backfill_job> held;
+  /// Held jobs waiting for a free worker.
+  std::deque<job_id> ready;
+  /// Held jobs past `ready`: waiting for a grant, a response or the writer.
+  size_t active = 0;
+  bool pull_in_flight = false;
+  /// Bumped when the queue is replaced, to ignore answers from the old one.
+  uint64_t queue_epoch = 0;
+  bool retry_scheduled = false;
+  bool draining = false;
+  std::optional<caf::typed_response_promise<int32_t>> drain_promise;
+  int32_t finished_while_draining = 0;
+};
+
+fetcher_actor::behavior_type
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+        dedupe_actor queue, rate_limiter_actor limiter, writer_actor writer,
+        std::vector<http_worker_actor> workers, fetcher_settings settings);
+
+/// Spawns the fetcher with `concurrency` detached HTTP workers.
+fetcher_actor spawn_fetcher(caf::actor_system& sys, dedupe_actor queue,
+                            rate_limiter_actor limiter, writer_actor writer,
+                            size_t concurrency, http_options http,
+                            fetcher_settings settings);
+
+} // namespace backfilld

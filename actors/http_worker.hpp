@@ -1,0 +1,28 @@
+// A fetcher's I/O worker: a detached actor with one libcurl easy handle. The
+// fetcher keeps several, so one slow response does not hold up the others.
+
+#pragma once
+
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "messages/interfaces.hpp"
+#include "provider/http_client.hpp"
+
+namespace backfilld {
+
+struct http_worker_state {
+  static inline const char* name = "http-worker";
+  std::optional<http_client> client;
+};
+
+http_worker_actor::behavior_type
+http_worker(http_worker_actor::stateful_pointer<http_worker_state> self,
+            http_options options);
+
+/// Spawns a worker on its own thread: a GET blocks for up to its timeout.
+http_worker_actor spawn_http_worker(caf::actor_system& sys,
+                                    http_options options);
+
+} // namespace backfilld

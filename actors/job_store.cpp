@@ -1,0 +1,79 @@
+#include "actors/job_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+#include "telemetry/log.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = job_store_actor::stateful_pointer<job_store_state>;
+
+/// Runs one query function and turns its outcome into a CAF result.
+template <class T, class F>
+caf::result<T> query(self_pointer self, F&& f) {
+  T result{};
+  auto fault = self->state.db->run(
+    [&](pqxx::connection& conn) { result = f(conn); });
+  if (fault)
+    return to_error(std::move(fault));
+  return result;
+}
+
+} // namespace
+
+job_store_actor::behavior_type
+job_store(job_store_actor::stateful_pointer<job_store_state> self,
+          db_settings settings, lease_settings lease) {
+  self->state.db.emplace(std::move(settings));
+  self->state.lease = std::move(lease);
+  const auto& ls = self->state.lease;
+  return {
+    [=](atom::enqueue, const std::vector<asset_id>& assets) {
+      return query<std::vector<enqueue_result>>(
+        self, [&](auto& conn) { return enqueue_jobs(conn, assets); });
+    },
+    [=, &ls](atom::claim, uint32_t limit) {
+      std::vector<std::string> reclaimed;
+      auto result = query<std::vector<backfill_job>>(self, [&](auto& conn) {
+        return claim_jobs(conn, limit, ls, reclaimed);
+      });
+      for (const auto& what : reclaimed)
+        BF_WARN(self, "Reclaimed {}", what);
+      return result;
+    },
+    [=, &ls](atom::done, job_id job) {
+      return query<bool>(self,
+                         [&](auto& conn) { return finish_job(conn, job, ls); });
+    },
+    [=, &ls](atom::failed, const job_verdict& verdict) {
+      return query<bool>(
+        self, [&](auto& conn) { return fail_job(conn, verdict, ls); });
+    },
+    [=, &ls](atom::heartbeat, const std::vector<job_id>& jobs) {
+      return query<int32_t>(
+        self, [&](auto& conn) { return extend_leases(conn, jobs, ls); });
+    },
+    [=, &ls](atom::release, const std::vector<job_id>& jobs) {
+      return query<int32_t>(
+        self, [&](auto& conn) { return release_jobs(conn, jobs, ls); });
+    },
+    [=](atom::catch_up) {
+      return query<std::vector<enqueue_result>>(self, [&](auto& conn) {
+        return enqueue_jobs(conn, assets_with_transactions(conn));
+      });
+    },
+  };
+}
+
+job_store_actor spawn_job_store(caf::actor_system& sys, db_settings settings,
+                                lease_settings lease) {
+  return sys.spawn<caf::detached>(job_store, std::move(settings),
+                                  std::move(lease));
+}
+
+} // namespace backfilld

@@ -1,0 +1,30 @@
+// The queue's I/O shell: a detached actor that owns one database connection
+// and runs the job queue's SQL (db/job_queries) on it.
+
+#pragma once
+
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "db/job_queries.hpp"
+#include "db/session.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct job_store_state {
+  static inline const char* name = "job-store";
+  std::optional<db_session> db;
+  lease_settings lease;
+};
+
+job_store_actor::behavior_type
+job_store(job_store_actor::stateful_pointer<job_store_state> self,
+          db_settings settings, lease_settings lease);
+
+/// Spawns the store on its own thread: every message blocks on libpq.
+job_store_actor spawn_job_store(caf::actor_system& sys, db_settings settings,
+                                lease_settings lease);
+
+} // namespace backfilld

@@ -1,0 +1,133 @@
+#include "actors/listen_shell.hpp"
+
+#include <exception>
+#include <functional>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <pqxx/pqxx>
+
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = listen_shell_actor::stateful_pointer<listen_shell_state>;
+using std::chrono::steady_clock;
+
+/// Forwards each notification as a message. libpqxx swallows exceptions from
+/// receivers, so this does nothing that could throw for a reason worth
+/// knowing.
+class forwarder : public pqxx::notification_receiver {
+public:
+  using sink = std::function<void(pg_notification)>;
+
+  forwarder(pqxx::connection_base& conn, const std::string& channel, sink f)
+    : pqxx::notification_receiver(conn, channel), sink_(std::move(f)) {
+    // nop
+  }
+
+  void operator()(const std::string& payload, int backend_pid) override {
+    sink_(pg_notification{channel(), payload, backend_pid});
+  }
+
+private:
+  sink sink_;
+};
+
+} // namespace
+
+struct listen_connection {
+  std::unique_ptr<pqxx::connection> conn;
+  // Declared after `conn`: receivers go first, while the connection exists.
+  std::unique_ptr<forwarder> receiver;
+};
+
+namespace {
+
+void schedule_reconnect(self_pointer self, const std::string& reason) {
+  auto& st = self->state;
+  st.link.reset();
+  self->send(st.logic, atom::lost_v, reason);
+  self->delayed_send(self, st.reconnect_delay, atom::poll_v);
+  st.reconnect_delay = std::min(st.reconnect_delay * 2,
+                                st.settings.reconnect_max);
+}
+
+/// Opens the connection and LISTENs (the receiver's constructor sends it).
+void connect_and_listen(self_pointer self) {
+  auto& st = self->state;
+  try {
+    auto link = std::make_shared<listen_connection>();
+    link->conn = open_connection(st.db);
+    auto logic = st.logic;
+    link->receiver = std::make_unique<forwarder>(
+      *link->conn, st.settings.channel,
+      [self, logic](pg_notification n) { self->send(logic, std::move(n)); });
+    st.link = std::move(link);
+    st.backend_pid = st.link->conn->backendpid();
+    st.reconnect_delay = st.settings.reconnect_min;
+    st.next_ping = steady_clock::now() + st.settings.ping_interval;
+    self->send(st.logic, atom::listening_v, st.backend_pid);
+    self->send(self, atom::poll_v);
+  } catch (...) {
+    schedule_reconnect(self, classify(std::current_exception()).detail);
+  }
+}
+
+/// Waits one slice for notifications; pings when due. libpqxx may have
+/// re-established the connection by itself: a new backend pid says so, and
+/// notifications sent in between are lost just the same.
+void wait_once(self_pointer self) {
+  auto& st = self->state;
+  try {
+    auto& conn = *st.link->conn;
+    auto slice = st.settings.poll_interval;
+    conn.await_notification(static_cast<long>(slice.count() / 1000),
+                            static_cast<long>((slice.count() % 1000) * 1000));
+    if (steady_clock::now() >= st.next_ping) {
+      pqxx::nontransaction ping{conn};
+      ping.exec("SELECT 1");
+      st.next_ping = steady_clock::now() + st.settings.ping_interval;
+    }
+    if (auto pid = conn.backendpid(); pid != st.backend_pid) {
+      st.backend_pid = pid;
+      self->send(st.logic, atom::listening_v, pid);
+    }
+    self->send(self, atom::poll_v);
+  } catch (...) {
+    schedule_reconnect(self, classify(std::current_exception()).detail);
+  }
+}
+
+} // namespace
+
+listen_shell_actor::behavior_type
+listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
+             listener_actor logic, db_settings db, listen_settings settings) {
+  auto& st = self->state;
+  st.logic = std::move(logic);
+  st.db = std::move(db);
+  st.settings = std::move(settings);
+  st.reconnect_delay = st.settings.reconnect_min;
+  self->send(self, atom::poll_v);
+  return {
+    [=](atom::poll) {
+      if (self->state.link)
+        wait_once(self);
+      else
+        connect_and_listen(self);
+    },
+  };
+}
+
+listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
+                                      listener_actor logic, db_settings db,
+                                      listen_settings settings) {
+  return sys.spawn<caf::detached>(listen_shell, std::move(logic),
+                                  std::move(db), std::move(settings));
+}
+
+} // namespace backfilld

@@ -1,0 +1,55 @@
+// The listener's I/O shell: a detached actor that owns the LISTEN connection.
+//
+// It keeps that connection idle (notifications are held back while a
+// transaction is open on it), waits for notifications in short slices so it
+// stays responsive, pings it now and then, and reconnects with backoff when
+// it breaks. Each time LISTEN is (re)established it tells the listener, which
+// then has the queue catch up on whatever was sent during the gap.
+
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "db/connection.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct listen_settings {
+  std::string channel = "transaction_created";
+  /// How long one wait for notifications lasts (also the shutdown latency).
+  std::chrono::milliseconds poll_interval{500};
+  /// How often the idle connection is checked with a query.
+  std::chrono::milliseconds ping_interval{30'000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{30'000};
+};
+
+/// The connection with its receivers (defined in the .cpp, libpqxx inside).
+struct listen_connection;
+
+struct listen_shell_state {
+  static inline const char* name = "listen-shell";
+  listener_actor logic;
+  listen_settings settings;
+  db_settings db;
+  std::shared_ptr<listen_connection> link;
+  int32_t backend_pid = 0;
+  std::chrono::milliseconds reconnect_delay{0};
+  std::chrono::steady_clock::time_point next_ping;
+};
+
+listen_shell_actor::behavior_type
+listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
+             listener_actor logic, db_settings db, listen_settings settings);
+
+/// Spawns the shell on its own thread, reporting to `logic`.
+listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
+                                      listener_actor logic, db_settings db,
+                                      listen_settings settings);
+
+} // namespace backfilld

@@ -1,0 +1,28 @@
+// The writer's I/O shell: a detached actor that owns one database connection
+// and runs `write_series` on it.
+
+#pragma once
+
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "db/session.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct price_store_state {
+  static inline const char* name = "price-store";
+  std::optional<db_session> db;
+};
+
+price_store_actor::behavior_type
+price_store(price_store_actor::stateful_pointer<price_store_state> self,
+            db_settings settings);
+
+/// Spawns the store on its own thread: every message blocks on libpq.
+price_store_actor spawn_price_store(caf::actor_system& sys,
+                                    db_settings settings);
+
+} // namespace backfilld

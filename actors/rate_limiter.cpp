@@ -1,0 +1,69 @@
+#include "actors/rate_limiter.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/type_ids.hpp"
+#include "telemetry/counters.hpp"
+#include "telemetry/log.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = rate_limiter_actor::stateful_pointer<rate_limiter_state>;
+
+/// Grants to waiting fetches while tokens last; then sleeps until the next
+/// token is due.
+void serve_waiting(self_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  while (!st.waiting.empty() && st.bucket->try_take(now)) {
+    st.waiting.front().deliver(atom::grant_v);
+    st.waiting.pop_front();
+  }
+  if (!st.waiting.empty() && !st.tick_pending) {
+    st.tick_pending = true;
+    self->delayed_send(self, st.bucket->wait_time(now), atom::tick_v);
+  }
+}
+
+} // namespace
+
+rate_limiter_actor::behavior_type
+rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
+             rate_limiter_settings settings) {
+  self->state.bucket.emplace(settings.rate, settings.burst,
+                             self->clock().now());
+  return {
+    [=](atom::acquire) -> caf::result<atom::grant> {
+      auto& st = self->state;
+      if (st.waiting.empty() && st.bucket->try_take(self->clock().now()))
+        return atom::grant_v;
+      auto promise = self->make_response_promise<atom::grant>();
+      st.waiting.push_back(promise);
+      serve_waiting(self);
+      return promise;
+    },
+    [=](atom::throttle, caf::timespan pause) {
+      auto& st = self->state;
+      metrics().throttled++;
+      BF_WARN(self, "Provider asked us to slow down; pausing all fetches for "
+                    "{} ms",
+              std::chrono::duration_cast<std::chrono::milliseconds>(pause)
+                .count());
+      st.bucket->pause_until(self->clock().now() + pause);
+    },
+    [=](atom::tick) {
+      self->state.tick_pending = false;
+      serve_waiting(self);
+    },
+  };
+}
+
+rate_limiter_actor spawn_rate_limiter(caf::actor_system& sys,
+                                      rate_limiter_settings settings) {
+  return sys.spawn(rate_limiter, settings);
+}
+
+} // namespace backfilld

@@ -1,0 +1,41 @@
+// The rate limiter: a token bucket that grants provider requests, shared by
+// every fetch on this node. A 429 pauses it for everyone.
+
+#pragma once
+
+#include <deque>
+#include <optional>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/interfaces.hpp"
+#include "policy/token_bucket.hpp"
+
+namespace backfilld {
+
+struct rate_limiter_settings {
+  /// Average requests per second.
+  double rate = 2.0;
+  /// Requests allowed back to back after a quiet spell.
+  double burst = 5.0;
+};
+
+struct rate_limiter_state {
+  static inline const char* name = "rate-limiter";
+  std::optional<token_bucket> bucket;
+  /// Fetches waiting for a token, first come first served. Bounded by the
+  /// fetchers' concurrency: each fetch asks once and waits.
+  std::deque<caf::typed_response_promise<atom::grant>> waiting;
+  /// Whether a `tick` is scheduled already.
+  bool tick_pending = false;
+};
+
+rate_limiter_actor::behavior_type
+rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
+             rate_limiter_settings settings);
+
+rate_limiter_actor spawn_rate_limiter(caf::actor_system& sys,
+                                      rate_limiter_settings settings);
+
+} // namespace backfilld

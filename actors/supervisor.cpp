@@ -1,0 +1,182 @@
+#include "actors/supervisor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/listener.hpp"
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+#include "telemetry/counters.hpp"
+#include "telemetry/log.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+/// The roles, in start order: each only needs those before it (the listener
+/// needs the queue, the fetcher the queue, limiter and writer).
+const char* const role_names[] = {"tracker", "rate-limiter", "writer",
+                                  "dedupe",  "fetcher",      "listener"};
+
+template <class Handle>
+void watch(self_pointer self, const Handle& hdl, const std::string& role) {
+  self->monitor(hdl);
+  self->state.roles[caf::actor_cast<caf::actor_addr>(hdl)] = role;
+}
+
+/// Spawns one role and hands the new handle to every peer that uses it.
+void spawn_role(self_pointer self, const std::string& role) {
+  auto& st = self->state;
+  auto& cfg = st.settings;
+  auto& sys = self->system();
+  if (role == "tracker") {
+    st.tracker = spawn_tracker(sys, cfg.db, cfg.tracker);
+    watch(self, st.tracker, role);
+    if (st.queue)
+      self->send(st.queue, st.tracker);
+    if (st.writer)
+      self->send(st.writer, st.tracker);
+  } else if (role == "rate-limiter") {
+    st.limiter = spawn_rate_limiter(sys, cfg.limiter);
+    watch(self, st.limiter, role);
+    if (st.fetcher)
+      self->send(st.fetcher, st.limiter);
+  } else if (role == "writer") {
+    st.writer = spawn_writer(sys, cfg.db, st.tracker, cfg.writer);
+    watch(self, st.writer, role);
+    if (st.fetcher)
+      self->send(st.fetcher, st.writer);
+  } else if (role == "dedupe") {
+    st.queue = spawn_dedupe(sys, cfg.db, cfg.lease, st.tracker, cfg.dedupe);
+    watch(self, st.queue, role);
+    if (st.fetcher)
+      self->send(st.fetcher, st.queue);
+    if (st.listener)
+      self->send(st.listener, st.queue);
+  } else if (role == "fetcher") {
+    st.fetcher = spawn_fetcher(sys, st.queue, st.limiter, st.writer,
+                               cfg.fetch_concurrency, cfg.http, cfg.fetcher);
+    watch(self, st.fetcher, role);
+  } else if (role == "listener") {
+    st.listener = spawn_listener(sys, st.queue, cfg.db, cfg.listen);
+    watch(self, st.listener, role);
+  }
+}
+
+/// Ends every role that is still alive.
+void stop_all(self_pointer self) {
+  for (const auto& [addr, role] : self->state.roles)
+    self->send_exit(addr, caf::exit_reason::user_shutdown);
+}
+
+void on_down(self_pointer self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.roles.find(dm.source);
+  if (i == st.roles.end())
+    return;
+  auto role = i->second;
+  st.roles.erase(i);
+  if (st.stopping) {
+    if (st.roles.empty())
+      self->quit();
+    return;
+  }
+  metrics().restarts++;
+  auto window = st.restarts
+                  .try_emplace(role, st.settings.max_restarts,
+                               st.settings.restart_window)
+                  .first;
+  if (!window->second.record(self->clock().now())) {
+    BF_CRITICAL(self,
+                "{} died more than {} times within {} ms ({}); giving up so "
+                "that the process restarts",
+                role, st.settings.max_restarts,
+                st.settings.restart_window.count(), render(dm.reason));
+    st.stopping = true;
+    auto reason = make_error(ec::shutting_down, role + " is crash-looping");
+    stop_all(self);
+    self->quit(reason);
+    return;
+  }
+  BF_ERROR(self, "{} died ({}); restarting it in {} ms", role,
+           render(dm.reason), st.settings.restart_delay.count());
+  self->delayed_send(self, st.settings.restart_delay, atom::restart_v, role);
+}
+
+/// Shutdown in pipeline order: no new sightings, fetchers finish within the
+/// grace period, the queue hands back what is left, the tracker flushes.
+void shut_down(self_pointer self) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  st.stopping = true;
+  BF_INFO(self, "Shutting down: finishing work in flight (grace {} ms)",
+          st.settings.shutdown_grace.count());
+  if (st.listener)
+    self->send_exit(st.listener, caf::exit_reason::user_shutdown);
+  auto finish = [=] {
+    auto& st = self->state;
+    self->request(st.tracker, st.settings.tracker.store_timeout, atom::flush_v)
+      .then([=](int32_t) { stop_all(self); },
+            [=](caf::error&) {
+              stop_all(self);
+            });
+  };
+  auto drain_queue = [=] {
+    auto& st = self->state;
+    self->request(st.queue, st.settings.dedupe.store_timeout, atom::drain_v)
+      .then([=](int32_t) { finish(); },
+            [=](caf::error& err) {
+              BF_WARN(self, "The queue did not drain: {}", render(err));
+              finish();
+            });
+  };
+  self->request(st.fetcher, st.settings.shutdown_grace, atom::drain_v)
+    .then(
+      [=](int32_t finished) {
+        BF_INFO(self, "Fetcher finished {} jobs while draining", finished);
+        drain_queue();
+      },
+      [=](caf::error& err) {
+        BF_WARN(self, "Fetcher did not finish within the grace period ({}); "
+                      "releasing what it holds",
+                render(err));
+        self->send_exit(self->state.fetcher, caf::exit_reason::user_shutdown);
+        drain_queue();
+      });
+}
+
+} // namespace
+
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           pipeline_settings settings) {
+  self->state.settings = std::move(settings);
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  for (auto role : role_names)
+    spawn_role(self, role);
+  self->send(self, atom::tick_v);
+  return {
+    [=](atom::shutdown) { shut_down(self); },
+    [=](atom::restart, const std::string& role) {
+      if (!self->state.stopping)
+        spawn_role(self, role);
+    },
+    [=](atom::tick) {
+      self->delayed_send(self, self->state.settings.summary_interval,
+                         atom::tick_v);
+      BF_INFO(self, "Summary: {}", metrics().summary());
+    },
+  };
+}
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  pipeline_settings settings) {
+  return sys.spawn(supervisor, std::move(settings));
+}
+
+} // namespace backfilld

@@ -1,0 +1,76 @@
+// The supervisor: spawns every role, watches each, and restarts any that dies
+// on its own, handing its successor to the peers that talk to it. A role that
+// keeps dying (more than N restarts in T) is a crash loop: the supervisor
+// gives up loudly and the process exits non-zero, so that the container's
+// restart policy takes over. On shutdown it drains the pipeline in order.
+
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/dedupe.hpp"
+#include "actors/fetcher.hpp"
+#include "actors/listen_shell.hpp"
+#include "actors/rate_limiter.hpp"
+#include "actors/tracker.hpp"
+#include "actors/writer.hpp"
+#include "db/connection.hpp"
+#include "db/job_queries.hpp"
+#include "messages/interfaces.hpp"
+#include "policy/backoff.hpp"
+#include "provider/http_client.hpp"
+
+namespace backfilld {
+
+/// Everything the pipeline needs to run; read from the configuration.
+struct pipeline_settings {
+  db_settings db;
+  lease_settings lease;
+  listen_settings listen;
+  dedupe_settings dedupe;
+  rate_limiter_settings limiter;
+  fetcher_settings fetcher;
+  http_options http;
+  size_t fetch_concurrency = 4;
+  writer_settings writer;
+  tracker_settings tracker;
+  /// Restart intensity: more than `max_restarts` in `restart_window` of one
+  /// role is a crash loop.
+  int32_t max_restarts = 5;
+  std::chrono::milliseconds restart_window{60'000};
+  /// Pause before a dead role is respawned.
+  std::chrono::milliseconds restart_delay{1'000};
+  /// How long in-flight jobs get to finish on shutdown.
+  std::chrono::milliseconds shutdown_grace{30'000};
+  /// Period of the one-line summary log.
+  std::chrono::milliseconds summary_interval{60'000};
+};
+
+struct supervisor_state {
+  static inline const char* name = "supervisor";
+  pipeline_settings settings;
+  tracker_actor tracker;
+  rate_limiter_actor limiter;
+  writer_actor writer;
+  dedupe_actor queue;
+  fetcher_actor fetcher;
+  listener_actor listener;
+  /// Which role each live actor plays.
+  std::map<caf::actor_addr, std::string> roles;
+  std::map<std::string, restart_window> restarts;
+  bool stopping = false;
+};
+
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           pipeline_settings settings);
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  pipeline_settings settings);
+
+} // namespace backfilld

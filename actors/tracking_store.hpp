@@ -1,0 +1,28 @@
+// The tracker's I/O shell: a detached actor that owns one database connection
+// and recomputes `tracked_assets` rows on it.
+
+#pragma once
+
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "db/session.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct tracking_store_state {
+  static inline const char* name = "tracking-store";
+  std::optional<db_session> db;
+};
+
+tracking_store_actor::behavior_type tracking_store(
+  tracking_store_actor::stateful_pointer<tracking_store_state> self,
+  db_settings settings);
+
+/// Spawns the store on its own thread: every message blocks on libpq.
+tracking_store_actor spawn_tracking_store(caf::actor_system& sys,
+                                          db_settings settings);
+
+} // namespace backfilld

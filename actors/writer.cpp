@@ -1,0 +1,80 @@
+#include "actors/writer.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/bind_lifetimes.hpp"
+#include "actors/price_store.hpp"
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+#include "provider/trading_day.hpp"
+#include "telemetry/counters.hpp"
+#include "telemetry/log.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using self_pointer = writer_actor::stateful_pointer<writer_state>;
+
+/// The seed daemon's words, which operators grep for.
+void log_stored(self_pointer self, const backfill_job& job,
+                const price_series& series, const write_summary& summary) {
+  if (job.kind == job_kind::backfill)
+    BF_INFO(self, "Backfilled {}: {} records", job.symbol, summary.bars);
+  else
+    BF_INFO(self, "Extended {} back to {}: {} records", job.symbol,
+            iso_date(series.bars.front().day), summary.bars);
+  if (!job.currency.empty() && !series.currency.empty()
+      && job.currency != series.currency)
+    BF_INFO(self,
+            "{} is quoted in {} while assets.currency says {}; prices are "
+            "stored as served, not rescaled",
+            job.symbol, series.currency, job.currency);
+}
+
+} // namespace
+
+writer_actor::behavior_type
+writer(writer_actor::stateful_pointer<writer_state> self,
+       price_store_actor store, tracker_actor tracker,
+       writer_settings settings) {
+  self->state.store = std::move(store);
+  self->state.tracker = std::move(tracker);
+  self->state.settings = settings;
+  return {
+    [=](atom::write, const backfill_job& job,
+        const price_series& series) -> caf::result<write_summary> {
+      auto promise = self->make_response_promise<write_summary>();
+      self
+        ->request(self->state.store, self->state.settings.store_timeout,
+                  atom::write_v, job.asset, series)
+        .then(
+          [=](const write_summary& summary) mutable {
+            metrics().rows_written += static_cast<uint64_t>(summary.changed);
+            log_stored(self, job, series, summary);
+            self->send(self->state.tracker, atom::track_v, job.asset,
+                       atom::write_v);
+            promise.deliver(summary);
+          },
+          [=](caf::error& err) mutable {
+            metrics().write_errors++;
+            BF_WARN(self, "Cannot store {} prices for {}: {}",
+                    series.bars.size(), job.symbol, render(err));
+            promise.deliver(std::move(err));
+          });
+      return promise;
+    },
+    [=](tracker_actor tracker) { self->state.tracker = std::move(tracker); },
+  };
+}
+
+writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
+                          tracker_actor tracker, writer_settings settings) {
+  auto store = spawn_price_store(sys, std::move(db));
+  auto logic = sys.spawn(writer, store, std::move(tracker), settings);
+  bind_lifetimes(logic, store);
+  return logic;
+}
+
+} // namespace backfilld

@@ -1,0 +1,37 @@
+// The writer: stores fetched series through its own connection, one
+// transaction per asset, then tells the tracker. Provider trouble never
+// reaches it: it only ever sees finished series.
+
+#pragma once
+
+#include <chrono>
+
+#include <caf/fwd.hpp>
+
+#include "db/connection.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct writer_settings {
+  /// Bound on one store round trip.
+  std::chrono::milliseconds store_timeout{120'000};
+};
+
+struct writer_state {
+  static inline const char* name = "writer";
+  price_store_actor store;
+  tracker_actor tracker;
+  writer_settings settings;
+};
+
+writer_actor::behavior_type
+writer(writer_actor::stateful_pointer<writer_state> self,
+       price_store_actor store, tracker_actor tracker,
+       writer_settings settings);
+
+/// Spawns the writer with its detached store.
+writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
+                          tracker_actor tracker, writer_settings settings);
+
+} // namespace backfilld

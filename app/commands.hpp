@@ -1,0 +1,25 @@
+// backfilld's subcommands. Each returns the process exit code.
+
+#pragma once
+
+#include <string>
+
+#include "app/config.hpp"
+
+namespace backfilld {
+
+/// `backfilld` (or `backfilld run`): migrate, then run the pipeline in the
+/// foreground until SIGTERM or SIGINT.
+int run_daemon(config& cfg);
+
+/// `backfilld migrate`: bring the schema up to date and exit.
+int run_migrate(config& cfg);
+
+/// `backfilld retry SYMBOL|ID` or `backfilld retry --all-failed`: revive
+/// failed jobs so that the running daemon tries them again.
+int run_retry(config& cfg, const std::string& target);
+
+/// `backfilld status`: jobs by state, and why the failed ones failed.
+int run_status(config& cfg);
+
+} // namespace backfilld

@@ -1,0 +1,273 @@
+#include "app/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+
+#include "db/connection.hpp"
+#include "messages/error.hpp"
+#include "provider/yahoo_chart.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// Environment variables that stand in for an option when the command line
+/// does not set it.
+struct env_option {
+  const char* variable;
+  const char* option;
+};
+
+constexpr env_option env_options[] = {
+  {"BACKFILL_DB_URL", "db.url"},
+  {"BACKFILL_YAHOO_BASE_URL", "yahoo.base-url"},
+  {"BACKFILL_LOG_LEVEL", "log.level"},
+};
+
+constexpr const char* default_config_file = "/etc/backfilld/backfilld.ini";
+
+/// A browser's string: Yahoo answers obvious bots with 429s.
+constexpr const char* browser_user_agent
+  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36";
+
+bool sets_option(const std::vector<std::string>& args, const char* option) {
+  auto prefix = std::string{"--"} + option + "=";
+  for (const auto& arg : args)
+    if (arg.rfind(prefix, 0) == 0)
+      return true;
+  return false;
+}
+
+std::string config_file_from(const std::vector<std::string>& args) {
+  constexpr std::string_view flag = "--config-file=";
+  for (const auto& arg : args)
+    if (arg.rfind(flag, 0) == 0)
+      return arg.substr(flag.size());
+  if (auto path = std::getenv("BACKFILL_CONFIG"))
+    return path;
+  if (std::ifstream{default_config_file})
+    return default_config_file;
+  return {};
+}
+
+milliseconds ms(caf::timespan x) {
+  return std::chrono::duration_cast<milliseconds>(x);
+}
+
+seconds secs(caf::timespan x) {
+  return std::chrono::duration_cast<seconds>(x);
+}
+
+caf::error invalid(const std::string& what) {
+  return make_error(ec::invalid_config, what);
+}
+
+} // namespace
+
+config::config()
+  : db_connect_timeout(5s),
+    db_statement_timeout(60s),
+    db_keepalive_idle(30s),
+    db_keepalive_interval(10s),
+    db_keepalive_count(3),
+    db_tcp_user_timeout(30s),
+    yahoo_base_url("https://query1.finance.yahoo.com"),
+    yahoo_requests_per_second(2.0),
+    yahoo_burst(5.0),
+    yahoo_user_agent(browser_user_agent),
+    yahoo_connect_timeout(5s),
+    yahoo_timeout(30s),
+    yahoo_max_response_bytes(8 * 1024 * 1024),
+    yahoo_throttle_pause(60s),
+    fetch_concurrency(4),
+    fetch_window(8),
+    history_range("1y"),
+    queue_poll_interval(2s),
+    queue_lease(5min),
+    queue_heartbeat_interval(1min),
+    queue_catch_up_interval(5min),
+    queue_max_sightings(10'000),
+    retry_base(30s),
+    retry_factor(2.0),
+    retry_cap(1h),
+    retry_max_attempts(8),
+    listener_poll_interval(500ms),
+    listener_ping_interval(30s),
+    listener_reconnect_min(100ms),
+    listener_reconnect_max(30s),
+    supervisor_max_restarts(5),
+    supervisor_restart_window(60s),
+    supervisor_restart_delay(1s),
+    shutdown_grace(30s),
+    log_level("info"),
+    log_summary_interval(60s) {
+  opt_group{custom_options_, "db"}
+    .add(db_url, "url",
+         "libpq URL or key=value string (env BACKFILL_DB_URL; empty: "
+         "libpq's PG* variables)")
+    .add(db_connect_timeout, "connect-timeout", "bound on connecting")
+    .add(db_statement_timeout, "statement-timeout",
+         "server-side bound on every statement")
+    .add(db_keepalive_idle, "keepalive-idle", "TCP keepalive idle time")
+    .add(db_keepalive_interval, "keepalive-interval",
+         "TCP keepalive probe interval")
+    .add(db_keepalive_count, "keepalive-count", "TCP keepalive probes")
+    .add(db_tcp_user_timeout, "tcp-user-timeout",
+         "bound on unacknowledged sends (0: kernel default)");
+  opt_group{custom_options_, "yahoo"}
+    .add(yahoo_base_url, "base-url", "provider base URL")
+    .add(yahoo_requests_per_second, "requests-per-second",
+         "average request rate")
+    .add(yahoo_burst, "burst", "requests allowed back to back")
+    .add(yahoo_user_agent, "user-agent", "User-Agent header")
+    .add(yahoo_connect_timeout, "connect-timeout", "bound on connecting")
+    .add(yahoo_timeout, "timeout", "bound on a whole request")
+    .add(yahoo_max_response_bytes, "max-response-bytes",
+         "larger responses are refused")
+    .add(yahoo_ca_file, "ca-file", "extra CA bundle (PEM) for TLS")
+    .add(yahoo_throttle_pause, "throttle-pause",
+         "pause after a 429 without Retry-After");
+  opt_group{custom_options_, "fetch"}
+    .add(fetch_concurrency, "concurrency", "requests in flight at once")
+    .add(fetch_window, "window", "claimed jobs held in memory at most");
+  opt_group{custom_options_, "history"}.add(
+    history_range, "range",
+    "first backfill range: 1mo 3mo 6mo 1y 2y 5y 10y ytd max");
+  opt_group{custom_options_, "queue"}
+    .add(queue_poll_interval, "poll-interval",
+         "look for due jobs this often while idle")
+    .add(queue_lease, "lease", "a claimed job is reclaimed after this")
+    .add(queue_heartbeat_interval, "heartbeat-interval",
+         "extend leases of held jobs this often")
+    .add(queue_catch_up_interval, "catch-up-interval",
+         "scan for work missed by notifications this often")
+    .add(queue_max_sightings, "max-sightings",
+         "sightings buffered while the database is away");
+  opt_group{custom_options_, "retry"}
+    .add(retry_base, "base", "first backoff")
+    .add(retry_factor, "factor", "backoff growth per attempt")
+    .add(retry_cap, "cap", "longest backoff")
+    .add(retry_max_attempts, "max-attempts", "attempts before giving up");
+  opt_group{custom_options_, "listener"}
+    .add(listener_poll_interval, "poll-interval",
+         "one wait for notifications")
+    .add(listener_ping_interval, "ping-interval",
+         "check the idle connection this often")
+    .add(listener_reconnect_min, "reconnect-min", "first reconnect delay")
+    .add(listener_reconnect_max, "reconnect-max", "longest reconnect delay");
+  opt_group{custom_options_, "supervisor"}
+    .add(supervisor_max_restarts, "max-restarts",
+         "restarts of one role allowed within restart-window")
+    .add(supervisor_restart_window, "restart-window",
+         "window of the restart limit")
+    .add(supervisor_restart_delay, "restart-delay",
+         "pause before respawning a role");
+  opt_group{custom_options_, "shutdown"}.add(
+    shutdown_grace, "grace", "time in-flight jobs get on SIGTERM");
+  opt_group{custom_options_, "log"}
+    .add(log_level, "level", "trace debug info warn error critical")
+    .add(log_summary_interval, "summary-interval",
+         "period of the summary line");
+  // Nodes of another protocol version refuse to talk to us.
+  set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
+  register_messages(*this);
+}
+
+caf::error config::load(std::vector<std::string> args) {
+  config_file = config_file_from(args);
+  if (!config_file.empty() && !std::ifstream{config_file})
+    return invalid("cannot read config file " + config_file);
+  std::vector<std::string> layered;
+  for (const auto& env : env_options)
+    if (auto value = std::getenv(env.variable);
+        value != nullptr && !sets_option(args, env.option))
+      layered.push_back(std::string{"--"} + env.option + "=" + value);
+  layered.insert(layered.end(), args.begin(), args.end());
+  if (!config_file.empty() && !sets_option(layered, "config-file"))
+    layered.push_back("--config-file=" + config_file);
+  return parse(std::move(layered));
+}
+
+db_settings config::database() const {
+  db_settings db;
+  db.url = db_url;
+  db.connect_timeout = std::max(secs(db_connect_timeout), seconds{2});
+  db.statement_timeout = ms(db_statement_timeout);
+  db.keepalive_idle = std::max(secs(db_keepalive_idle), seconds{1});
+  db.keepalive_interval = std::max(secs(db_keepalive_interval), seconds{1});
+  db.keepalive_count = static_cast<int>(db_keepalive_count);
+  db.tcp_user_timeout = ms(db_tcp_user_timeout);
+  return db;
+}
+
+caf::expected<pipeline_settings> config::pipeline() const {
+  if (!valid_range(history_range))
+    return invalid("history.range " + history_range + " is not a Yahoo range");
+  if (yahoo_requests_per_second <= 0)
+    return invalid("yahoo.requests-per-second must be positive");
+  if (fetch_concurrency < 1 || fetch_concurrency > 64)
+    return invalid("fetch.concurrency must be within 1..64");
+  if (fetch_window < fetch_concurrency)
+    return invalid("fetch.window must be at least fetch.concurrency");
+  if (retry_max_attempts < 1)
+    return invalid("retry.max-attempts must be at least 1");
+  if (queue_heartbeat_interval * 2 > queue_lease)
+    return invalid("queue.heartbeat-interval must be under half of "
+                   "queue.lease");
+  pipeline_settings s;
+  s.db = database();
+  s.lease.worker = worker_name();
+  s.lease.duration = ms(queue_lease);
+  s.listen.poll_interval = ms(listener_poll_interval);
+  s.listen.ping_interval = ms(listener_ping_interval);
+  s.listen.reconnect_min = ms(listener_reconnect_min);
+  s.listen.reconnect_max = ms(listener_reconnect_max);
+  // A store round trip may wait for a connect and a whole statement.
+  auto store_timeout = ms(db_statement_timeout) + ms(db_connect_timeout)
+                       + milliseconds{5'000};
+  s.dedupe.poll_interval = ms(queue_poll_interval);
+  s.dedupe.catch_up_interval = ms(queue_catch_up_interval);
+  s.dedupe.heartbeat_interval = ms(queue_heartbeat_interval);
+  s.dedupe.store_timeout = store_timeout;
+  s.dedupe.max_sightings = static_cast<size_t>(queue_max_sightings);
+  s.dedupe.retry.backoff.base = ms(retry_base);
+  s.dedupe.retry.backoff.factor = retry_factor;
+  s.dedupe.retry.backoff.cap = ms(retry_cap);
+  s.dedupe.retry.backoff.max_attempts = static_cast<int32_t>(
+    retry_max_attempts);
+  s.dedupe.retry.throttle_delay = ms(yahoo_throttle_pause);
+  s.dedupe.seed = std::random_device{}();
+  s.limiter.rate = yahoo_requests_per_second;
+  s.limiter.burst = yahoo_burst;
+  s.fetcher.base_url = yahoo_base_url;
+  s.fetcher.range = history_range;
+  s.fetcher.window = static_cast<uint32_t>(fetch_window);
+  s.fetcher.http_timeout = ms(yahoo_timeout) + ms(yahoo_connect_timeout)
+                           + milliseconds{5'000};
+  s.fetcher.store_timeout = store_timeout;
+  s.fetcher.throttle_pause = ms(yahoo_throttle_pause);
+  s.fetcher.retry_delay = ms(queue_poll_interval);
+  s.http.user_agent = yahoo_user_agent;
+  s.http.connect_timeout = ms(yahoo_connect_timeout);
+  s.http.total_timeout = ms(yahoo_timeout);
+  s.http.max_body_bytes = yahoo_max_response_bytes;
+  s.http.ca_file = yahoo_ca_file;
+  s.fetch_concurrency = static_cast<size_t>(fetch_concurrency);
+  s.writer.store_timeout = store_timeout;
+  s.tracker.store_timeout = store_timeout;
+  s.tracker.retry_delay = ms(queue_poll_interval);
+  s.max_restarts = static_cast<int32_t>(supervisor_max_restarts);
+  s.restart_window = ms(supervisor_restart_window);
+  s.restart_delay = ms(supervisor_restart_delay);
+  s.shutdown_grace = ms(shutdown_grace);
+  s.summary_interval = ms(log_summary_interval);
+  return s;
+}
+
+} // namespace backfilld

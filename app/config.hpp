@@ -1,0 +1,90 @@
+// backfilld's configuration: every tunable, with CAF's INI file and
+// `--group.key=value` command line.
+//
+// Precedence: defaults < INI file < environment < command line. The file is
+// `--config-file=PATH`, else $BACKFILL_CONFIG, else /etc/backfilld/backfilld.ini
+// when it exists. configs/backfilld.ini documents every key.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/supervisor.hpp"
+
+namespace backfilld {
+
+class config : public caf::actor_system_config {
+public:
+  config();
+
+  /// Parses the INI file, the environment and `args` (the command line
+  /// without the program name and subcommand), in rising precedence.
+  caf::error load(std::vector<std::string> args);
+
+  /// The settings the pipeline runs with; `invalid_config` names the first
+  /// bad value.
+  caf::expected<pipeline_settings> pipeline() const;
+
+  /// The database settings alone (for the one-shot subcommands).
+  db_settings database() const;
+
+  // -- options, bound by reference to CAF's option set ------------------------
+
+  std::string db_url;
+  caf::timespan db_connect_timeout;
+  caf::timespan db_statement_timeout;
+  caf::timespan db_keepalive_idle;
+  caf::timespan db_keepalive_interval;
+  int64_t db_keepalive_count;
+  caf::timespan db_tcp_user_timeout;
+
+  std::string yahoo_base_url;
+  double yahoo_requests_per_second;
+  double yahoo_burst;
+  std::string yahoo_user_agent;
+  caf::timespan yahoo_connect_timeout;
+  caf::timespan yahoo_timeout;
+  int64_t yahoo_max_response_bytes;
+  std::string yahoo_ca_file;
+  caf::timespan yahoo_throttle_pause;
+
+  int64_t fetch_concurrency;
+  int64_t fetch_window;
+
+  std::string history_range;
+
+  caf::timespan queue_poll_interval;
+  caf::timespan queue_lease;
+  caf::timespan queue_heartbeat_interval;
+  caf::timespan queue_catch_up_interval;
+  int64_t queue_max_sightings;
+
+  caf::timespan retry_base;
+  double retry_factor;
+  caf::timespan retry_cap;
+  int64_t retry_max_attempts;
+
+  caf::timespan listener_poll_interval;
+  caf::timespan listener_ping_interval;
+  caf::timespan listener_reconnect_min;
+  caf::timespan listener_reconnect_max;
+
+  int64_t supervisor_max_restarts;
+  caf::timespan supervisor_restart_window;
+  caf::timespan supervisor_restart_delay;
+
+  caf::timespan shutdown_grace;
+
+  std::string log_level;
+  caf::timespan log_summary_interval;
+
+  /// The INI file actually read (empty when none).
+  std::string config_file;
+};
+
+} // namespace backfilld

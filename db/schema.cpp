@@ -1,0 +1,234 @@
+#include "db/schema.hpp"
+
+#include <exception>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "db/connection.hpp"
+
+namespace backfilld {
+
+namespace {
+
+/// Serialises migrations across daemons (an arbitrary constant: "bfld").
+constexpr long long migration_lock = 0x62666c64;
+
+struct migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Never edit a migration that has shipped; append a new one instead.
+const std::vector<migration> migrations = {
+  {1, "tracker tables, price columns, notify trigger, job queue", R"sql(
+CREATE TABLE IF NOT EXISTS assets (
+  id serial PRIMARY KEY,
+  symbol text NOT NULL,
+  asset_type text NOT NULL DEFAULT 'stock',
+  currency text
+);
+
+CREATE TABLE IF NOT EXISTS transactions (
+  id bigserial PRIMARY KEY,
+  portfolio_id int NOT NULL,
+  asset_id int NOT NULL REFERENCES assets (id),
+  quantity numeric NOT NULL,
+  price numeric NOT NULL,
+  timestamp timestamptz NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS asset_prices (
+  asset_id int NOT NULL REFERENCES assets (id),
+  date date NOT NULL,
+  open numeric,
+  high numeric,
+  low numeric,
+  close numeric,
+  adj_close numeric,
+  volume bigint,
+  source text,
+  fetched_at timestamptz,
+  currency text,
+  PRIMARY KEY (asset_id, date)
+);
+
+-- Columns an older tracker schema may lack; adding them rewrites nothing.
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS open numeric;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS high numeric;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS low numeric;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS close numeric;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS adj_close numeric;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS volume bigint;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS source text;
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS fetched_at timestamptz;
+-- As the provider served it, minor units included ("GBp" is pence).
+ALTER TABLE asset_prices ADD COLUMN IF NOT EXISTS currency text;
+
+CREATE TABLE IF NOT EXISTS tracked_assets (
+  asset_id int PRIMARY KEY REFERENCES assets (id),
+  tracking_users int NOT NULL,
+  last_price_update timestamptz
+);
+
+-- ON CONFLICT needs a unique index on exactly these columns; a tracker
+-- schema without one gets it (this fails loudly if duplicates exist).
+DO $$
+DECLARE
+  missing_unique boolean;
+BEGIN
+  SELECT NOT EXISTS (
+    SELECT 1 FROM pg_index i
+    WHERE i.indrelid = 'asset_prices'::regclass AND i.indisunique
+      AND i.indpred IS NULL
+      AND (SELECT array_agg(a.attname::text ORDER BY a.attname)
+           FROM unnest(i.indkey) AS k (attnum)
+           JOIN pg_attribute a
+             ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+          = ARRAY['asset_id', 'date'])
+  INTO missing_unique;
+  IF missing_unique THEN
+    CREATE UNIQUE INDEX backfilld_asset_prices_day
+      ON asset_prices (asset_id, date);
+  END IF;
+  SELECT NOT EXISTS (
+    SELECT 1 FROM pg_index i
+    WHERE i.indrelid = 'tracked_assets'::regclass AND i.indisunique
+      AND i.indpred IS NULL AND i.indnatts = 1
+      AND (SELECT a.attname FROM pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[0])
+          = 'asset_id')
+  INTO missing_unique;
+  IF missing_unique THEN
+    CREATE UNIQUE INDEX backfilld_tracked_assets_asset
+      ON tracked_assets (asset_id);
+  END IF;
+END
+$$;
+
+-- Catch-up and tracking look transactions up by asset.
+CREATE INDEX IF NOT EXISTS backfilld_transactions_asset
+  ON transactions (asset_id);
+
+-- The tracker's own trigger wins: only create ours where none exists.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc
+                 WHERE proname = 'notify_transaction_created') THEN
+    CREATE FUNCTION notify_transaction_created() RETURNS trigger
+    LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM pg_notify('transaction_created',
+                        json_build_object('asset_id', NEW.asset_id,
+                                          'transaction_id', NEW.id,
+                                          'portfolio_id', NEW.portfolio_id)::text);
+      RETURN NEW;
+    END
+    $fn$;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                 WHERE tgname = 'transaction_created_trigger'
+                   AND tgrelid = 'transactions'::regclass) THEN
+    CREATE TRIGGER transaction_created_trigger
+      AFTER INSERT ON transactions
+      FOR EACH ROW EXECUTE FUNCTION notify_transaction_created();
+  END IF;
+END
+$$;
+
+-- The queue: the work that must not be lost lives here, not in a NOTIFY.
+CREATE TABLE IF NOT EXISTS backfill_jobs (
+  id bigserial PRIMARY KEY,
+  asset_id int NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  kind text NOT NULL DEFAULT 'backfill'
+    CHECK (kind IN ('backfill', 'extend')),
+  state text NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'running', 'done', 'failed')),
+  attempts int NOT NULL DEFAULT 0,
+  -- For 'extend': the day the history must reach back to.
+  want_from date,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  locked_by text,
+  locked_until timestamptz,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+);
+
+-- One live job per asset and kind.
+CREATE UNIQUE INDEX IF NOT EXISTS backfill_jobs_one_live
+  ON backfill_jobs (asset_id, kind) WHERE state IN ('pending', 'running');
+CREATE INDEX IF NOT EXISTS backfill_jobs_due
+  ON backfill_jobs (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS backfill_jobs_leased
+  ON backfill_jobs (locked_until) WHERE state = 'running';
+CREATE INDEX IF NOT EXISTS backfill_jobs_asset
+  ON backfill_jobs (asset_id, kind, state);
+)sql"},
+};
+
+int current_version(pqxx::work& txn) {
+  auto exists = txn.exec1("SELECT to_regclass('backfilld_schema') IS NOT NULL");
+  if (!exists[0].as<bool>())
+    return 0;
+  return txn.exec1("SELECT coalesce(max(version), 0) FROM backfilld_schema")[0]
+    .as<int>();
+}
+
+std::string privilege_hint(pqxx::connection_base& conn, const std::string& what) {
+  return what + " (role \"" + conn.username()
+         + "\" needs CREATE on the schema and ownership of the tracker's "
+           "tables; run `backfilld migrate` once as their owner)";
+}
+
+} // namespace
+
+int schema_version() {
+  return migrations.back().version;
+}
+
+fault migrate(pqxx::connection_base& conn, migration_report& report) {
+  try {
+    {
+      // Fast path without any DDL, so a role without CREATE can run a
+      // current schema.
+      pqxx::work txn{conn};
+      report.from_version = current_version(txn);
+      report.to_version = report.from_version;
+      txn.commit();
+    }
+    if (report.from_version >= schema_version())
+      return {};
+    pqxx::work txn{conn};
+    txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock);
+    // Another daemon may have migrated while we waited for the lock.
+    auto version = current_version(txn);
+    txn.exec("CREATE TABLE IF NOT EXISTS backfilld_schema ("
+             " version int PRIMARY KEY,"
+             " description text NOT NULL,"
+             " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : migrations) {
+      if (m.version <= version)
+        continue;
+      txn.exec(m.sql);
+      txn.exec_params("INSERT INTO backfilld_schema (version, description) "
+                      "VALUES ($1, $2)",
+                      m.version, m.description);
+      version = m.version;
+    }
+    txn.commit();
+    report.to_version = version;
+    return {};
+  } catch (const pqxx::insufficient_privilege& e) {
+    return {ec::insufficient_privilege, privilege_hint(conn, e.what())};
+  } catch (...) {
+    auto f = classify(std::current_exception());
+    if (f.code == ec::insufficient_privilege)
+      f.detail = privilege_hint(conn, f.detail);
+    return f;
+  }
+}
+
+} // namespace backfilld

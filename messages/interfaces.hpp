@@ -1,0 +1,173 @@
+// The protocol of backfilld: one typed interface per actor role.
+//
+// Read this file to learn the whole system. A notification flows
+//
+//   listener ──asset_seen──▶ dedupe ◀──pull── fetcher ──write──▶ writer
+//                              │                │  ▲                │
+//                              │ track          │  └─acquire/grant─ rate_limiter
+//                              ▼                ▼                   ▼
+//                           tracker ◀──────────────────────────── track
+//
+// Roles that block (libpq, curl) are split in two: an event-based actor with
+// the logic, and a detached "store" or "shell" actor that owns the connection
+// and does nothing but I/O. The logic actors are what the unit tests drive on
+// CAF's deterministic scheduler, with fake stores behind them.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+namespace backfilld {
+
+// -- I/O shells (detached actors) ---------------------------------------------------
+
+/// Owns the writer's database connection.
+using price_store_actor = caf::typed_actor<
+  /// Upserts a series into `asset_prices` in one transaction: all or nothing.
+  caf::replies_to<atom::write, asset_id, price_series>::with<write_summary>>;
+
+/// Owns the tracker's database connection.
+using tracking_store_actor = caf::typed_actor<
+  /// Recomputes `tracking_users` for the first list; also stamps
+  /// `last_price_update` for the second (assets whose prices were just
+  /// written). Replies with the number of rows inserted or changed.
+  caf::replies_to<atom::track, std::vector<asset_id>,
+                  std::vector<asset_id>>::with<int32_t>>;
+
+/// Owns the queue's database connection: `backfill_jobs` and its SQL.
+using job_store_actor = caf::typed_actor<
+  /// Queues a backfill for every asset that needs one (at most one live job
+  /// per asset and kind) and says what happened to each.
+  caf::replies_to<atom::enqueue,
+                  std::vector<asset_id>>::with<std::vector<enqueue_result>>,
+  /// Claims up to N due jobs under a lease (`FOR UPDATE SKIP LOCKED`).
+  caf::replies_to<atom::claim, uint32_t>::with<std::vector<backfill_job>>,
+  /// Marks a job done; false when its lease had passed to someone else.
+  caf::replies_to<atom::done, job_id>::with<bool>,
+  /// Applies a verdict after a failed attempt; false when the lease was lost.
+  caf::replies_to<atom::failed, job_verdict>::with<bool>,
+  /// Extends the leases of jobs still in our hands; replies with how many
+  /// leases were still ours.
+  caf::replies_to<atom::heartbeat, std::vector<job_id>>::with<int32_t>,
+  /// Hands jobs back to the table without counting the attempt.
+  caf::replies_to<atom::release, std::vector<job_id>>::with<int32_t>,
+  /// Runs `enqueue` for every asset that has transactions: queues what lost
+  /// notifications missed, and reports the rest so that tracking is repaired.
+  caf::replies_to<atom::catch_up>::with<std::vector<enqueue_result>>>;
+
+/// One libcurl easy handle on its own thread.
+using http_worker_actor = caf::typed_actor<
+  /// Performs one GET; transport failures come back as errors.
+  caf::replies_to<atom::get, http_request>::with<http_response>>;
+
+/// Owns the LISTEN connection. It drives itself with `poll` messages so that
+/// it stays responsive to exit messages between waits.
+using listen_shell_actor = caf::typed_actor<
+  /// Internal: wait for notifications once, ping or reconnect when due.
+  caf::reacts_to<atom::poll>>;
+
+// -- pipeline roles (event-based) ---------------------------------------------------
+
+/// Keeps `tracked_assets` right.
+using tracker_actor = caf::typed_actor<
+  /// This asset gained a transaction: recompute its `tracking_users`.
+  caf::reacts_to<atom::track, asset_id>,
+  /// This asset's prices were just written: recompute and stamp
+  /// `last_price_update`.
+  caf::reacts_to<atom::track, asset_id, atom::write>,
+  /// A catch-up scan found these assets with prices: recompute them all.
+  caf::reacts_to<atom::track, std::vector<asset_id>>,
+  /// Write what is pending now; replies once the store has it (shutdown).
+  caf::replies_to<atom::flush>::with<int32_t>,
+  /// Internal: retry a batch the store could not take.
+  caf::reacts_to<atom::tick>>;
+
+/// A token bucket that spaces out provider requests.
+using rate_limiter_actor = caf::typed_actor<
+  /// Asks for one request slot; the reply comes once a token is available.
+  caf::replies_to<atom::acquire>::with<atom::grant>,
+  /// The provider answered 429: grant nothing for this long, for everyone.
+  caf::reacts_to<atom::throttle, caf::timespan>,
+  /// Internal: a token is due.
+  caf::reacts_to<atom::tick>>;
+
+/// Stores fetched series and tells the tracker.
+using writer_actor = caf::typed_actor<
+  /// Writes the job's series in one transaction; replies what was stored.
+  caf::replies_to<atom::write, backfill_job, price_series>::with<write_summary>,
+  /// The tracker was restarted: use this handle from now on.
+  caf::reacts_to<tracker_actor>>;
+
+/// The front of the job queue: turns sightings into durable jobs and hands
+/// claimed jobs to fetchers that ask for them.
+using dedupe_actor = caf::typed_actor<
+  /// A notification named this asset.
+  caf::reacts_to<asset_seen>,
+  /// Scan the database for work that lost notifications missed.
+  caf::reacts_to<atom::catch_up>,
+  /// A fetcher has room for N more jobs and holds these. The reply carries at
+  /// most N jobs; it waits while none are due (a long poll), so no mailbox
+  /// ever holds more than the fetchers asked for.
+  caf::replies_to<atom::pull, uint32_t,
+                  std::vector<job_id>>::with<std::vector<backfill_job>>,
+  /// The job's series is stored.
+  caf::reacts_to<atom::done, backfill_job, write_summary>,
+  /// The job's attempt failed.
+  caf::reacts_to<atom::failed, backfill_job, job_failure>,
+  /// A draining fetcher hands back jobs it will not start.
+  caf::reacts_to<atom::release, std::vector<job_id>>,
+  /// Shutdown: hand out no more jobs, release what fetchers still hold, and
+  /// reply once every outcome reached the table.
+  caf::replies_to<atom::drain>::with<int32_t>,
+  /// Internal: flush pending sightings and verdicts, serve parked pulls.
+  caf::reacts_to<atom::tick>,
+  /// Internal: extend the leases of held jobs.
+  caf::reacts_to<atom::heartbeat>,
+  /// The tracker was restarted: use this handle from now on.
+  caf::reacts_to<tracker_actor>>;
+
+/// Turns raw notifications into sightings.
+using listener_actor = caf::typed_actor<
+  /// A notification arrived (from the I/O shell).
+  caf::reacts_to<pg_notification>,
+  /// The shell is LISTENing on a connection served by this backend pid.
+  /// Notifications sent while it was away are gone: triggers a catch-up.
+  caf::reacts_to<atom::listening, int32_t>,
+  /// The shell lost its connection; the text says why.
+  caf::reacts_to<atom::lost, std::string>,
+  /// The queue was restarted: use this handle from now on.
+  caf::reacts_to<dedupe_actor>>;
+
+/// Pulls jobs, waits for grants, fetches, decodes and hands series on.
+using fetcher_actor = caf::typed_actor<
+  /// The queue was restarted: use this handle from now on.
+  caf::reacts_to<dedupe_actor>,
+  /// The rate limiter was restarted.
+  caf::reacts_to<rate_limiter_actor>,
+  /// The writer was restarted.
+  caf::reacts_to<writer_actor>,
+  /// Shutdown: pull nothing new, finish the jobs in hand; replies with how
+  /// many were finished. Whoever asks bounds the wait with a timeout.
+  caf::replies_to<atom::drain>::with<int32_t>,
+  /// Internal: retry what waits for a peer that was away.
+  caf::reacts_to<atom::tick>>;
+
+/// Spawns and watches every role.
+using supervisor_actor = caf::typed_actor<
+  /// Stop gracefully; the supervisor quits once everything is handed back.
+  caf::reacts_to<atom::shutdown>,
+  /// Internal: respawn a role after its restart delay.
+  caf::reacts_to<atom::restart, std::string>,
+  /// Internal: log the periodic summary line.
+  caf::reacts_to<atom::tick>>;
+
+} // namespace backfilld

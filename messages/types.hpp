@@ -1,0 +1,207 @@
+// The data that travels between backfilld's actors.
+//
+// These are plain structs with no CAF dependency, so the pure parts of the
+// code base (parsers, SQL, policies) and the fuzz targets can use them without
+// pulling in the actor framework. `messages/type_ids.hpp` makes them
+// serialisable and registers them with CAF.
+
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace backfilld {
+
+/// Primary key of the tracker's `assets` table.
+using asset_id = int32_t;
+
+/// Primary key of backfilld's `backfill_jobs` table.
+using job_id = int64_t;
+
+/// A day as a count of days since 1970-01-01 (the `date::sys_days` epoch).
+using day_number = int32_t;
+
+/// Marks an absent `day_number`.
+constexpr day_number no_day = INT32_MIN;
+
+// -- notifications ------------------------------------------------------------
+
+/// A transaction for this asset was inserted (or someone sent a test NOTIFY).
+/// It only wakes the queue: the jobs table, not this message, is the record.
+struct asset_seen {
+  asset_id asset = 0;
+  /// Zero when the payload did not carry it.
+  int64_t transaction = 0;
+  /// Zero when the payload did not carry it.
+  int32_t portfolio = 0;
+};
+
+/// A raw NOTIFY as the listener's connection received it.
+struct pg_notification {
+  std::string channel;
+  std::string payload;
+  int32_t backend_pid = 0;
+};
+
+// -- jobs ---------------------------------------------------------------------
+
+/// What a job asks the provider for.
+enum class job_kind : uint8_t {
+  /// The asset has no prices: fetch the configured range (or back to the
+  /// earliest transaction when that is older).
+  backfill,
+  /// The asset has prices, but a transaction predates them by more than a
+  /// week: fetch the gap back to that transaction, once.
+  extend,
+};
+
+/// A claimed row of `backfill_jobs` together with what the fetcher needs to
+/// know about its asset. A fetcher holds it under a lease until it reports the
+/// outcome.
+struct backfill_job {
+  job_id id = 0;
+  asset_id asset = 0;
+  job_kind kind = job_kind::backfill;
+  /// The tracker's symbol, before mapping it to the provider's convention.
+  std::string symbol;
+  /// `assets.asset_type`, e.g. "stock", "crypto", "cash".
+  std::string asset_type;
+  /// `assets.currency`, empty when NULL.
+  std::string currency;
+  /// How many times this job has been claimed, this claim included.
+  int32_t attempts = 0;
+  /// Day of the asset's earliest transaction (UTC), or `no_day`.
+  day_number first_transaction = no_day;
+  /// Day of the asset's earliest stored price, or `no_day`.
+  day_number first_price = no_day;
+  /// For `extend`: the day the extension must reach back to.
+  day_number want_from = no_day;
+};
+
+/// How a failed attempt should be treated.
+enum class failure_kind : uint8_t {
+  /// Worth retrying after a backoff (network, 5xx, database hiccup).
+  transient,
+  /// The provider asked us to slow down (429): retry later without counting
+  /// the attempt against the job.
+  throttled,
+  /// Retrying cannot help (unknown symbol, no market price, bad symbol).
+  permanent,
+};
+
+/// Why one attempt at a job failed.
+struct job_failure {
+  failure_kind kind = failure_kind::transient;
+  /// Rendered for logs and for `backfill_jobs.last_error`.
+  std::string reason;
+  /// The provider's `Retry-After`, in milliseconds; zero when absent.
+  int64_t retry_after_ms = 0;
+};
+
+/// What the queue decided after a failure: the row's next state.
+struct job_verdict {
+  job_id job = 0;
+  /// True: state `failed`, retried only when an operator asks. False: back to
+  /// `pending` after `delay_ms`.
+  bool give_up = false;
+  int64_t delay_ms = 0;
+  /// Give the attempt back (throttling is not the job's fault).
+  bool refund_attempt = false;
+  std::string reason;
+};
+
+/// What the queue did with one asset named by a notification.
+enum class enqueue_outcome : uint8_t {
+  /// A new backfill job now waits in the table.
+  queued,
+  /// A live job already existed: nothing to do.
+  already_queued,
+  /// The asset already has prices: only its tracking needs a refresh.
+  has_prices,
+  /// A previous backfill failed permanently; `backfilld retry` revives it.
+  failed_before,
+  /// No such row in `assets`.
+  unknown_asset,
+};
+
+/// One asset's row in the reply to an enqueue batch.
+struct enqueue_result {
+  asset_id asset = 0;
+  std::string symbol;
+  enqueue_outcome outcome = enqueue_outcome::unknown_asset;
+  /// True when an `extend` job was queued as well.
+  bool extension_queued = false;
+};
+
+// -- prices -------------------------------------------------------------------
+
+/// One daily bar, dated on the exchange's own calendar.
+struct price_bar {
+  day_number day = no_day;
+  double open = 0;
+  double high = 0;
+  double low = 0;
+  double close = 0;
+  /// Dividend- and split-adjusted close; NaN when the provider sent none.
+  double adj_close = std::nan("");
+  /// Negative when the provider sent none.
+  int64_t volume = -1;
+
+  bool has_adj_close() const {
+    return !std::isnan(adj_close);
+  }
+
+  bool has_volume() const {
+    return volume >= 0;
+  }
+};
+
+/// A provider's answer for one symbol: bars sorted by day, one per day.
+struct price_series {
+  /// The provider's symbol, as it echoed it back.
+  std::string symbol;
+  /// As served, minor units included ("GBp" means pence): never rescaled.
+  std::string currency;
+  /// IANA zone used to date the bars, e.g. "America/New_York".
+  std::string exchange_timezone;
+  /// Which provider served it ("yahoo").
+  std::string source;
+  std::vector<price_bar> bars;
+  /// Bars dropped because a value was null, NaN or not positive.
+  int32_t skipped_bars = 0;
+};
+
+/// What the writer stored for one series.
+struct write_summary {
+  /// Bars in the series (all present in the table after the write).
+  int32_t bars = 0;
+  /// Rows inserted or changed; zero when replaying an identical series.
+  int32_t changed = 0;
+};
+
+// -- transport between actors and their I/O shells ------------------------------
+
+/// An HTTP GET for a fetcher's I/O worker.
+struct http_request {
+  std::string url;
+};
+
+/// What came back, whatever the status; transport failures travel as errors.
+struct http_response {
+  int32_t status = 0;
+  std::string content_type;
+  /// Seconds from a `Retry-After` header; negative when absent.
+  int64_t retry_after_s = -1;
+  std::string body;
+};
+
+// -- readable enums (for logs, SQL and test failure output) -------------------------
+
+/// "backfill" or "extend", as stored in `backfill_jobs.kind`.
+const char* to_string(job_kind x);
+const char* to_string(failure_kind x);
+const char* to_string(enqueue_outcome x);
+
+} // namespace backfilld

@@ -1,0 +1,50 @@
+// A blocking HTTP GET on one libcurl easy handle. Only ever used from a
+// detached actor: every call may block for up to the total timeout.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "messages/ec.hpp"
+#include "messages/types.hpp"
+
+namespace backfilld {
+
+struct http_options {
+  /// Yahoo refuses obvious bots; a current browser's string works.
+  std::string user_agent;
+  std::chrono::milliseconds connect_timeout{5'000};
+  /// Bounds the whole transfer, slow-loris responses included.
+  std::chrono::milliseconds total_timeout{30'000};
+  /// Bodies beyond this size are abandoned (`response_too_large`).
+  int64_t max_body_bytes = 8 * 1024 * 1024;
+  /// Extra CA bundle (PEM) for the provider; empty uses the system's.
+  std::string ca_file;
+};
+
+/// One reusable easy handle: connections and TLS sessions are kept between
+/// calls. Not thread-safe; one per worker.
+class http_client {
+public:
+  explicit http_client(http_options options);
+  ~http_client();
+
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// GETs `url` (gzip accepted, TLS verified). Any status is a response;
+  /// connect, TLS, timeout and size failures are faults.
+  fault get(const std::string& url, http_response& out);
+
+private:
+  http_options options_;
+  void* handle_; // CURL*, kept opaque so that curl.h stays out of headers.
+};
+
+/// Parses a `Retry-After` value given in seconds; -1 when absent or an
+/// HTTP date (which Yahoo does not send).
+int64_t parse_retry_after(std::string_view value);
+
+} // namespace backfilld

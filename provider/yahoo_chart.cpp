@@ -1,0 +1,329 @@
+#include "provider/yahoo_chart.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <curl/curl.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "provider/trading_day.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using rapidjson::Value;
+
+/// A week of slack before the earliest wanted day, so the series also holds
+/// the last close before it (weekends, holidays).
+constexpr day_number margin_days = 7;
+
+fault malformed(std::string what) {
+  return {ec::malformed_response, std::move(what)};
+}
+
+const Value* member(const Value& object, const char* key) {
+  if (!object.IsObject())
+    return nullptr;
+  auto i = object.FindMember(key);
+  return i == object.MemberEnd() ? nullptr : &i->value;
+}
+
+/// The first element of an array member, e.g. `indicators.quote[0]`.
+const Value* first_of(const Value& object, const char* key) {
+  auto array = member(object, key);
+  if (array == nullptr || !array->IsArray() || array->Empty())
+    return nullptr;
+  return &(*array)[0];
+}
+
+std::string string_member(const Value& object, const char* key) {
+  auto x = member(object, key);
+  return x != nullptr && x->IsString() ? x->GetString() : std::string{};
+}
+
+/// A price, or NaN for null and anything that is not a number.
+double price_at(const Value& array, rapidjson::SizeType i) {
+  const auto& x = array[i];
+  return x.IsNumber() ? x.GetDouble() : std::nan("");
+}
+
+bool valid_price(double x) {
+  return std::isfinite(x) && x > 0;
+}
+
+/// Checks that an indicator array exists and lines up with the timestamps.
+fault check_series(const Value* array, const char* name, size_t expected) {
+  if (array == nullptr || !array->IsArray())
+    return malformed(std::string{"indicator "} + name + " is missing");
+  if (array->Size() != expected)
+    return malformed(std::string{"indicator "} + name + " has "
+                     + std::to_string(array->Size()) + " values for "
+                     + std::to_string(expected) + " timestamps");
+  return {};
+}
+
+fault chart_error(const Value& error) {
+  auto code = string_member(error, "code");
+  auto description = string_member(error, "description");
+  auto text = description.empty() ? code : description;
+  if (code == "Not Found")
+    return {ec::symbol_not_found, text};
+  return {ec::provider_unavailable, "provider error: " + text};
+}
+
+struct quote_arrays {
+  const Value* open = nullptr;
+  const Value* high = nullptr;
+  const Value* low = nullptr;
+  const Value* close = nullptr;
+  const Value* volume = nullptr;
+  const Value* adj_close = nullptr;
+};
+
+fault find_quote_arrays(const Value& result, size_t n, quote_arrays& out) {
+  auto indicators = member(result, "indicators");
+  if (indicators == nullptr)
+    return malformed("no indicators");
+  auto quote = first_of(*indicators, "quote");
+  if (quote == nullptr)
+    return malformed("no indicators.quote");
+  out.open = member(*quote, "open");
+  out.high = member(*quote, "high");
+  out.low = member(*quote, "low");
+  out.close = member(*quote, "close");
+  out.volume = member(*quote, "volume");
+  for (auto [array, name] : {std::pair{out.open, "open"},
+                             std::pair{out.high, "high"},
+                             std::pair{out.low, "low"},
+                             std::pair{out.close, "close"},
+                             std::pair{out.volume, "volume"}})
+    if (auto err = check_series(array, name, n))
+      return err;
+  // Some instruments come without adjusted closes; that is no reason to
+  // refuse the bars.
+  if (auto adj = first_of(*indicators, "adjclose"))
+    if (auto values = member(*adj, "adjclose"); values != nullptr) {
+      if (auto err = check_series(values, "adjclose", n))
+        return err;
+      out.adj_close = values;
+    }
+  return {};
+}
+
+price_bar read_bar(const quote_arrays& q, rapidjson::SizeType i) {
+  price_bar bar;
+  bar.open = price_at(*q.open, i);
+  bar.high = price_at(*q.high, i);
+  bar.low = price_at(*q.low, i);
+  bar.close = price_at(*q.close, i);
+  const auto& volume = (*q.volume)[i];
+  if (volume.IsInt64() && volume.GetInt64() >= 0)
+    bar.volume = volume.GetInt64();
+  else if (volume.IsNumber() && volume.GetDouble() >= 0
+           && volume.GetDouble() < 9e18)
+    bar.volume = static_cast<int64_t>(volume.GetDouble());
+  if (q.adj_close != nullptr) {
+    auto adj = price_at(*q.adj_close, i);
+    if (valid_price(adj))
+      bar.adj_close = adj;
+  }
+  return bar;
+}
+
+/// Keeps one bar per day, the last one served for that day.
+void keep_last_per_day(std::vector<price_bar>& bars) {
+  std::stable_sort(bars.begin(), bars.end(),
+                   [](const auto& x, const auto& y) { return x.day < y.day; });
+  std::vector<price_bar> unique;
+  unique.reserve(bars.size());
+  for (auto& bar : bars) {
+    if (!unique.empty() && unique.back().day == bar.day)
+      unique.back() = bar;
+    else
+      unique.push_back(bar);
+  }
+  bars.swap(unique);
+}
+
+std::string percent_encode(std::string_view text) {
+  // Since curl 7.82 the handle argument is ignored.
+  auto encoded = curl_easy_escape(nullptr, text.data(),
+                                  static_cast<int>(text.size()));
+  if (encoded == nullptr)
+    return {};
+  std::string result{encoded};
+  curl_free(encoded);
+  return result;
+}
+
+bool looks_like_html(const http_response& response) {
+  if (response.content_type.find("html") != std::string::npos)
+    return true;
+  auto start = response.body.find_first_not_of(" \t\r\n");
+  return start != std::string::npos && response.body[start] == '<';
+}
+
+} // namespace
+
+bool valid_range(std::string_view range) {
+  for (auto known : {"1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd",
+                     "max"})
+    if (range == known)
+      return true;
+  return false;
+}
+
+day_number range_start(std::string_view range, day_number today) {
+  struct span {
+    std::string_view name;
+    day_number days;
+  };
+  // Generous by a day or two: asking for slightly more than the range
+  // never hurts, asking for less would.
+  static constexpr span spans[] = {{"1mo", 31},   {"3mo", 92},
+                                   {"6mo", 184},  {"1y", 366},
+                                   {"2y", 731},   {"5y", 1827},
+                                   {"10y", 3653}};
+  for (const auto& s : spans)
+    if (s.name == range)
+      return today - s.days;
+  if (range == "ytd")
+    return today - 366; // At most a year; `window_for` asks Yahoo for "ytd".
+  return std::numeric_limits<day_number>::min() / 2; // "max"
+}
+
+chart_window window_for(const backfill_job& job, std::string_view range,
+                        int64_t now) {
+  chart_window result;
+  auto today = utc_day(now);
+  if (job.kind == job_kind::extend && job.want_from != no_day) {
+    result.period1 = unix_seconds(job.want_from - margin_days);
+    auto until = job.first_price != no_day ? job.first_price + 1 : today + 1;
+    result.period2 = unix_seconds(until);
+    return result;
+  }
+  if (job.first_transaction != no_day
+      && job.first_transaction < range_start(range, today)) {
+    result.period1 = unix_seconds(job.first_transaction - margin_days);
+    result.period2 = now;
+    return result;
+  }
+  result.range = std::string{range};
+  return result;
+}
+
+std::string chart_url(std::string_view base_url, std::string_view ticker,
+                      const chart_window& window) {
+  std::string url{base_url};
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  url += "/v8/finance/chart/";
+  url += percent_encode(ticker);
+  if (!window.range.empty()) {
+    url += "?range=" + window.range;
+  } else {
+    url += "?period1=" + std::to_string(window.period1);
+    url += "&period2=" + std::to_string(window.period2);
+  }
+  url += "&interval=1d&includeAdjustedClose=true";
+  return url;
+}
+
+fault parse_chart(std::string_view body, price_series& out) {
+  rapidjson::Document doc;
+  // Yahoo has been seen to send bare NaN: accept it, then skip those bars.
+  doc.Parse<rapidjson::kParseNanAndInfFlag>(body.data(), body.size());
+  if (doc.HasParseError())
+    return malformed(std::string{"not JSON ("}
+                     + rapidjson::GetParseError_En(doc.GetParseError())
+                     + " at offset " + std::to_string(doc.GetErrorOffset())
+                     + ")");
+  auto chart = member(doc, "chart");
+  if (chart == nullptr || !chart->IsObject())
+    return malformed("no chart object");
+  if (auto error = member(*chart, "error"); error && error->IsObject())
+    return chart_error(*error);
+  auto result = first_of(*chart, "result");
+  if (result == nullptr || !result->IsObject())
+    return {ec::provider_unavailable, "chart.result is empty, without error"};
+  auto meta = member(*result, "meta");
+  if (meta == nullptr || !meta->IsObject())
+    return malformed("no chart.result[0].meta");
+  price_series series;
+  series.source = "yahoo";
+  series.symbol = string_member(*meta, "symbol");
+  series.currency = string_member(*meta, "currency");
+  series.exchange_timezone = string_member(*meta, "exchangeTimezoneName");
+  int64_t gmtoffset = 0;
+  if (auto x = member(*meta, "gmtoffset"); x && x->IsInt64())
+    gmtoffset = x->GetInt64();
+  auto timestamps = member(*result, "timestamp");
+  if (timestamps == nullptr) {
+    // Yahoo's shape for a window without trading: meta only, no bars.
+    out = std::move(series);
+    return {};
+  }
+  if (!timestamps->IsArray())
+    return malformed("timestamp is not an array");
+  auto n = timestamps->Size();
+  quote_arrays q;
+  if (auto err = find_quote_arrays(*result, n, q))
+    return err;
+  exchange_calendar calendar{series.exchange_timezone, gmtoffset};
+  series.bars.reserve(n);
+  for (rapidjson::SizeType i = 0; i < n; ++i) {
+    const auto& ts = (*timestamps)[i];
+    if (!ts.IsInt64())
+      return malformed("timestamp " + std::to_string(i)
+                       + " is not an integer");
+    auto bar = read_bar(q, i);
+    if (!valid_price(bar.open) || !valid_price(bar.high)
+        || !valid_price(bar.low) || !valid_price(bar.close)) {
+      ++series.skipped_bars;
+      continue;
+    }
+    bar.day = calendar.day_of(ts.GetInt64());
+    series.bars.push_back(bar);
+  }
+  keep_last_per_day(series.bars);
+  out = std::move(series);
+  return {};
+}
+
+fault decode_chart_response(const http_response& response,
+                            price_series& out) {
+  auto status = std::to_string(response.status);
+  switch (response.status) {
+    case 200: {
+      if (looks_like_html(response))
+        return malformed("HTTP 200 with an HTML page instead of JSON");
+      if (auto err = parse_chart(response.body, out))
+        return err;
+      if (out.bars.empty())
+        return {ec::no_data, out.skipped_bars > 0
+                               ? "no usable bar among "
+                                   + std::to_string(out.skipped_bars)
+                               : std::string{"no bars in the window"}};
+      return {};
+    }
+    case 404: {
+      // Yahoo's 404 carries chart.error with the reason; keep its words.
+      if (auto err = parse_chart(response.body, out);
+          err.code == ec::symbol_not_found)
+        return err;
+      return {ec::symbol_not_found, "HTTP 404"};
+    }
+    case 429:
+      return {ec::rate_limited, "HTTP 429 Too Many Requests"};
+    default:
+      if (response.status >= 500)
+        return {ec::provider_unavailable, "HTTP " + status};
+      // 401/403 (Yahoo's cookie walls) and other surprises: worth a retry.
+      return {ec::provider_unavailable, "unexpected HTTP " + status};
+  }
+}
+
+} // namespace backfilld

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Starts or stops a throwaway PostgreSQL cluster on a free loopback port.
+#
+#   scripts/pg-cluster.sh start DIR [DBNAME]   # writes DIR/url, DIR/port
+#   scripts/pg-cluster.sh stop DIR
+#
+# PostgreSQL refuses to run as root, so as root the cluster belongs to the
+# `postgres` user (created by Debian's postgresql package). The cluster trusts
+# local connections and skips fsync: it is for tests and demos, not data.
+set -euo pipefail
+
+cmd=${1:?usage: pg-cluster.sh start|stop DIR [DBNAME]}
+dir=${2:?usage: pg-cluster.sh start|stop DIR [DBNAME]}
+dbname=${3:-postgres}
+
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [[ -z "$bindir" ]]; then
+  echo "pg-cluster: PostgreSQL server binaries not found (install postgresql)" >&2
+  exit 1
+fi
+
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [[ $(id -u) -eq 0 ]]; then
+      chown postgres:postgres "$dir"
+      # runuser needs to reach the directory on the way down.
+      chmod o+x "$(dirname "$dir")" 2>/dev/null || true
+    fi
+    if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+      as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        exit 1
+      }
+    fi
+    if [[ -f "$dir/data/postmaster.pid" ]] &&
+      as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+      echo "pg-cluster: already running: $(cat "$dir/url")"
+      exit 0
+    fi
+    port=$(free_port)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off \
+          -c synchronous_commit=off -c full_page_writes=off \
+          -c max_connections=300 -c log_min_messages=warning" \
+      start >/dev/null
+    if [[ "$dbname" != postgres ]]; then
+      as_owner "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+        -qtAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" |
+        grep -q 1 ||
+        as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres "$dbname"
+    fi
+    echo "$port" >"$dir/port"
+    echo "postgresql://postgres@127.0.0.1:$port/$dbname" >"$dir/url"
+    echo "pg-cluster: running: $(cat "$dir/url")"
+    ;;
+  stop)
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+      as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+    fi
+    ;;
+  *)
+    echo "usage: pg-cluster.sh start|stop DIR [DBNAME]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,48 @@
+#include "telemetry/counters.hpp"
+
+namespace backfilld {
+
+void counters::jobs_in_memory_set(int64_t n) {
+  jobs_in_memory = n;
+  auto max = jobs_in_memory_max.load();
+  while (n > max && !jobs_in_memory_max.compare_exchange_weak(max, n)) {
+    // Retry with the value another thread stored.
+  }
+}
+
+std::string counters::summary() const {
+  std::string result;
+  auto add = [&](const char* key, auto value) {
+    if (!result.empty())
+      result += ' ';
+    result += key;
+    result += '=';
+    result += std::to_string(value);
+  };
+  add("notifications", notifications.load());
+  add("rejected", notifications_rejected.load());
+  add("unknown_assets", unknown_assets.load());
+  add("queued", jobs_queued.load());
+  add("catch_up_queued", catch_up_queued.load());
+  add("done", jobs_done.load());
+  add("retried", jobs_retried.load());
+  add("failed", jobs_failed.load());
+  add("fetches", fetches.load());
+  add("fetch_errors", fetch_errors.load());
+  add("throttled", throttled.load());
+  add("bars_skipped", bars_skipped.load());
+  add("rows_written", rows_written.load());
+  add("write_errors", write_errors.load());
+  add("jobs_in_memory", jobs_in_memory.load());
+  add("jobs_in_memory_max", jobs_in_memory_max.load());
+  add("reconnects", listener_reconnects.load());
+  add("restarts", restarts.load());
+  return result;
+}
+
+counters& metrics() {
+  static counters instance;
+  return instance;
+}
+
+} // namespace backfilld
