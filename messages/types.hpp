@@ -7,7 +7,6 @@
 
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -144,13 +143,14 @@ struct price_bar {
   double high = 0;
   double low = 0;
   double close = 0;
-  /// Dividend- and split-adjusted close; NaN when the provider sent none.
-  double adj_close = std::nan("");
+  /// Dividend- and split-adjusted close; not positive when the provider
+  /// sent none. (Not NaN: CAF 0.17's serializer turns NaN into -1.)
+  double adj_close = -1;
   /// Negative when the provider sent none.
   int64_t volume = -1;
 
   bool has_adj_close() const {
-    return !std::isnan(adj_close);
+    return adj_close > 0;
   }
 
   bool has_volume() const {

@@ -1,0 +1,315 @@
+#define CAF_SUITE fetcher
+#include "actor_fixture.hpp"
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "actors/fetcher.hpp"
+
+using namespace backfilld;
+using namespace backfilld::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string fixture_body(const std::string& name) {
+  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/yahoo/" + name};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+/// Everything the fetcher's neighbours saw.
+struct world {
+  // queue
+  std::deque<std::vector<backfill_job>> jobs_to_hand_out;
+  std::vector<uint32_t> pull_capacities;
+  std::vector<std::pair<job_id, write_summary>> done;
+  std::vector<std::pair<job_id, job_failure>> failed;
+  std::vector<job_id> released;
+  // limiter
+  bool grant_freely = true;
+  std::vector<caf::typed_response_promise<atom::grant>> waiting_for_grant;
+  std::vector<caf::timespan> throttles;
+  // provider
+  std::map<std::string, http_response> responses; // by URL fragment
+  std::vector<std::string> urls;
+  int gets_in_flight = 0;
+  int max_gets_in_flight = 0;
+  /// Which worker holds each unanswered request, oldest first.
+  std::deque<size_t> holders;
+  bool hold_gets = false;
+  // writer
+  std::vector<std::pair<job_id, size_t>> writes;
+};
+
+dedupe_actor::behavior_type fake_queue(dedupe_actor::pointer self,
+                                       std::shared_ptr<world> w) {
+  return {
+    [](const asset_seen&) {},
+    [](atom::catch_up) {},
+    [=](atom::pull, uint32_t capacity, const std::vector<job_id>&)
+      -> caf::result<std::vector<backfill_job>> {
+      w->pull_capacities.push_back(capacity);
+      if (w->jobs_to_hand_out.empty()) {
+        // Park the pull forever, like a queue without due jobs.
+        return self->make_response_promise<std::vector<backfill_job>>();
+      }
+      auto jobs = std::move(w->jobs_to_hand_out.front());
+      w->jobs_to_hand_out.pop_front();
+      if (jobs.size() > capacity)
+        CAF_FAIL("the test handed out more than asked for");
+      return jobs;
+    },
+    [=](atom::done, const backfill_job& job, const write_summary& s) {
+      w->done.emplace_back(job.id, s);
+    },
+    [=](atom::failed, const backfill_job& job, const job_failure& f) {
+      w->failed.emplace_back(job.id, f);
+    },
+    [=](atom::release, const std::vector<job_id>& jobs) {
+      w->released.insert(w->released.end(), jobs.begin(), jobs.end());
+    },
+    [](atom::drain) { return int32_t{0}; },
+    [](atom::tick) {},
+    [](atom::heartbeat) {},
+    [](tracker_actor) {},
+  };
+}
+
+rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
+                                               std::shared_ptr<world> w) {
+  return {
+    [=](atom::acquire) -> caf::result<atom::grant> {
+      if (w->grant_freely)
+        return atom::grant_v;
+      auto promise = self->make_response_promise<atom::grant>();
+      w->waiting_for_grant.push_back(promise);
+      return promise;
+    },
+    [=](atom::throttle, caf::timespan pause) { w->throttles.push_back(pause); },
+    // The test's lever: grant the oldest waiting request (a promise must be
+    // delivered by its own actor).
+    [=](atom::tick) {
+      if (w->waiting_for_grant.empty())
+        return;
+      w->waiting_for_grant.front().deliver(atom::grant_v);
+      w->waiting_for_grant.erase(w->waiting_for_grant.begin());
+    },
+  };
+}
+
+/// A worker with a lever: `flush` answers the oldest held request with a
+/// good chart.
+using fake_worker_actor = http_worker_actor::extend<caf::reacts_to<atom::flush>>;
+
+http_response ok_chart();
+
+struct fake_worker_state {
+  std::deque<caf::typed_response_promise<http_response>> held;
+};
+
+fake_worker_actor::behavior_type
+fake_worker(fake_worker_actor::stateful_pointer<fake_worker_state> self,
+            std::shared_ptr<world> w, size_t index) {
+  return {
+    [=](atom::flush) {
+      auto& held = self->state.held;
+      if (held.empty())
+        return;
+      --w->gets_in_flight;
+      held.front().deliver(ok_chart());
+      held.pop_front();
+    },
+    [=](atom::get, const http_request& req) -> caf::result<http_response> {
+      w->urls.push_back(req.url);
+      if (w->hold_gets) {
+        ++w->gets_in_flight;
+        w->max_gets_in_flight = std::max(w->max_gets_in_flight,
+                                         w->gets_in_flight);
+        auto promise = self->make_response_promise<http_response>();
+        self->state.held.push_back(promise);
+        w->holders.push_back(index);
+        return promise;
+      }
+      for (const auto& [fragment, response] : w->responses)
+        if (req.url.find(fragment) != std::string::npos)
+          return response;
+      return http_response{404, "application/json", -1,
+                           fixture_body("not_found.json")};
+    },
+  };
+}
+
+writer_actor::behavior_type fake_writer(writer_actor::pointer,
+                                        std::shared_ptr<world> w) {
+  return {
+    [=](atom::write, const backfill_job& job, const price_series& series) {
+      w->writes.emplace_back(job.id, series.bars.size());
+      return write_summary{static_cast<int32_t>(series.bars.size()), 0};
+    },
+    [](tracker_actor) {},
+  };
+}
+
+backfill_job job(job_id id, std::string symbol,
+                 std::string type = "stock") {
+  backfill_job j;
+  j.id = id;
+  j.asset = static_cast<asset_id>(id + 100);
+  j.symbol = std::move(symbol);
+  j.asset_type = std::move(type);
+  j.attempts = 1;
+  return j;
+}
+
+http_response ok_chart() {
+  return http_response{200, "application/json;charset=utf-8", -1,
+                       fixture_body("aapl_1d.json")};
+}
+
+struct fixture : actor_fixture {
+  std::shared_ptr<world> w = std::make_shared<world>();
+  dedupe_actor queue = start(fake_queue, w);
+  rate_limiter_actor limiter = start(fake_limiter, w);
+  writer_actor writer_hdl = start(fake_writer, w);
+  std::vector<fake_worker_actor> workers;
+  fetcher_actor hdl;
+
+  /// Answers the oldest held provider request (whichever worker holds it).
+  void answer_one_get() {
+    CAF_REQUIRE(!w->holders.empty());
+    self->send(workers[w->holders.front()], atom::flush_v);
+    w->holders.pop_front();
+    settle();
+  }
+
+  void grant_one() {
+    self->send(limiter, atom::tick_v);
+    settle();
+  }
+
+  void launch(uint32_t window, size_t worker_count) {
+    std::vector<http_worker_actor> pool;
+    for (size_t i = 0; i < worker_count; ++i) {
+      workers.push_back(start(fake_worker, w, i));
+      pool.push_back(workers.back());
+    }
+    fetcher_settings s;
+    s.base_url = "http://provider.test";
+    s.window = window;
+    s.http_timeout = 10s;
+    s.store_timeout = 10s;
+    s.throttle_pause = 60s;
+    s.retry_delay = 1s;
+    hdl = start(fetcher, queue, limiter, writer_hdl, pool, s);
+    settle();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(fetcher_tests, fixture)
+
+CAF_TEST(a job goes from pull to grant to fetch to write to done) {
+  w->responses["/AMD?"] = ok_chart();
+  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  launch(4, 2);
+  CAF_REQUIRE_EQUAL(w->urls.size(), 1u);
+  CAF_CHECK_EQUAL(w->urls[0], "http://provider.test/v8/finance/chart/AMD"
+                              "?range=1y&interval=1d&includeAdjustedClose=true");
+  CAF_REQUIRE_EQUAL(w->writes.size(), 1u);
+  CAF_CHECK_EQUAL(w->writes[0].second, 5u);
+  CAF_REQUIRE_EQUAL(w->done.size(), 1u);
+  CAF_CHECK_EQUAL(w->done[0].first, 1);
+  CAF_CHECK(w->failed.empty());
+}
+
+CAF_TEST(the provider is never called without a grant) {
+  w->grant_freely = false;
+  w->responses["/AMD?"] = ok_chart();
+  w->jobs_to_hand_out.push_back({job(1, "AMD"), job(2, "AMD")});
+  launch(4, 2);
+  CAF_CHECK(w->urls.empty());
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 2u);
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK_EQUAL(w->done.size(), 2u);
+}
+
+CAF_TEST(the window bounds what is pulled and held) {
+  w->hold_gets = true;
+  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  launch(3, 2);
+  // Full: no further pull while three jobs are held.
+  CAF_CHECK_EQUAL(w->pull_capacities, std::vector<uint32_t>{3});
+  // Two workers: two requests in flight, the third job waits.
+  CAF_CHECK_EQUAL(w->max_gets_in_flight, 2);
+  answer_one_get();
+  // One finished: the window has room for one more.
+  CAF_CHECK_EQUAL(w->pull_capacities, std::vector<uint32_t>({3, 1}));
+  CAF_CHECK_EQUAL(w->urls.size(), 3u);
+}
+
+CAF_TEST(an unknown symbol fails permanently) {
+  w->jobs_to_hand_out.push_back({job(1, "NOSUCH")});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
+  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::permanent);
+  CAF_CHECK(w->failed[0].second.reason.find("symbol may be delisted")
+            != std::string::npos);
+  CAF_CHECK(w->writes.empty());
+}
+
+CAF_TEST(cash is skipped without a grant or a request) {
+  w->grant_freely = false;
+  w->jobs_to_hand_out.push_back({job(1, "EUR", "cash")});
+  launch(4, 1);
+  CAF_CHECK(w->urls.empty());
+  CAF_CHECK(w->waiting_for_grant.empty());
+  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
+  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::permanent);
+}
+
+CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
+  w->responses["/AMD?"] = http_response{429, "text/plain", 7,
+                                        "Too Many Requests"};
+  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->throttles.size(), 1u);
+  CAF_CHECK_EQUAL(w->throttles[0], caf::timespan{7s});
+  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
+  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::throttled);
+  CAF_CHECK_EQUAL(w->failed[0].second.retry_after_ms, 7000);
+}
+
+CAF_TEST(provider trouble is a transient failure) {
+  w->responses["/A?"] = http_response{503, "text/html", -1, "<html>x</html>"};
+  w->responses["/B?"] = http_response{200, "text/html", -1, "<html>x</html>"};
+  w->responses["/C?"] = http_response{200, "application/json", -1,
+                                      R"({"chart":{"result":null,"error":null}})"};
+  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  launch(4, 3);
+  CAF_REQUIRE_EQUAL(w->failed.size(), 3u);
+  for (const auto& [id, failure] : w->failed)
+    CAF_CHECK_EQUAL(failure.kind, failure_kind::transient);
+}
+
+CAF_TEST(draining hands back jobs not started and waits for the rest) {
+  w->hold_gets = true;
+  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  launch(3, 1);
+  auto drained = ask<int32_t>(hdl, atom::drain_v);
+  settle();
+  CAF_CHECK_EQUAL(w->released, std::vector<job_id>({2, 3}));
+  CAF_CHECK(!drained->arrived());
+  answer_one_get();
+  CAF_REQUIRE(drained->value);
+  CAF_CHECK_EQUAL(*drained->value, 1);
+  CAF_CHECK_EQUAL(w->done.size(), 1u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

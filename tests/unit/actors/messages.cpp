@@ -1,0 +1,103 @@
+#define CAF_SUITE messages
+#include "actor_fixture.hpp"
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/deep_to_string.hpp>
+#include <caf/make_message.hpp>
+
+using namespace backfilld;
+using namespace backfilld::test;
+
+namespace {
+
+/// Serialises a whole message through the actor system's registry (as the
+/// middleman does for remote nodes) and reads it back.
+caf::message round_trip(caf::actor_system& sys, const caf::message& msg) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(const_cast<caf::message&>(msg)))
+    CAF_FAIL("serialization failed: " << sys.render(err));
+  caf::message copy;
+  caf::binary_deserializer source{sys, buf};
+  if (auto err = source(copy))
+    CAF_FAIL("deserialization failed: " << sys.render(err));
+  return copy;
+}
+
+template <class... Ts>
+void check_round_trip(caf::actor_system& sys, Ts... xs) {
+  auto msg = caf::make_message(std::move(xs)...);
+  auto copy = round_trip(sys, msg);
+  bool same_types = copy.template match_elements<Ts...>();
+  CAF_CHECK(same_types);
+  CAF_CHECK_EQUAL(caf::deep_to_string(copy), caf::deep_to_string(msg));
+}
+
+backfill_job sample_job() {
+  backfill_job job;
+  job.id = 7;
+  job.asset = 12;
+  job.kind = job_kind::extend;
+  job.symbol = "AMD";
+  job.asset_type = "stock";
+  job.currency = "USD";
+  job.attempts = 2;
+  job.first_transaction = 19'000;
+  job.first_price = 19'400;
+  job.want_from = 19'000;
+  return job;
+}
+
+price_series sample_series() {
+  price_series series;
+  series.symbol = "VOD.L";
+  series.currency = "GBp";
+  series.exchange_timezone = "Europe/London";
+  series.source = "yahoo";
+  series.bars.push_back(price_bar{19'800, 70.1, 71.2, 69.9, 70.5, 70.4, 1000});
+  series.bars.push_back(price_bar{19'801, 70.5, 70.9, 70.0, 70.2, -1, -1});
+  series.skipped_bars = 3;
+  return series;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(message_tests, actor_fixture)
+
+CAF_TEST(every message type survives serialisation) {
+  check_round_trip(sys, asset_seen{12, 99, 1});
+  check_round_trip(sys, pg_notification{"transaction_created",
+                                        R"({"asset_id": 12})", 4242});
+  check_round_trip(sys, atom::pull_v, uint32_t{4},
+                   std::vector<job_id>{1, 2, 3});
+  check_round_trip(sys, std::vector<backfill_job>{sample_job(), sample_job()});
+  check_round_trip(sys, atom::failed_v, sample_job(),
+                   job_failure{failure_kind::throttled, "HTTP 429", 7000});
+  check_round_trip(sys, job_verdict{7, true, 0, false, "symbol_not_found"});
+  check_round_trip(sys, std::vector<enqueue_result>{
+                          {12, "AMD", enqueue_outcome::queued, true},
+                          {13, "", enqueue_outcome::unknown_asset, false}});
+  check_round_trip(sys, atom::write_v, sample_job(), sample_series());
+  check_round_trip(sys, write_summary{251, 3});
+  check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
+  check_round_trip(sys, http_response{200, "application/json", 5, "{}"});
+  check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
+  check_round_trip(sys, atom::throttle_v, caf::timespan{std::chrono::seconds{5}});
+}
+
+CAF_TEST(errors of our category render for humans) {
+  auto err = make_error(ec::symbol_not_found,
+                        "No data found, symbol may be delisted");
+  CAF_CHECK(is(err, ec::symbol_not_found));
+  CAF_CHECK(!is(err, ec::no_data));
+  CAF_CHECK_EQUAL(render(err),
+                  "symbol_not_found: No data found, symbol may be delisted");
+  CAF_CHECK_EQUAL(sys.render(err),
+                  "symbol_not_found: No data found, symbol may be delisted");
+  auto copy = round_trip(sys, caf::make_message(err));
+  CAF_REQUIRE(copy.match_elements<caf::error>());
+  CAF_CHECK(is(copy.get_as<caf::error>(0), ec::symbol_not_found));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,80 @@
+#define CAF_SUITE rate_limiter
+#include "actor_fixture.hpp"
+
+#include "actors/rate_limiter.hpp"
+
+using namespace backfilld;
+using namespace backfilld::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A fetch that asks for `n` grants at once and counts what it gets.
+caf::behavior client(caf::event_based_actor* self, rate_limiter_actor limiter,
+                     int n, std::shared_ptr<int> granted) {
+  for (int i = 0; i < n; ++i)
+    self->request(limiter, caf::infinite, atom::acquire_v)
+      .then([=](atom::grant) { ++*granted; });
+  return idle_behavior();
+}
+
+struct fixture : actor_fixture {
+  std::shared_ptr<int> granted = std::make_shared<int>(0);
+
+  rate_limiter_actor limiter(double rate, double burst) {
+    return start(rate_limiter, rate_limiter_settings{rate, burst});
+  }
+
+  void ask(const rate_limiter_actor& hdl, int n) {
+    start(client, hdl, n, granted);
+    settle();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(rate_limiter_tests, fixture)
+
+CAF_TEST(a burst goes out at once and the rest at the rate) {
+  auto hdl = limiter(2.0, 3.0);
+  ask(hdl, 10);
+  CAF_CHECK_EQUAL(*granted, 3);
+  wait(499ms);
+  CAF_CHECK_EQUAL(*granted, 3);
+  wait(1ms);
+  CAF_CHECK_EQUAL(*granted, 4);
+  wait(500ms);
+  CAF_CHECK_EQUAL(*granted, 5);
+  for (int i = 0; i < 5; ++i)
+    wait(500ms);
+  CAF_CHECK_EQUAL(*granted, 10);
+}
+
+CAF_TEST(never more than the rate over a long run) {
+  auto hdl = limiter(4.0, 2.0);
+  ask(hdl, 1000);
+  for (int second = 1; second <= 20; ++second) {
+    for (int slice = 0; slice < 20; ++slice)
+      wait(50ms);
+    // Two tokens of burst, then four a second.
+    CAF_CHECK_LESS_OR_EQUAL(*granted, 2 + 4 * second);
+  }
+  // Timers that fire late lose a little, never more than a tenth.
+  CAF_CHECK_GREATER_OR_EQUAL(*granted, 2 + 4 * 20 * 9 / 10);
+}
+
+CAF_TEST(a throttle holds every grant until it ends) {
+  auto hdl = limiter(10.0, 1.0);
+  ask(hdl, 1);
+  CAF_CHECK_EQUAL(*granted, 1);
+  self->send(hdl, atom::throttle_v, caf::timespan{30s});
+  settle();
+  ask(hdl, 3);
+  wait(29s);
+  CAF_CHECK_EQUAL(*granted, 1);
+  for (int slice = 0; slice < 20; ++slice)
+    wait(100ms);
+  CAF_CHECK_EQUAL(*granted, 4);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,104 @@
+#define CAF_SUITE writer
+#include "actor_fixture.hpp"
+
+#include "actors/writer.hpp"
+
+using namespace backfilld;
+using namespace backfilld::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct log_book {
+  std::vector<std::pair<asset_id, size_t>> writes;
+  std::vector<asset_id> tracked_fresh;
+  std::vector<asset_id> tracked;
+  bool fail = false;
+};
+
+price_store_actor::behavior_type fake_store(price_store_actor::pointer,
+                                            std::shared_ptr<log_book> log) {
+  return {
+    [=](atom::write, asset_id asset,
+        const price_series& series) -> caf::result<write_summary> {
+      if (log->fail)
+        return db_down();
+      log->writes.emplace_back(asset, series.bars.size());
+      return write_summary{static_cast<int32_t>(series.bars.size()), 2};
+    },
+  };
+}
+
+tracker_actor::behavior_type fake_tracker(tracker_actor::pointer,
+                                          std::shared_ptr<log_book> log) {
+  return {
+    [=](atom::track, asset_id asset) { log->tracked.push_back(asset); },
+    [=](atom::track, asset_id asset, atom::write) {
+      log->tracked_fresh.push_back(asset);
+    },
+    [=](atom::track, const std::vector<asset_id>&) {},
+    [=](atom::flush) { return int32_t{0}; },
+    [=](atom::tick) {},
+  };
+}
+
+struct fixture : actor_fixture {
+  std::shared_ptr<log_book> log = std::make_shared<log_book>();
+  price_store_actor store = start(fake_store, log);
+  tracker_actor tracker = start(fake_tracker, log);
+  writer_actor hdl = start(writer, store, tracker, writer_settings{5s});
+
+  backfill_job job() {
+    backfill_job j;
+    j.id = 1;
+    j.asset = 12;
+    j.symbol = "AMD";
+    j.currency = "USD";
+    return j;
+  }
+
+  price_series series(size_t n) {
+    price_series s;
+    s.currency = "USD";
+    for (size_t i = 0; i < n; ++i)
+      s.bars.push_back(price_bar{static_cast<day_number>(19'000 + i), 1, 2,
+                                 0.5, 1.5, 1.4, 100});
+    return s;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(writer_tests, fixture)
+
+CAF_TEST(a stored series is reported and tracked as fresh) {
+  auto got = ask<write_summary>(hdl, atom::write_v, job(), series(251));
+  settle();
+  CAF_REQUIRE(got->value);
+  CAF_CHECK_EQUAL(got->value->bars, 251);
+  CAF_CHECK_EQUAL(got->value->changed, 2);
+  CAF_REQUIRE_EQUAL(log->writes.size(), 1u);
+  CAF_CHECK_EQUAL(log->writes[0].first, 12);
+  CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
+}
+
+CAF_TEST(a failed write is an error for the fetcher and tracks nothing) {
+  log->fail = true;
+  auto got = ask<write_summary>(hdl, atom::write_v, job(), series(3));
+  settle();
+  CAF_CHECK(!got->value);
+  CAF_CHECK(is(got->error, ec::database_unavailable));
+  CAF_CHECK(log->tracked_fresh.empty());
+}
+
+CAF_TEST(a restarted tracker is used from then on) {
+  auto other_log = std::make_shared<log_book>();
+  auto other = start(fake_tracker, other_log);
+  self->send(hdl, other);
+  ask<write_summary>(hdl, atom::write_v, job(), series(1));
+  settle();
+  CAF_CHECK(log->tracked_fresh.empty());
+  CAF_CHECK_EQUAL(other_log->tracked_fresh, std::vector<asset_id>{12});
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
