@@ -170,7 +170,12 @@ CREATE INDEX IF NOT EXISTS backfill_jobs_asset
 };
 
 int current_version(pqxx::work& txn) {
-  auto exists = txn.exec1("SELECT to_regclass('backfilld_schema') IS NOT NULL");
+  // An MVCC read of the catalog, not to_regclass: right after waiting for the
+  // advisory lock, this backend's catalog cache may not have seen the table
+  // another daemon just created (advisory locks do not process invalidations).
+  auto exists = txn.exec1("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+                          " WHERE schemaname = current_schema()"
+                          " AND tablename = 'backfilld_schema')");
   if (!exists[0].as<bool>())
     return 0;
   return txn.exec1("SELECT coalesce(max(version), 0) FROM backfilld_schema")[0]

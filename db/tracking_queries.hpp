@@ -17,8 +17,9 @@ namespace backfilld {
 /// Upserts the rows of `assets`, recomputing `tracking_users` as the number
 /// of distinct portfolios with a transaction in the asset (never an
 /// increment: work may be replayed). Assets in `fresh` also get
-/// `last_price_update = now()`. Assets without a market price or without
-/// prices (never fetched, or failed) get no row. Returns rows changed.
+/// `last_price_update = now()`. Assets without a market price, without
+/// prices (never fetched, or failed) or without transactions (no portfolio
+/// holds them) get no row. Returns rows changed.
 int32_t refresh_tracking(pqxx::connection_base& conn,
                          const std::vector<asset_id>& assets,
                          const std::vector<asset_id>& fresh);

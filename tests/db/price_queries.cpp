@@ -1,0 +1,138 @@
+#define CAF_SUITE price_queries
+#include <caf/test/unit_test.hpp>
+
+#include "db/price_queries.hpp"
+#include "db/tracking_queries.hpp"
+#include "db_fixture.hpp"
+
+using namespace backfilld;
+using namespace backfilld::test;
+
+namespace {
+
+struct fixture : db_fixture {
+  fixture() {
+    exec(R"sql(
+      INSERT INTO assets (id, symbol, asset_type) VALUES
+        (12, 'AMD', 'stock'), (14, 'EUR', 'cash'), (16, 'VOD.L', 'stock');
+    )sql");
+  }
+
+  price_series series(int n, double base = 100) {
+    price_series s;
+    s.source = "yahoo";
+    s.currency = "USD";
+    for (int i = 0; i < n; ++i)
+      s.bars.push_back(price_bar{19'000 + i, base + i, base + i + 2,
+                                 base + i - 1, base + i + 0.25,
+                                 base + i + 0.125, 1000 + i});
+    return s;
+  }
+
+  void transaction(asset_id asset, int portfolio) {
+    exec("INSERT INTO transactions (portfolio_id, asset_id, quantity, price,"
+         " timestamp) VALUES ("
+         + std::to_string(portfolio) + ", " + std::to_string(asset)
+         + ", 1, 1, now())");
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(price_queries_tests, fixture)
+
+CAF_TEST(a series is stored whole) {
+  auto summary = write_series(*conn, 12, series(251));
+  CAF_CHECK_EQUAL(summary.bars, 251);
+  CAF_CHECK_EQUAL(summary.changed, 251);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  251);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01' + 19000"),
+                  "100.25");
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT source || ' ' || currency"
+                                      " FROM asset_prices LIMIT 1"),
+                  "yahoo USD");
+}
+
+CAF_TEST(a replayed series changes nothing and a corrected one converges) {
+  write_series(*conn, 12, series(10));
+  CAF_CHECK_EQUAL(write_series(*conn, 12, series(10)).changed, 0);
+  auto corrected = series(10);
+  corrected.bars[3].close = 555.5;
+  CAF_CHECK_EQUAL(write_series(*conn, 12, corrected).changed, 1);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01' + 19003"),
+                  "555.5");
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"), 10);
+}
+
+CAF_TEST(absent values are stored as NULL and pence stay pence) {
+  auto s = series(2, 70);
+  s.currency = "GBp";
+  s.bars[0].adj_close = -1;
+  s.bars[0].volume = -1;
+  write_series(*conn, 16, s);
+  CAF_CHECK(scalar<bool>("SELECT adj_close IS NULL AND volume IS NULL"
+                         " FROM asset_prices WHERE date = DATE '1970-01-01'"
+                         " + 19000"));
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT currency || ' ' || close::text"
+                                      " FROM asset_prices WHERE date ="
+                                      " DATE '1970-01-01' + 19000"),
+                  "GBp 70.25");
+}
+
+CAF_TEST(a failing write leaves nothing behind) {
+  // Asset 77 does not exist: the foreign key fails the whole transaction.
+  bool threw = false;
+  try {
+    write_series(*conn, 77, series(5));
+  } catch (const pqxx::sql_error&) {
+    threw = true;
+  }
+  CAF_CHECK(threw);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"), 0);
+  // The connection is usable again (the staging table went with the
+  // rolled-back transaction).
+  CAF_CHECK_EQUAL(write_series(*conn, 12, series(5)).bars, 5);
+}
+
+CAF_TEST(numbers keep their shortest exact form) {
+  CAF_CHECK_EQUAL(numeric_text(150.25), "150.25");
+  CAF_CHECK_EQUAL(numeric_text(169.1199951171875), "169.1199951171875");
+  CAF_CHECK_EQUAL(numeric_text(0.1), "0.1");
+  CAF_CHECK_EQUAL(numeric_text(1e-7), "1e-07");
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT '1e-07'::numeric::text"),
+                  "0.0000001");
+}
+
+CAF_TEST(tracking counts distinct portfolios and skips what has no prices) {
+  transaction(12, 1);
+  transaction(12, 1);
+  transaction(14, 1);
+  // No prices yet: no row (a failed backfill gets none either).
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {12}), 0);
+  write_series(*conn, 12, series(3));
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12, 14}, {12}), 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT tracking_users FROM tracked_assets"
+                              " WHERE asset_id = 12"),
+                  1);
+  CAF_CHECK(scalar<bool>("SELECT last_price_update IS NOT NULL"
+                         " FROM tracked_assets WHERE asset_id = 12"));
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM tracked_assets"
+                              " WHERE asset_id = 14"),
+                  0);
+  transaction(12, 2);
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {}), 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT tracking_users FROM tracked_assets"
+                              " WHERE asset_id = 12"),
+                  2);
+  // Replaying changes nothing: counts are recomputed, never incremented.
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {}), 0);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT tracking_users FROM tracked_assets"
+                              " WHERE asset_id = 12"),
+                  2);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
