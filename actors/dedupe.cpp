@@ -478,9 +478,10 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
 }
 
 dedupe_actor spawn_dedupe(caf::actor_system& sys, db_settings db,
-                          lease_settings lease, tracker_actor tracker,
-                          dedupe_settings settings) {
-  auto store = spawn_job_store(sys, std::move(db), std::move(lease));
+                          lease_settings lease, db_watchdog_actor watchdog,
+                          tracker_actor tracker, dedupe_settings settings) {
+  auto store = spawn_job_store(sys, std::move(db), std::move(lease),
+                               std::move(watchdog));
   auto logic = sys.spawn(dedupe, store, std::move(tracker),
                          std::move(settings));
   bind_lifetimes(logic, store);

@@ -106,7 +106,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
 
 /// Spawns the dedupe actor with its detached job store.
 dedupe_actor spawn_dedupe(caf::actor_system& sys, db_settings db,
-                          lease_settings lease, tracker_actor tracker,
-                          dedupe_settings settings);
+                          lease_settings lease, db_watchdog_actor watchdog,
+                          tracker_actor tracker, dedupe_settings settings);
 
 } // namespace backfilld

@@ -28,10 +28,14 @@ caf::result<T> query(self_pointer self, F&& f) {
 
 job_store_actor::behavior_type
 job_store(job_store_actor::stateful_pointer<job_store_state> self,
-          db_settings settings, lease_settings lease) {
-  self->state.db.emplace(std::move(settings));
-  self->state.lease = std::move(lease);
-  const auto& ls = self->state.lease;
+          db_settings settings, lease_settings lease,
+          db_watchdog_actor watchdog) {
+  auto& st = self->state;
+  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
+  st.db.emplace(std::move(settings));
+  watch_calls(*st.db, st.guard);
+  st.lease = std::move(lease);
+  const auto& ls = st.lease;
   return {
     [=](atom::enqueue, const std::vector<asset_id>& assets) {
       return query<std::vector<enqueue_result>>(
@@ -71,9 +75,10 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
 }
 
 job_store_actor spawn_job_store(caf::actor_system& sys, db_settings settings,
-                                lease_settings lease) {
+                                lease_settings lease,
+                                db_watchdog_actor watchdog) {
   return sys.spawn<caf::detached>(job_store, std::move(settings),
-                                  std::move(lease));
+                                  std::move(lease), std::move(watchdog));
 }
 
 } // namespace backfilld

@@ -88,8 +88,15 @@ void wait_once(self_pointer self) {
     conn.await_notification(static_cast<long>(slice.count() / 1000),
                             static_cast<long>((slice.count() % 1000) * 1000));
     if (steady_clock::now() >= st.next_ping) {
-      pqxx::nontransaction ping{conn};
-      ping.exec("SELECT 1");
+      st.guard.begin(conn.sock());
+      try {
+        pqxx::nontransaction ping{conn};
+        ping.exec("SELECT 1");
+      } catch (...) {
+        st.guard.end();
+        throw;
+      }
+      st.guard.end();
       st.next_ping = steady_clock::now() + st.settings.ping_interval;
     }
     if (auto pid = conn.backendpid(); pid != st.backend_pid) {
@@ -106,8 +113,10 @@ void wait_once(self_pointer self) {
 
 listen_shell_actor::behavior_type
 listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
-             listener_actor logic, db_settings db, listen_settings settings) {
+             listener_actor logic, db_settings db, db_watchdog_actor watchdog,
+             listen_settings settings) {
   auto& st = self->state;
+  st.guard = call_guard{std::move(watchdog), db.stall_timeout};
   st.logic = std::move(logic);
   st.db = std::move(db);
   st.settings = std::move(settings);
@@ -125,9 +134,11 @@ listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
 
 listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
                                       listener_actor logic, db_settings db,
+                                      db_watchdog_actor watchdog,
                                       listen_settings settings) {
   return sys.spawn<caf::detached>(listen_shell, std::move(logic),
-                                  std::move(db), std::move(settings));
+                                  std::move(db), std::move(watchdog),
+                                  std::move(settings));
 }
 
 } // namespace backfilld

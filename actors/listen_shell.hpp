@@ -14,6 +14,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/db_watchdog.hpp"
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
 
@@ -41,15 +42,19 @@ struct listen_shell_state {
   int32_t backend_pid = 0;
   std::chrono::milliseconds reconnect_delay{0};
   std::chrono::steady_clock::time_point next_ping;
+  /// Bounds the ping: a silently dead peer would block it forever.
+  call_guard guard;
 };
 
 listen_shell_actor::behavior_type
 listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
-             listener_actor logic, db_settings db, listen_settings settings);
+             listener_actor logic, db_settings db, db_watchdog_actor watchdog,
+             listen_settings settings);
 
 /// Spawns the shell on its own thread, reporting to `logic`.
 listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
                                       listener_actor logic, db_settings db,
+                                      db_watchdog_actor watchdog,
                                       listen_settings settings);
 
 } // namespace backfilld

@@ -27,6 +27,7 @@ listener(listener_actor::stateful_pointer<listener_state> self,
 
 /// Spawns the listener with its shell, linked: they live and die together.
 listener_actor spawn_listener(caf::actor_system& sys, dedupe_actor queue,
-                              db_settings db, listen_settings settings);
+                              db_settings db, db_watchdog_actor watchdog,
+                              listen_settings settings);
 
 } // namespace backfilld

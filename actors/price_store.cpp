@@ -11,8 +11,11 @@ namespace backfilld {
 
 price_store_actor::behavior_type
 price_store(price_store_actor::stateful_pointer<price_store_state> self,
-            db_settings settings) {
-  self->state.db.emplace(std::move(settings));
+            db_settings settings, db_watchdog_actor watchdog) {
+  auto& st = self->state;
+  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
+  st.db.emplace(std::move(settings));
+  watch_calls(*st.db, st.guard);
   return {
     [=](atom::write, asset_id asset,
         const price_series& series) -> caf::result<write_summary> {
@@ -28,8 +31,10 @@ price_store(price_store_actor::stateful_pointer<price_store_state> self,
 }
 
 price_store_actor spawn_price_store(caf::actor_system& sys,
-                                    db_settings settings) {
-  return sys.spawn<caf::detached>(price_store, std::move(settings));
+                                    db_settings settings,
+                                    db_watchdog_actor watchdog) {
+  return sys.spawn<caf::detached>(price_store, std::move(settings),
+                                  std::move(watchdog));
 }
 
 } // namespace backfilld

@@ -34,7 +34,7 @@ void spawn_role(self_pointer self, const std::string& role) {
   auto& cfg = st.settings;
   auto& sys = self->system();
   if (role == "tracker") {
-    st.tracker = spawn_tracker(sys, cfg.db, cfg.tracker);
+    st.tracker = spawn_tracker(sys, cfg.db, st.watchdog, cfg.tracker);
     watch(self, st.tracker, role);
     if (st.queue)
       self->send(st.queue, st.tracker);
@@ -46,12 +46,13 @@ void spawn_role(self_pointer self, const std::string& role) {
     if (st.fetcher)
       self->send(st.fetcher, st.limiter);
   } else if (role == "writer") {
-    st.writer = spawn_writer(sys, cfg.db, st.tracker, cfg.writer);
+    st.writer = spawn_writer(sys, cfg.db, st.watchdog, st.tracker, cfg.writer);
     watch(self, st.writer, role);
     if (st.fetcher)
       self->send(st.fetcher, st.writer);
   } else if (role == "dedupe") {
-    st.queue = spawn_dedupe(sys, cfg.db, cfg.lease, st.tracker, cfg.dedupe);
+    st.queue = spawn_dedupe(sys, cfg.db, cfg.lease, st.watchdog, st.tracker,
+                            cfg.dedupe);
     watch(self, st.queue, role);
     if (st.fetcher)
       self->send(st.fetcher, st.queue);
@@ -62,7 +63,8 @@ void spawn_role(self_pointer self, const std::string& role) {
                                cfg.fetch_concurrency, cfg.http, cfg.fetcher);
     watch(self, st.fetcher, role);
   } else if (role == "listener") {
-    st.listener = spawn_listener(sys, st.queue, cfg.db, cfg.listen);
+    st.listener = spawn_listener(sys, st.queue, cfg.db, st.watchdog,
+                                 cfg.listen);
     watch(self, st.listener, role);
   }
 }
@@ -157,6 +159,13 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            pipeline_settings settings) {
   self->state.settings = std::move(settings);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  // Linked: it holds no state worth a restart, and the stores rely on it.
+  // A link ignores a normal exit, so it is also told when we end.
+  auto watchdog = self->spawn<caf::linked>(db_watchdog);
+  self->state.watchdog = watchdog;
+  self->attach_functor([watchdog] {
+    caf::anon_send_exit(watchdog, caf::exit_reason::user_shutdown);
+  });
   for (auto role : role_names)
     spawn_role(self, role);
   self->send(self, atom::tick_v);

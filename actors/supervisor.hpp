@@ -13,6 +13,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/db_watchdog.hpp"
 #include "actors/dedupe.hpp"
 #include "actors/fetcher.hpp"
 #include "actors/listen_shell.hpp"
@@ -54,6 +55,7 @@ struct pipeline_settings {
 struct supervisor_state {
   static inline const char* name = "supervisor";
   pipeline_settings settings;
+  db_watchdog_actor watchdog;
   tracker_actor tracker;
   rate_limiter_actor limiter;
   writer_actor writer;

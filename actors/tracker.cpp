@@ -106,8 +106,9 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self,
 }
 
 tracker_actor spawn_tracker(caf::actor_system& sys, db_settings db,
+                            db_watchdog_actor watchdog,
                             tracker_settings settings) {
-  auto store = spawn_tracking_store(sys, std::move(db));
+  auto store = spawn_tracking_store(sys, std::move(db), std::move(watchdog));
   auto logic = sys.spawn(tracker, store, settings);
   bind_lifetimes(logic, store);
   return logic;

@@ -45,6 +45,7 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self,
 
 /// Spawns the tracker with its detached store.
 tracker_actor spawn_tracker(caf::actor_system& sys, db_settings db,
+                            db_watchdog_actor watchdog,
                             tracker_settings settings);
 
 } // namespace backfilld

@@ -11,8 +11,11 @@ namespace backfilld {
 
 tracking_store_actor::behavior_type tracking_store(
   tracking_store_actor::stateful_pointer<tracking_store_state> self,
-  db_settings settings) {
-  self->state.db.emplace(std::move(settings));
+  db_settings settings, db_watchdog_actor watchdog) {
+  auto& st = self->state;
+  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
+  st.db.emplace(std::move(settings));
+  watch_calls(*st.db, st.guard);
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
         const std::vector<asset_id>& fresh) -> caf::result<int32_t> {
@@ -28,8 +31,10 @@ tracking_store_actor::behavior_type tracking_store(
 }
 
 tracking_store_actor spawn_tracking_store(caf::actor_system& sys,
-                                          db_settings settings) {
-  return sys.spawn<caf::detached>(tracking_store, std::move(settings));
+                                          db_settings settings,
+                                          db_watchdog_actor watchdog) {
+  return sys.spawn<caf::detached>(tracking_store, std::move(settings),
+                                  std::move(watchdog));
 }
 
 } // namespace backfilld

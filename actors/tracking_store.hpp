@@ -7,6 +7,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/db_watchdog.hpp"
 #include "db/session.hpp"
 #include "messages/interfaces.hpp"
 
@@ -15,14 +16,17 @@ namespace backfilld {
 struct tracking_store_state {
   static inline const char* name = "tracking-store";
   std::optional<db_session> db;
+  call_guard guard;
 };
 
 tracking_store_actor::behavior_type tracking_store(
   tracking_store_actor::stateful_pointer<tracking_store_state> self,
-  db_settings settings);
+  db_settings settings,
+            db_watchdog_actor watchdog);
 
 /// Spawns the store on its own thread: every message blocks on libpq.
 tracking_store_actor spawn_tracking_store(caf::actor_system& sys,
-                                          db_settings settings);
+                                          db_settings settings,
+            db_watchdog_actor watchdog);
 
 } // namespace backfilld

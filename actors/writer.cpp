@@ -70,8 +70,9 @@ writer(writer_actor::stateful_pointer<writer_state> self,
 }
 
 writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
-                          tracker_actor tracker, writer_settings settings) {
-  auto store = spawn_price_store(sys, std::move(db));
+                          db_watchdog_actor watchdog, tracker_actor tracker,
+                          writer_settings settings) {
+  auto store = spawn_price_store(sys, std::move(db), std::move(watchdog));
   auto logic = sys.spawn(writer, store, std::move(tracker), settings);
   bind_lifetimes(logic, store);
   return logic;

@@ -32,6 +32,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
 
 /// Spawns the writer with its detached store.
 writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
-                          tracker_actor tracker, writer_settings settings);
+                          db_watchdog_actor watchdog, tracker_actor tracker,
+                          writer_settings settings);
 
 } // namespace backfilld

@@ -77,6 +77,7 @@ config::config()
     db_keepalive_interval(10s),
     db_keepalive_count(3),
     db_tcp_user_timeout(30s),
+    db_stall_timeout(90s),
     yahoo_base_url("https://query1.finance.yahoo.com"),
     yahoo_requests_per_second(2.0),
     yahoo_burst(5.0),
@@ -119,7 +120,9 @@ config::config()
          "TCP keepalive probe interval")
     .add(db_keepalive_count, "keepalive-count", "TCP keepalive probes")
     .add(db_tcp_user_timeout, "tcp-user-timeout",
-         "bound on unacknowledged sends (0: kernel default)");
+         "bound on unacknowledged sends (0: kernel default)")
+    .add(db_stall_timeout, "stall-timeout",
+         "a call blocked longer is cut (dead peer); above statement-timeout");
   opt_group{custom_options_, "yahoo"}
     .add(yahoo_base_url, "base-url", "provider base URL")
     .add(yahoo_requests_per_second, "requests-per-second",
@@ -203,6 +206,7 @@ db_settings config::database() const {
   db.keepalive_interval = std::max(secs(db_keepalive_interval), seconds{1});
   db.keepalive_count = static_cast<int>(db_keepalive_count);
   db.tcp_user_timeout = ms(db_tcp_user_timeout);
+  db.stall_timeout = ms(db_stall_timeout);
   return db;
 }
 
@@ -217,6 +221,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
     return invalid("fetch.window must be at least fetch.concurrency");
   if (retry_max_attempts < 1)
     return invalid("retry.max-attempts must be at least 1");
+  if (db_stall_timeout <= db_statement_timeout)
+    return invalid("db.stall-timeout must exceed db.statement-timeout");
   if (queue_heartbeat_interval * 2 > queue_lease)
     return invalid("queue.heartbeat-interval must be under half of "
                    "queue.lease");
@@ -228,8 +234,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
   s.listen.reconnect_max = ms(listener_reconnect_max);
-  // A store round trip may wait for a connect and a whole statement.
-  auto store_timeout = ms(db_statement_timeout) + ms(db_connect_timeout)
+  // A store round trip may wait for a connect and a stuck call to be cut.
+  auto store_timeout = ms(db_stall_timeout) + ms(db_connect_timeout)
                        + milliseconds{5'000};
   s.dedupe.poll_interval = ms(queue_poll_interval);
   s.dedupe.catch_up_interval = ms(queue_catch_up_interval);

@@ -42,6 +42,7 @@ public:
   caf::timespan db_keepalive_interval;
   int64_t db_keepalive_count;
   caf::timespan db_tcp_user_timeout;
+  caf::timespan db_stall_timeout;
 
   std::string yahoo_base_url;
   double yahoo_requests_per_second;

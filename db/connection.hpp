@@ -29,6 +29,9 @@ struct db_settings {
   std::chrono::milliseconds tcp_user_timeout{30'000};
   /// Server-side bound on any statement backfilld runs.
   std::chrono::milliseconds statement_timeout{60'000};
+  /// A call still blocked after this is presumed stuck on a dead peer and
+  /// its connection is cut (0 = never). Above `statement_timeout`.
+  std::chrono::milliseconds stall_timeout{90'000};
 };
 
 /// The connection string libpq gets: the URL plus backfilld's defaults

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -16,8 +17,18 @@ namespace backfilld {
 
 class db_session {
 public:
+  /// Called with the socket before each call on an open connection, and
+  /// without arguments after it (see actors/db_watchdog.hpp).
+  using call_hook = std::function<void(int)>;
+  using end_hook = std::function<void()>;
+
   explicit db_session(db_settings settings) : settings_(std::move(settings)) {
     // nop
+  }
+
+  void on_calls(call_hook begin, end_hook end) {
+    begin_ = std::move(begin);
+    end_ = std::move(end);
   }
 
   /// Runs `f(connection)`, connecting first when needed. Returns the fault
@@ -25,12 +36,21 @@ public:
   /// reconnects. Never throws.
   template <class F>
   fault run(F&& f) {
+    bool guarded = false;
     try {
       if (!conn_)
         conn_ = open_connection(settings_);
+      if (begin_) {
+        begin_(conn_->sock());
+        guarded = true;
+      }
       std::forward<F>(f)(*conn_);
+      if (guarded)
+        end_();
       return {};
     } catch (...) {
+      if (guarded)
+        end_();
       auto result = classify(std::current_exception());
       if (result.code == ec::database_unavailable)
         disconnect();
@@ -61,6 +81,8 @@ public:
 private:
   db_settings settings_;
   std::unique_ptr<pqxx::connection> conn_;
+  call_hook begin_;
+  end_hook end_;
 };
 
 } // namespace backfilld

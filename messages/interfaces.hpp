@@ -30,6 +30,18 @@ namespace backfilld {
 
 // -- I/O shells (detached actors) ---------------------------------------------------
 
+/// Cuts database connections whose calls hang. A peer that vanished without
+/// a reset (or a proxy that stopped forwarding) leaves a blocking libpq call
+/// waiting forever; shutting the socket down from outside ends the wait with
+/// an error, and the shell reconnects.
+using db_watchdog_actor = caf::typed_actor<
+  /// A call on this socket starts; it should end within the timespan.
+  caf::reacts_to<atom::arm, uint64_t, int32_t, caf::timespan>,
+  /// The call ended.
+  caf::reacts_to<atom::disarm, uint64_t>,
+  /// Internal: a deadline passed.
+  caf::reacts_to<atom::tick, uint64_t>>;
+
 /// Owns the writer's database connection.
 using price_store_actor = caf::typed_actor<
   /// Upserts a series into `asset_prices` in one transaction: all or nothing.

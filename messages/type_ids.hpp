@@ -115,5 +115,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(backfilld, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(backfilld, (backfilld::rate_limiter_actor))
   CAF_ADD_TYPE_ID(backfilld, (backfilld::writer_actor))
   CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
+  CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

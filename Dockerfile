@@ -1,0 +1,23 @@
+# backfilld on Debian bookworm. The packages come from scripts/install-deps.sh,
+# the same list the README and CI use (no Docker engine runs in CI, so CI
+# runs that script instead of `docker build`).
+
+FROM debian:bookworm AS build
+COPY scripts/install-deps.sh /src/scripts/install-deps.sh
+RUN /src/scripts/install-deps.sh build
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DBACKFILLD_TESTS=OFF \
+ && cmake --build /build --target backfilld
+
+FROM debian:bookworm-slim
+COPY scripts/install-deps.sh /tmp/install-deps.sh
+RUN /tmp/install-deps.sh runtime \
+ && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
+ && useradd --system --no-create-home --shell /usr/sbin/nologin backfilld
+COPY --from=build /build/backfilld /usr/local/bin/backfilld
+COPY configs/backfilld.ini /etc/backfilld/backfilld.ini
+USER backfilld
+# SIGTERM drains in-flight jobs within shutdown.grace (30 s by default).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/backfilld"]

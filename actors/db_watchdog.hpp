@@ -1,0 +1,60 @@
+// The database watchdog: cuts connections whose calls outlive their bound.
+//
+// TCP keepalives find a peer that is gone, but not one that still answers
+// TCP while the database behind it is stuck (a frozen proxy, a hung host
+// behind a NAT). libpq then waits forever inside a blocking call, and the
+// detached shell with it. The shells arm the watchdog around each call; a
+// call that overruns gets its socket shut down, which ends the wait with a
+// broken connection that the shell recovers from like any other.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include <caf/fwd.hpp>
+
+#include "db/session.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct db_watchdog_state {
+  static inline const char* name = "db-watchdog";
+  /// Armed calls: token → socket.
+  std::map<uint64_t, int32_t> armed;
+};
+
+db_watchdog_actor::behavior_type
+db_watchdog(db_watchdog_actor::stateful_pointer<db_watchdog_state> self);
+
+/// Arms and disarms the watchdog around calls, for one shell. Tokens are
+/// unique per process.
+class call_guard {
+public:
+  call_guard() = default;
+
+  call_guard(db_watchdog_actor watchdog, std::chrono::milliseconds bound)
+    : watchdog_(std::move(watchdog)), bound_(bound) {
+    // nop
+  }
+
+  /// A call on `socket` starts now.
+  void begin(int socket);
+
+  /// The call started last ended.
+  void end();
+
+private:
+  db_watchdog_actor watchdog_;
+  std::chrono::milliseconds bound_{0};
+  uint64_t token_ = 0;
+};
+
+/// Routes every call of `session` through `guard`. Both must live as long
+/// as each other (in one actor's state).
+void watch_calls(db_session& session, call_guard& guard);
+
+} // namespace backfilld
