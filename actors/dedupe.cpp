@@ -1,14 +1,17 @@
 #include "actors/dedupe.hpp"
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/bind_lifetimes.hpp"
+#include "actors/lifetime.hpp"
 #include "actors/job_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -234,6 +237,8 @@ void try_claim(self_pointer self) {
 
 caf::result<std::vector<backfill_job>>
 on_pull(self_pointer self, uint32_t capacity, const std::vector<job_id>& held) {
+  if (failpoint("dedupe.crash"))
+    throw std::runtime_error("failpoint dedupe.crash");
   auto& st = self->state;
   auto fetcher = sender_of(self);
   if (st.held.count(fetcher) == 0)
@@ -452,6 +457,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
   // Catch up at once: sightings sent to a predecessor may be lost.
   st.next_catch_up = self->clock().now();
   st.next_heartbeat = self->clock().now() + st.settings.heartbeat_interval;
+  end_on_exception(self);
   self->set_down_handler(
     [=](caf::down_msg& dm) { on_fetcher_down(self, dm); });
   self->send(self, atom::tick_v);

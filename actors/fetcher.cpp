@@ -2,10 +2,12 @@
 
 #include <ctime>
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/bind_lifetimes.hpp"
+#include "actors/lifetime.hpp"
 #include "actors/http_worker.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -13,6 +15,7 @@
 #include "provider/trading_day.hpp"
 #include "provider/yahoo_chart.hpp"
 #include "telemetry/counters.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -85,6 +88,8 @@ void write_series(self_pointer self, const backfill_job& job,
 /// Turns what the provider said into the job's next step.
 void on_response(self_pointer self, const backfill_job& job,
                  const http_response& response) {
+  if (failpoint("fetcher.crash"))
+    throw std::runtime_error("failpoint fetcher.crash");
   auto& st = self->state;
   price_series series;
   auto f = decode_chart_response(response, series);
@@ -138,9 +143,11 @@ void get_chart(self_pointer self, const backfill_job& job,
                 http_request{url})
     .then(
       [=](const http_response& response) {
+        // The answer first: a 429 must pause the limiter before the next
+        // job on this worker asks it for a grant.
+        on_response(self, job, response);
         self->state.idle_workers.push_back(worker);
         dispatch(self);
-        on_response(self, job, response);
       },
       [=](caf::error& err) {
         self->state.idle_workers.push_back(worker);
@@ -280,6 +287,7 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
   st.limiter = std::move(limiter);
   st.writer = std::move(writer);
   st.idle_workers = std::move(workers);
+  end_on_exception(self);
   st.settings = std::move(settings);
   pull_more(self);
   return {

@@ -1,13 +1,16 @@
 #include "actors/listener.hpp"
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/bind_lifetimes.hpp"
+#include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "notify/notification.hpp"
 #include "telemetry/counters.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -26,6 +29,8 @@ std::string excerpt(const std::string& payload) {
 }
 
 void on_notification(self_pointer self, const pg_notification& n) {
+  if (failpoint("listener.crash"))
+    throw std::runtime_error("failpoint listener.crash");
   metrics().notifications++;
   asset_seen seen;
   if (auto f = parse_notification(n.payload, seen)) {
@@ -61,6 +66,7 @@ listener_actor::behavior_type
 listener(listener_actor::stateful_pointer<listener_state> self,
          dedupe_actor queue) {
   self->state.queue = std::move(queue);
+  end_on_exception(self);
   return {
     [=](const pg_notification& n) { on_notification(self, n); },
     [=](atom::listening, int32_t backend_pid) {

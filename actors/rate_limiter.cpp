@@ -1,10 +1,14 @@
 #include "actors/rate_limiter.hpp"
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/lifetime.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -35,8 +39,11 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
              rate_limiter_settings settings) {
   self->state.bucket.emplace(settings.rate, settings.burst,
                              self->clock().now());
+  end_on_exception(self);
   return {
     [=](atom::acquire) -> caf::result<atom::grant> {
+      if (failpoint("rate-limiter.crash"))
+        throw std::runtime_error("failpoint rate-limiter.crash");
       auto& st = self->state;
       if (st.waiting.empty() && st.bucket->try_take(self->clock().now()))
         return atom::grant_v;

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/listener.hpp"
+#include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
@@ -158,6 +159,7 @@ supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            pipeline_settings settings) {
   self->state.settings = std::move(settings);
+  end_on_exception(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // Linked: it holds no state worth a restart, and the stores rely on it.
   // A link ignores a normal exit, so it is also told when we end.

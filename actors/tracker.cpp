@@ -1,12 +1,15 @@
 #include "actors/tracker.hpp"
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/bind_lifetimes.hpp"
+#include "actors/lifetime.hpp"
 #include "actors/tracking_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -78,8 +81,11 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self,
         tracking_store_actor store, tracker_settings settings) {
   self->state.store = std::move(store);
   self->state.settings = settings;
+  end_on_exception(self);
   return {
     [=](atom::track, asset_id asset) {
+      if (failpoint("tracker.crash"))
+        throw std::runtime_error("failpoint tracker.crash");
       self->state.pending.insert(asset);
       send_batch(self);
     },

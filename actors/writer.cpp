@@ -1,14 +1,17 @@
 #include "actors/writer.hpp"
 
+#include <stdexcept>
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/bind_lifetimes.hpp"
+#include "actors/lifetime.hpp"
 #include "actors/price_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/trading_day.hpp"
 #include "telemetry/counters.hpp"
+#include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 
 namespace backfilld {
@@ -42,9 +45,12 @@ writer(writer_actor::stateful_pointer<writer_state> self,
   self->state.store = std::move(store);
   self->state.tracker = std::move(tracker);
   self->state.settings = settings;
+  end_on_exception(self);
   return {
     [=](atom::write, const backfill_job& job,
         const price_series& series) -> caf::result<write_summary> {
+      if (failpoint("writer.crash"))
+        throw std::runtime_error("failpoint writer.crash");
       auto promise = self->make_response_promise<write_summary>();
       self
         ->request(self->state.store, self->state.settings.store_timeout,

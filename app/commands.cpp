@@ -93,12 +93,18 @@ int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
       },
       caf::after(milliseconds{0}) >> [] {});
     if (down) {
-      if (is(reason, ec::shutting_down)) {
+      auto rc = is(reason, ec::shutting_down) ? 1 : 0;
+      if (rc != 0)
         spdlog::critical("Exiting: {}", render(reason));
-        return 1;
-      }
-      spdlog::info("backfilld stopped");
-      return 0;
+      else
+        spdlog::info("backfilld stopped");
+      // Everything that must be kept is in the database now. A worker still
+      // blocked in a transfer (a hung provider) must not hold up the exit.
+      std::thread{[rc] {
+        std::this_thread::sleep_for(milliseconds{2'000});
+        std::_Exit(rc);
+      }}.detach();
+      return rc;
     }
     auto sig = wait_for_signal(milliseconds{100});
     if (sig == 0)

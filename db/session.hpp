@@ -33,29 +33,17 @@ public:
 
   /// Runs `f(connection)`, connecting first when needed. Returns the fault
   /// of any exception; a broken connection is dropped, so the next call
-  /// reconnects. Never throws.
+  /// reconnects. A connection that broke while it sat idle (a restarted
+  /// server, a killed backend) gets one fresh try at once: each call is a
+  /// single transaction, and every write backfilld makes is idempotent.
+  /// Never throws.
   template <class F>
   fault run(F&& f) {
-    bool guarded = false;
-    try {
-      if (!conn_)
-        conn_ = open_connection(settings_);
-      if (begin_) {
-        begin_(conn_->sock());
-        guarded = true;
-      }
-      std::forward<F>(f)(*conn_);
-      if (guarded)
-        end_();
-      return {};
-    } catch (...) {
-      if (guarded)
-        end_();
-      auto result = classify(std::current_exception());
-      if (result.code == ec::database_unavailable)
-        disconnect();
-      return result;
-    }
+    auto was_connected = connected();
+    auto result = attempt(f);
+    if (result.code == ec::database_unavailable && was_connected)
+      result = attempt(f);
+    return result;
   }
 
   /// Whether a connection is open right now.
@@ -79,6 +67,30 @@ public:
   }
 
 private:
+  template <class F>
+  fault attempt(F& f) {
+    bool guarded = false;
+    try {
+      if (!conn_)
+        conn_ = open_connection(settings_);
+      if (begin_) {
+        begin_(conn_->sock());
+        guarded = true;
+      }
+      f(*conn_);
+      if (guarded)
+        end_();
+      return {};
+    } catch (...) {
+      if (guarded)
+        end_();
+      auto result = classify(std::current_exception());
+      if (result.code == ec::database_unavailable)
+        disconnect();
+      return result;
+    }
+  }
+
   db_settings settings_;
   std::unique_ptr<pqxx::connection> conn_;
   call_hook begin_;

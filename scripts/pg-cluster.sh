@@ -3,14 +3,15 @@
 #
 #   scripts/pg-cluster.sh start DIR [DBNAME]   # writes DIR/url, DIR/port
 #   scripts/pg-cluster.sh stop DIR
+#   scripts/pg-cluster.sh restart DIR          # same port (for outage tests)
 #
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # `postgres` user (created by Debian's postgresql package). The cluster trusts
 # local connections and skips fsync: it is for tests and demos, not data.
 set -euo pipefail
 
-cmd=${1:?usage: pg-cluster.sh start|stop DIR [DBNAME]}
-dir=${2:?usage: pg-cluster.sh start|stop DIR [DBNAME]}
+cmd=${1:?usage: pg-cluster.sh start|stop|restart DIR [DBNAME]}
+dir=${2:?usage: pg-cluster.sh start|stop|restart DIR [DBNAME]}
 dbname=${3:-postgres}
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -58,7 +59,11 @@ case "$cmd" in
       echo "pg-cluster: already running: $(cat "$dir/url")"
       exit 0
     fi
-    port=$(free_port)
+    if [[ "${PG_CLUSTER_REUSE_PORT:-0}" == 1 && -s "$dir/port" ]]; then
+      port=$(cat "$dir/port")
+    else
+      port=$(free_port)
+    fi
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off \
           -c synchronous_commit=off -c full_page_writes=off \
@@ -79,8 +84,12 @@ case "$cmd" in
       as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
     fi
     ;;
+  restart)
+    "$0" stop "$dir"
+    PG_CLUSTER_REUSE_PORT=1 "$0" start "$dir" "$dbname"
+    ;;
   *)
-    echo "usage: pg-cluster.sh start|stop DIR [DBNAME]" >&2
+    echo "usage: pg-cluster.sh start|stop|restart DIR [DBNAME]" >&2
     exit 2
     ;;
 esac

@@ -1,8 +1,12 @@
-// Ties an I/O shell's life to its logic actor, like a link that also
-// propagates a normal exit (CAF 0.17 links ignore those).
+// How backfilld's actors live and die: an I/O shell's life is tied to its
+// logic actor, and an exception that escapes a handler ends the actor with
+// a reason that says what happened (the supervisor logs it and restarts
+// the role). No exception ever crosses an actor boundary.
 
 #pragma once
 
+#include <exception>
+#include <string>
 #include <utility>
 
 #include <caf/abstract_actor.hpp>
@@ -12,7 +16,11 @@
 #include <caf/exit_reason.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message_id.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
+
+#include "telemetry/log.hpp"
 
 namespace backfilld {
 
@@ -45,6 +53,26 @@ void bind_lifetimes(const Logic& logic, const Shell& shell) {
     [weak = logic_ptr->address()](const caf::error& reason) {
       if (reason && reason != caf::exit_reason::user_shutdown)
         send_exit_with(caf::actor_cast<caf::strong_actor_ptr>(weak), reason);
+    });
+}
+
+/// Makes an exception escaping one of `self`'s handlers end the actor with
+/// `sec::runtime_error` carrying the exception's text, and logs it. (CAF's
+/// default handler drops the text.)
+template <class Self>
+void end_on_exception(Self* self) {
+  self->set_exception_handler(
+    [](caf::scheduled_actor* actor, std::exception_ptr& error) -> caf::error {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+        // Keep the generic text.
+      }
+      spdlog::error("[{}] unhandled exception: {}", actor->name(), what);
+      return caf::make_error(caf::sec::runtime_error, std::move(what));
     });
 }
 
