@@ -33,7 +33,7 @@ db_watchdog(db_watchdog_actor::stateful_pointer<db_watchdog_state> self);
 /// Arms and disarms the watchdog around calls, for one shell. Tokens are
 /// unique per process.
 class call_guard {
-public:
+ public:
   call_guard() = default;
 
   call_guard(db_watchdog_actor watchdog, std::chrono::milliseconds bound)
@@ -47,7 +47,7 @@ public:
   /// The call started last ended.
   void end();
 
-private:
+ private:
   db_watchdog_actor watchdog_;
   std::chrono::milliseconds bound_{0};
   uint64_t token_ = 0;

@@ -6,8 +6,8 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/lifetime.hpp"
 #include "actors/job_store.hpp"
+#include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
@@ -24,7 +24,7 @@ using std::chrono::steady_clock;
 void flush_outbox(self_pointer self);
 void try_claim(self_pointer self);
 
-// -- bookkeeping ---------------------------------------------------------------
+// -- bookkeeping --------------------------------------------------------------
 
 /// Publishes how many claimed jobs are in the fetchers' hands.
 void update_gauge(self_pointer self) {
@@ -51,7 +51,7 @@ caf::actor_addr sender_of(self_pointer self) {
   return caf::actor_cast<caf::actor_addr>(self->current_sender());
 }
 
-// -- sightings and catch-up ----------------------------------------------------
+// -- sightings and catch-up ---------------------------------------------------
 
 /// Logs and routes what the store did with a batch of assets.
 void handle_results(self_pointer self, const std::vector<enqueue_result>& rs,
@@ -60,39 +60,38 @@ void handle_results(self_pointer self, const std::vector<enqueue_result>& rs,
   std::vector<asset_id> to_track;
   for (const auto& r : rs) {
     switch (r.outcome) {
-      case enqueue_outcome::queued:
-        new_work = true;
-        if (from_catch_up) {
-          metrics().catch_up_queued++;
-          BF_INFO(self,
-                  "Catch-up: asset {} ({}) has transactions but no prices, "
-                  "starting backfill",
-                  r.asset, r.symbol);
-        } else {
-          metrics().jobs_queued++;
-          BF_INFO(self, "New asset detected (id {}, {}), starting backfill",
-                  r.asset, r.symbol);
-        }
-        break;
-      case enqueue_outcome::has_prices:
-        to_track.push_back(r.asset);
-        break;
-      case enqueue_outcome::already_queued:
-        BF_DEBUG(self, "Asset {} ({}) already has a live job", r.asset,
-                 r.symbol);
-        break;
-      case enqueue_outcome::failed_before:
-        if (!from_catch_up)
-          BF_INFO(self,
-                  "Asset {} ({}) failed before and stays failed; run "
-                  "`backfilld retry {}` to try again",
-                  r.asset, r.symbol, r.symbol);
-        break;
-      case enqueue_outcome::unknown_asset:
-        metrics().unknown_assets++;
-        BF_WARN(self, "Dropping notification for asset {}: no such asset",
-                r.asset);
-        break;
+    case enqueue_outcome::queued:
+      new_work = true;
+      if (from_catch_up) {
+        metrics().catch_up_queued++;
+        BF_INFO(self,
+                "Catch-up: asset {} ({}) has transactions but no prices, "
+                "starting backfill",
+                r.asset, r.symbol);
+      } else {
+        metrics().jobs_queued++;
+        BF_INFO(self, "New asset detected (id {}, {}), starting backfill",
+                r.asset, r.symbol);
+      }
+      break;
+    case enqueue_outcome::has_prices:
+      to_track.push_back(r.asset);
+      break;
+    case enqueue_outcome::already_queued:
+      BF_DEBUG(self, "Asset {} ({}) already has a live job", r.asset, r.symbol);
+      break;
+    case enqueue_outcome::failed_before:
+      if (!from_catch_up)
+        BF_INFO(self,
+                "Asset {} ({}) failed before and stays failed; run "
+                "`backfilld retry {}` to try again",
+                r.asset, r.symbol, r.symbol);
+      break;
+    case enqueue_outcome::unknown_asset:
+      metrics().unknown_assets++;
+      BF_WARN(self, "Dropping notification for asset {}: no such asset",
+              r.asset);
+      break;
     }
     if (r.extension_queued) {
       new_work = true;
@@ -141,8 +140,8 @@ void on_sighting(self_pointer self, const asset_seen& seen) {
   auto& st = self->state;
   if (st.draining)
     return; // The next start's catch-up finds it in the table.
-  if (st.sightings.size() >= st.settings.max_sightings
-      && st.sightings.count(seen.asset) == 0) {
+  if (st.sightings.size() >= st.settings.max_sightings &&
+      st.sightings.count(seen.asset) == 0) {
     if (!st.sightings_overflowed)
       BF_WARN(self,
               "More than {} sighted assets wait for the database; dropping "
@@ -184,7 +183,7 @@ void catch_up(self_pointer self) {
       });
 }
 
-// -- handing out jobs ----------------------------------------------------------
+// -- handing out jobs ---------------------------------------------------------
 
 void hand_out(self_pointer self, uint64_t pull_id,
               std::vector<backfill_job> jobs) {
@@ -203,8 +202,8 @@ void hand_out(self_pointer self, uint64_t pull_id,
   auto& mine = st.held[i->fetcher];
   for (const auto& job : jobs) {
     mine.insert(job.id);
-    BF_DEBUG(self, "Handing job {} ({} of {}, attempt {}) to a fetcher",
-             job.id, to_string(job.kind), job.symbol, job.attempts);
+    BF_DEBUG(self, "Handing job {} ({} of {}, attempt {}) to a fetcher", job.id,
+             to_string(job.kind), job.symbol, job.attempts);
   }
   update_gauge(self);
   i->promise.deliver(std::move(jobs));
@@ -249,13 +248,13 @@ on_pull(self_pointer self, uint32_t capacity, const std::vector<job_id>& held) {
   if (st.draining || capacity == 0)
     return std::vector<backfill_job>{};
   auto promise = self->make_response_promise<std::vector<backfill_job>>();
-  st.parked.push_back(parked_pull{st.next_pull_id++, fetcher, capacity,
-                                  promise});
+  st.parked.push_back(
+    parked_pull{st.next_pull_id++, fetcher, capacity, promise});
   try_claim(self);
   return promise;
 }
 
-// -- outcomes ------------------------------------------------------------------
+// -- outcomes -----------------------------------------------------------------
 
 void log_verdict(self_pointer self, const backfill_job& job,
                  const job_verdict& verdict) {
@@ -275,8 +274,8 @@ void log_verdict(self_pointer self, const backfill_job& job,
 
 void maybe_finish_drain(self_pointer self) {
   auto& st = self->state;
-  if (st.draining && st.drain_promise && st.outbox.empty()
-      && !st.outbox_in_flight) {
+  if (st.draining && st.drain_promise && st.outbox.empty() &&
+      !st.outbox_in_flight) {
     st.drain_promise->deliver(st.released_on_drain);
     st.drain_promise.reset();
   }
@@ -308,8 +307,9 @@ void flush_outbox(self_pointer self) {
       .then(
         [=](bool ours) {
           if (!ours)
-            BF_WARN(self, "Job {} was done, but its lease had passed to "
-                          "another worker",
+            BF_WARN(self,
+                    "Job {} was done, but its lease had passed to "
+                    "another worker",
                     job);
           next();
         },
@@ -320,8 +320,9 @@ void flush_outbox(self_pointer self) {
       .then(
         [=](bool ours) {
           if (!ours)
-            BF_WARN(self, "Job {} failed, but its lease had passed to "
-                          "another worker",
+            BF_WARN(self,
+                    "Job {} failed, but its lease had passed to "
+                    "another worker",
                     job);
           next();
         },
@@ -376,11 +377,10 @@ void on_fetcher_down(self_pointer self, const caf::down_msg& dm) {
   std::vector<job_id> jobs{i->second.begin(), i->second.end()};
   st.held.erase(i);
   update_gauge(self);
-  st.parked.erase(std::remove_if(st.parked.begin(), st.parked.end(),
-                                 [&](const auto& p) {
-                                   return p.fetcher == dm.source;
-                                 }),
-                  st.parked.end());
+  st.parked.erase(
+    std::remove_if(st.parked.begin(), st.parked.end(),
+                   [&](const auto& p) { return p.fetcher == dm.source; }),
+    st.parked.end());
   if (!jobs.empty()) {
     BF_WARN(self, "A fetcher stopped holding {} jobs; releasing them",
             jobs.size());
@@ -389,7 +389,7 @@ void on_fetcher_down(self_pointer self, const caf::down_msg& dm) {
   }
 }
 
-// -- timers --------------------------------------------------------------------
+// -- timers -------------------------------------------------------------------
 
 void heartbeat(self_pointer self) {
   auto& st = self->state;
@@ -458,8 +458,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
   st.next_catch_up = self->clock().now();
   st.next_heartbeat = self->clock().now() + st.settings.heartbeat_interval;
   end_on_exception(self);
-  self->set_down_handler(
-    [=](caf::down_msg& dm) { on_fetcher_down(self, dm); });
+  self->set_down_handler([=](caf::down_msg& dm) { on_fetcher_down(self, dm); });
   self->send(self, atom::tick_v);
   return {
     [=](const asset_seen& seen) { on_sighting(self, seen); },
@@ -486,10 +485,10 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
 dedupe_actor spawn_dedupe(caf::actor_system& sys, db_settings db,
                           lease_settings lease, db_watchdog_actor watchdog,
                           tracker_actor tracker, dedupe_settings settings) {
-  auto store = spawn_job_store(sys, std::move(db), std::move(lease),
-                               std::move(watchdog));
-  auto logic = sys.spawn(dedupe, store, std::move(tracker),
-                         std::move(settings));
+  auto store =
+    spawn_job_store(sys, std::move(db), std::move(lease), std::move(watchdog));
+  auto logic =
+    sys.spawn(dedupe, store, std::move(tracker), std::move(settings));
   bind_lifetimes(logic, store);
   return logic;
 }

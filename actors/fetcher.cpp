@@ -7,8 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/lifetime.hpp"
 #include "actors/http_worker.hpp"
+#include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/symbols.hpp"
@@ -35,7 +35,7 @@ void retry_later(self_pointer self) {
   self->delayed_send(self, st.settings.retry_delay, atom::tick_v);
 }
 
-// -- finishing a job -------------------------------------------------------------
+// -- finishing a job ----------------------------------------------------------
 
 void after_finish(self_pointer self) {
   auto& st = self->state;
@@ -70,13 +70,14 @@ void finish_failed(self_pointer self, const backfill_job& job,
   after_finish(self);
 }
 
-// -- the steps of one job ----------------------------------------------------------
+// -- the steps of one job -----------------------------------------------------
 
 void write_series(self_pointer self, const backfill_job& job,
                   price_series series) {
   auto& st = self->state;
-  self->request(st.writer, st.settings.store_timeout, atom::write_v, job,
-                std::move(series))
+  self
+    ->request(st.writer, st.settings.store_timeout, atom::write_v, job,
+              std::move(series))
     .then(
       [=](const write_summary& summary) { finish_done(self, job, summary); },
       [=](caf::error& err) {
@@ -99,38 +100,37 @@ void on_response(self_pointer self, const backfill_job& job,
             series.skipped_bars, job.symbol);
   }
   switch (f.code) {
-    case ec::none:
-      write_series(self, job, std::move(series));
-      return;
-    case ec::rate_limited: {
-      using std::chrono::milliseconds;
-      using std::chrono::seconds;
-      auto pause = response.retry_after_s >= 0
-                     ? milliseconds{seconds{response.retry_after_s}}
-                     : st.settings.throttle_pause;
-      self->send(st.limiter, atom::throttle_v, caf::timespan{pause});
-      finish_failed(self, job, failure_kind::throttled, f.detail,
-                    pause.count());
+  case ec::none:
+    write_series(self, job, std::move(series));
+    return;
+  case ec::rate_limited: {
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    auto pause = response.retry_after_s >= 0
+                   ? milliseconds{seconds{response.retry_after_s}}
+                   : st.settings.throttle_pause;
+    self->send(st.limiter, atom::throttle_v, caf::timespan{pause});
+    finish_failed(self, job, failure_kind::throttled, f.detail, pause.count());
+    return;
+  }
+  case ec::symbol_not_found:
+    finish_failed(self, job, failure_kind::permanent,
+                  to_string(f.code) + std::string{": "} + f.detail);
+    return;
+  case ec::no_data:
+    if (job.kind == job_kind::extend) {
+      // Nothing older exists (the listing date): settled, never asked
+      // again for this day.
+      BF_INFO(self, "The provider has no history of {} before {}", job.symbol,
+              iso_date(job.first_price));
+      finish_done(self, job, write_summary{});
       return;
     }
-    case ec::symbol_not_found:
-      finish_failed(self, job, failure_kind::permanent,
-                    to_string(f.code) + std::string{": "} + f.detail);
-      return;
-    case ec::no_data:
-      if (job.kind == job_kind::extend) {
-        // Nothing older exists (the listing date): settled, never asked
-        // again for this day.
-        BF_INFO(self, "The provider has no history of {} before {}",
-                job.symbol, iso_date(job.first_price));
-        finish_done(self, job, write_summary{});
-        return;
-      }
-      [[fallthrough]];
-    default:
-      metrics().fetch_errors++;
-      finish_failed(self, job, failure_kind::transient,
-                    to_string(f.code) + std::string{": "} + f.detail);
+    [[fallthrough]];
+  default:
+    metrics().fetch_errors++;
+    finish_failed(self, job, failure_kind::transient,
+                  to_string(f.code) + std::string{": "} + f.detail);
   }
 }
 
@@ -139,8 +139,8 @@ void get_chart(self_pointer self, const backfill_job& job,
   auto& st = self->state;
   metrics().fetches++;
   BF_DEBUG(self, "GET {}", url);
-  self->request(worker, st.settings.http_timeout, atom::get_v,
-                http_request{url})
+  self
+    ->request(worker, st.settings.http_timeout, atom::get_v, http_request{url})
     .then(
       [=](const http_response& response) {
         // The answer first: a 429 must pause the limiter before the next
@@ -200,7 +200,7 @@ void dispatch(self_pointer self) {
   }
 }
 
-// -- talking to the queue ------------------------------------------------------------
+// -- talking to the queue -----------------------------------------------------
 
 std::vector<job_id> held_ids(self_pointer self) {
   std::vector<job_id> ids;
@@ -218,8 +218,7 @@ void pull_more(self_pointer self) {
   auto capacity = static_cast<uint32_t>(st.settings.window - st.held.size());
   auto epoch = st.queue_epoch;
   st.pull_in_flight = true;
-  self->request(st.queue, caf::infinite, atom::pull_v, capacity,
-                held_ids(self))
+  self->request(st.queue, caf::infinite, atom::pull_v, capacity, held_ids(self))
     .then(
       [=](std::vector<backfill_job>& jobs) {
         auto& st = self->state;
@@ -279,8 +278,8 @@ caf::result<int32_t> on_drain(self_pointer self) {
 } // namespace
 
 fetcher_actor::behavior_type
-fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
-        dedupe_actor queue, rate_limiter_actor limiter, writer_actor writer,
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
+        rate_limiter_actor limiter, writer_actor writer,
         std::vector<http_worker_actor> workers, fetcher_settings settings) {
   auto& st = self->state;
   st.queue = std::move(queue);

@@ -64,8 +64,8 @@ struct fetcher_state {
 };
 
 fetcher_actor::behavior_type
-fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
-        dedupe_actor queue, rate_limiter_actor limiter, writer_actor writer,
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
+        rate_limiter_actor limiter, writer_actor writer,
         std::vector<http_worker_actor> workers, fetcher_settings settings);
 
 /// Spawns the fetcher with `concurrency` detached HTTP workers.

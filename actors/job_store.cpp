@@ -17,8 +17,8 @@ using self_pointer = job_store_actor::stateful_pointer<job_store_state>;
 template <class T, class F>
 caf::result<T> query(self_pointer self, F&& f) {
   T result{};
-  auto fault = self->state.db->run(
-    [&](pqxx::connection& conn) { result = f(conn); });
+  auto fault =
+    self->state.db->run([&](pqxx::connection& conn) { result = f(conn); });
   if (fault)
     return to_error(std::move(fault));
   return result;

@@ -7,8 +7,8 @@
 
 #include <caf/fwd.hpp>
 
-#include "db/job_queries.hpp"
 #include "actors/db_watchdog.hpp"
+#include "db/job_queries.hpp"
 #include "db/session.hpp"
 #include "messages/interfaces.hpp"
 

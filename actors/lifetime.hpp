@@ -29,10 +29,10 @@ namespace backfilld {
 inline void send_exit_with(const caf::strong_actor_ptr& whom,
                            caf::error reason) {
   if (whom)
-    whom->enqueue(nullptr, caf::make_message_id(),
-                  caf::make_message(caf::exit_msg{whom->address(),
-                                                  std::move(reason)}),
-                  nullptr);
+    whom->enqueue(
+      nullptr, caf::make_message_id(),
+      caf::make_message(caf::exit_msg{whom->address(), std::move(reason)}),
+      nullptr);
 }
 
 /// When `logic` ends, for whatever reason, `shell` is told to exit; when
@@ -42,13 +42,11 @@ template <class Logic, class Shell>
 void bind_lifetimes(const Logic& logic, const Shell& shell) {
   auto logic_ptr = caf::actor_cast<caf::abstract_actor*>(logic);
   auto shell_ptr = caf::actor_cast<caf::abstract_actor*>(shell);
-  logic_ptr->attach_functor(
-    [strong = caf::actor_cast<caf::strong_actor_ptr>(shell)](
-      const caf::error& reason) {
-      send_exit_with(strong, reason ? reason
-                                    : caf::error{
-                                      caf::exit_reason::user_shutdown});
-    });
+  logic_ptr->attach_functor([strong = caf::actor_cast<caf::strong_actor_ptr>(
+                               shell)](const caf::error& reason) {
+    send_exit_with(
+      strong, reason ? reason : caf::error{caf::exit_reason::user_shutdown});
+  });
   shell_ptr->attach_functor(
     [weak = logic_ptr->address()](const caf::error& reason) {
       if (reason && reason != caf::exit_reason::user_shutdown)

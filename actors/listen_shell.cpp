@@ -21,7 +21,7 @@ using std::chrono::steady_clock;
 /// receivers, so this does nothing that could throw for a reason worth
 /// knowing.
 class forwarder : public pqxx::notification_receiver {
-public:
+ public:
   using sink = std::function<void(pg_notification)>;
 
   forwarder(pqxx::connection_base& conn, const std::string& channel, sink f)
@@ -33,7 +33,7 @@ public:
     sink_(pg_notification{channel(), payload, backend_pid});
   }
 
-private:
+ private:
   sink sink_;
 };
 
@@ -52,8 +52,8 @@ void schedule_reconnect(self_pointer self, const std::string& reason) {
   st.link.reset();
   self->send(st.logic, atom::lost_v, reason);
   self->delayed_send(self, st.reconnect_delay, atom::poll_v);
-  st.reconnect_delay = std::min(st.reconnect_delay * 2,
-                                st.settings.reconnect_max);
+  st.reconnect_delay =
+    std::min(st.reconnect_delay * 2, st.settings.reconnect_max);
 }
 
 /// Opens the connection and LISTENs (the receiver's constructor sends it).
@@ -136,9 +136,8 @@ listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
                                       listener_actor logic, db_settings db,
                                       db_watchdog_actor watchdog,
                                       listen_settings settings) {
-  return sys.spawn<caf::detached>(listen_shell, std::move(logic),
-                                  std::move(db), std::move(watchdog),
-                                  std::move(settings));
+  return sys.spawn<caf::detached>(listen_shell, std::move(logic), std::move(db),
+                                  std::move(watchdog), std::move(settings));
 }
 
 } // namespace backfilld

@@ -24,8 +24,8 @@ std::string excerpt(const std::string& payload) {
   constexpr size_t max = 120;
   if (payload.size() <= max)
     return payload;
-  return payload.substr(0, max) + "… (" + std::to_string(payload.size())
-         + " bytes)";
+  return payload.substr(0, max) + "… (" + std::to_string(payload.size()) +
+         " bytes)";
 }
 
 void on_notification(self_pointer self, const pg_notification& n) {
@@ -47,13 +47,15 @@ void on_notification(self_pointer self, const pg_notification& n) {
 void on_listening(self_pointer self, int32_t backend_pid) {
   auto& st = self->state;
   if (st.listens++ == 0) {
-    BF_INFO(self, "Backfill daemon listening for new transactions... "
-                  "(backend pid {})",
+    BF_INFO(self,
+            "Backfill daemon listening for new transactions... "
+            "(backend pid {})",
             backend_pid);
   } else {
     metrics().listener_reconnects++;
-    BF_INFO(self, "Listening again (backend pid {}); catching up on "
-                  "notifications sent while away",
+    BF_INFO(self,
+            "Listening again (backend pid {}); catching up on "
+            "notifications sent while away",
             backend_pid);
   }
   // LISTEN first, then scan: nothing committed in between can slip through.

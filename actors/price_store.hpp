@@ -21,12 +21,11 @@ struct price_store_state {
 
 price_store_actor::behavior_type
 price_store(price_store_actor::stateful_pointer<price_store_state> self,
-            db_settings settings,
-            db_watchdog_actor watchdog);
+            db_settings settings, db_watchdog_actor watchdog);
 
 /// Spawns the store on its own thread: every message blocks on libpq.
 price_store_actor spawn_price_store(caf::actor_system& sys,
                                     db_settings settings,
-            db_watchdog_actor watchdog);
+                                    db_watchdog_actor watchdog);
 
 } // namespace backfilld

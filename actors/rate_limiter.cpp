@@ -55,10 +55,11 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
     [=](atom::throttle, caf::timespan pause) {
       auto& st = self->state;
       metrics().throttled++;
-      BF_WARN(self, "Provider asked us to slow down; pausing all fetches for "
-                    "{} ms",
-              std::chrono::duration_cast<std::chrono::milliseconds>(pause)
-                .count());
+      BF_WARN(
+        self,
+        "Provider asked us to slow down; pausing all fetches for "
+        "{} ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(pause).count());
       st.bucket->pause_until(self->clock().now() + pause);
     },
     [=](atom::tick) {

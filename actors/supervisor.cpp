@@ -1,12 +1,12 @@
 #include "actors/supervisor.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/listener.hpp"
 #include "actors/lifetime.hpp"
+#include "actors/listener.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
@@ -52,8 +52,8 @@ void spawn_role(self_pointer self, const std::string& role) {
     if (st.fetcher)
       self->send(st.fetcher, st.writer);
   } else if (role == "dedupe") {
-    st.queue = spawn_dedupe(sys, cfg.db, cfg.lease, st.watchdog, st.tracker,
-                            cfg.dedupe);
+    st.queue =
+      spawn_dedupe(sys, cfg.db, cfg.lease, st.watchdog, st.tracker, cfg.dedupe);
     watch(self, st.queue, role);
     if (st.fetcher)
       self->send(st.fetcher, st.queue);
@@ -64,8 +64,8 @@ void spawn_role(self_pointer self, const std::string& role) {
                                cfg.fetch_concurrency, cfg.http, cfg.fetcher);
     watch(self, st.fetcher, role);
   } else if (role == "listener") {
-    st.listener = spawn_listener(sys, st.queue, cfg.db, st.watchdog,
-                                 cfg.listen);
+    st.listener =
+      spawn_listener(sys, st.queue, cfg.db, st.watchdog, cfg.listen);
     watch(self, st.listener, role);
   }
 }
@@ -89,10 +89,10 @@ void on_down(self_pointer self, const caf::down_msg& dm) {
     return;
   }
   metrics().restarts++;
-  auto window = st.restarts
-                  .try_emplace(role, st.settings.max_restarts,
-                               st.settings.restart_window)
-                  .first;
+  auto window =
+    st.restarts
+      .try_emplace(role, st.settings.max_restarts, st.settings.restart_window)
+      .first;
   if (!window->second.record(self->clock().now())) {
     BF_CRITICAL(self,
                 "{} died more than {} times within {} ms ({}); giving up so "
@@ -125,9 +125,7 @@ void shut_down(self_pointer self) {
     auto& st = self->state;
     self->request(st.tracker, st.settings.tracker.store_timeout, atom::flush_v)
       .then([=](int32_t) { stop_all(self); },
-            [=](caf::error&) {
-              stop_all(self);
-            });
+            [=](caf::error&) { stop_all(self); });
   };
   auto drain_queue = [=] {
     auto& st = self->state;
@@ -145,8 +143,9 @@ void shut_down(self_pointer self) {
         drain_queue();
       },
       [=](caf::error& err) {
-        BF_WARN(self, "Fetcher did not finish within the grace period ({}); "
-                      "releasing what it holds",
+        BF_WARN(self,
+                "Fetcher did not finish within the grace period ({}); "
+                "releasing what it holds",
                 render(err));
         self->send_exit(self->state.fetcher, caf::exit_reason::user_shutdown);
         drain_queue();

@@ -50,8 +50,8 @@ void send_batch(self_pointer self) {
   st.pending.clear();
   st.fresh.clear();
   st.in_flight = true;
-  self->request(st.store, st.settings.store_timeout, atom::track_v, assets,
-                fresh)
+  self
+    ->request(st.store, st.settings.store_timeout, atom::track_v, assets, fresh)
     .then(
       [=](int32_t changed) {
         auto& st = self->state;

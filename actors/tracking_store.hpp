@@ -21,12 +21,11 @@ struct tracking_store_state {
 
 tracking_store_actor::behavior_type tracking_store(
   tracking_store_actor::stateful_pointer<tracking_store_state> self,
-  db_settings settings,
-            db_watchdog_actor watchdog);
+  db_settings settings, db_watchdog_actor watchdog);
 
 /// Spawns the store on its own thread: every message blocks on libpq.
 tracking_store_actor spawn_tracking_store(caf::actor_system& sys,
                                           db_settings settings,
-            db_watchdog_actor watchdog);
+                                          db_watchdog_actor watchdog);
 
 } // namespace backfilld

@@ -28,8 +28,8 @@ void log_stored(self_pointer self, const backfill_job& job,
   else
     BF_INFO(self, "Extended {} back to {}: {} records", job.symbol,
             iso_date(series.bars.front().day), summary.bars);
-  if (!job.currency.empty() && !series.currency.empty()
-      && job.currency != series.currency)
+  if (!job.currency.empty() && !series.currency.empty() &&
+      job.currency != series.currency)
     BF_INFO(self,
             "{} is quoted in {} while assets.currency says {}; prices are "
             "stored as served, not rescaled",

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <pqxx/pqxx>
 
 #include "actors/supervisor.hpp"
@@ -65,8 +65,8 @@ int migrate_when_ready(const db_settings& db) {
       spdlog::critical("Cannot apply the schema: {}", f.detail);
       return 1;
     }
-    spdlog::warn("Database not reachable yet ({}); retrying in {} ms",
-                 f.detail, delay.count());
+    spdlog::warn("Database not reachable yet ({}); retrying in {} ms", f.detail,
+                 delay.count());
     if (auto sig = wait_for_signal(delay)) {
       spdlog::info("Received {} while waiting for the database; exiting",
                    signal_name(sig));

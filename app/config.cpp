@@ -32,9 +32,9 @@ constexpr env_option env_options[] = {
 constexpr const char* default_config_file = "/etc/backfilld/backfilld.ini";
 
 /// A browser's string: Yahoo answers obvious bots with 429s.
-constexpr const char* browser_user_agent
-  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36";
+constexpr const char* browser_user_agent =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+  "Chrome/131.0.0.0 Safari/537.36";
 
 bool sets_option(const std::vector<std::string>& args, const char* option) {
   auto prefix = std::string{"--"} + option + "=";
@@ -71,43 +71,21 @@ caf::error invalid(const std::string& what) {
 } // namespace
 
 config::config()
-  : db_connect_timeout(5s),
-    db_statement_timeout(60s),
-    db_keepalive_idle(30s),
-    db_keepalive_interval(10s),
-    db_keepalive_count(3),
-    db_tcp_user_timeout(30s),
-    db_stall_timeout(90s),
-    yahoo_base_url("https://query1.finance.yahoo.com"),
-    yahoo_requests_per_second(2.0),
-    yahoo_burst(5.0),
-    yahoo_user_agent(browser_user_agent),
-    yahoo_connect_timeout(5s),
-    yahoo_timeout(30s),
-    yahoo_max_response_bytes(8 * 1024 * 1024),
-    yahoo_throttle_pause(60s),
-    fetch_concurrency(4),
-    fetch_window(8),
-    history_range("1y"),
-    queue_poll_interval(2s),
-    queue_lease(5min),
-    queue_heartbeat_interval(1min),
-    queue_catch_up_interval(5min),
-    queue_max_sightings(10'000),
-    retry_base(30s),
-    retry_factor(2.0),
-    retry_cap(1h),
-    retry_max_attempts(8),
-    listener_poll_interval(500ms),
-    listener_ping_interval(30s),
-    listener_reconnect_min(100ms),
-    listener_reconnect_max(30s),
-    supervisor_max_restarts(5),
-    supervisor_restart_window(60s),
-    supervisor_restart_delay(1s),
-    shutdown_grace(30s),
-    log_level("info"),
-    log_summary_interval(60s) {
+  : db_connect_timeout(5s), db_statement_timeout(60s), db_keepalive_idle(30s),
+    db_keepalive_interval(10s), db_keepalive_count(3), db_tcp_user_timeout(30s),
+    db_stall_timeout(90s), yahoo_base_url("https://query1.finance.yahoo.com"),
+    yahoo_requests_per_second(2.0), yahoo_burst(5.0),
+    yahoo_user_agent(browser_user_agent), yahoo_connect_timeout(5s),
+    yahoo_timeout(30s), yahoo_max_response_bytes(8 * 1024 * 1024),
+    yahoo_throttle_pause(60s), fetch_concurrency(4), fetch_window(8),
+    history_range("1y"), queue_poll_interval(2s), queue_lease(5min),
+    queue_heartbeat_interval(1min), queue_catch_up_interval(5min),
+    queue_max_sightings(10'000), retry_base(30s), retry_factor(2.0),
+    retry_cap(1h), retry_max_attempts(8), listener_poll_interval(500ms),
+    listener_ping_interval(30s), listener_reconnect_min(100ms),
+    listener_reconnect_max(30s), supervisor_max_restarts(5),
+    supervisor_restart_window(60s), supervisor_restart_delay(1s),
+    shutdown_grace(30s), log_level("info"), log_summary_interval(60s) {
   opt_group{custom_options_, "db"}
     .add(db_url, "url",
          "libpq URL or key=value string (env BACKFILL_DB_URL; empty: "
@@ -158,8 +136,7 @@ config::config()
     .add(retry_cap, "cap", "longest backoff")
     .add(retry_max_attempts, "max-attempts", "attempts before giving up");
   opt_group{custom_options_, "listener"}
-    .add(listener_poll_interval, "poll-interval",
-         "one wait for notifications")
+    .add(listener_poll_interval, "poll-interval", "one wait for notifications")
     .add(listener_ping_interval, "ping-interval",
          "check the idle connection this often")
     .add(listener_reconnect_min, "reconnect-min", "first reconnect delay")
@@ -235,8 +212,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.listen.reconnect_min = ms(listener_reconnect_min);
   s.listen.reconnect_max = ms(listener_reconnect_max);
   // A store round trip may wait for a connect and a stuck call to be cut.
-  auto store_timeout = ms(db_stall_timeout) + ms(db_connect_timeout)
-                       + milliseconds{5'000};
+  auto store_timeout =
+    ms(db_stall_timeout) + ms(db_connect_timeout) + milliseconds{5'000};
   s.dedupe.poll_interval = ms(queue_poll_interval);
   s.dedupe.catch_up_interval = ms(queue_catch_up_interval);
   s.dedupe.heartbeat_interval = ms(queue_heartbeat_interval);
@@ -245,8 +222,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.dedupe.retry.backoff.base = ms(retry_base);
   s.dedupe.retry.backoff.factor = retry_factor;
   s.dedupe.retry.backoff.cap = ms(retry_cap);
-  s.dedupe.retry.backoff.max_attempts = static_cast<int32_t>(
-    retry_max_attempts);
+  s.dedupe.retry.backoff.max_attempts =
+    static_cast<int32_t>(retry_max_attempts);
   s.dedupe.retry.throttle_delay = ms(yahoo_throttle_pause);
   s.dedupe.seed = std::random_device{}();
   s.limiter.rate = yahoo_requests_per_second;
@@ -254,8 +231,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.base_url = yahoo_base_url;
   s.fetcher.range = history_range;
   s.fetcher.window = static_cast<uint32_t>(fetch_window);
-  s.fetcher.http_timeout = ms(yahoo_timeout) + ms(yahoo_connect_timeout)
-                           + milliseconds{5'000};
+  s.fetcher.http_timeout =
+    ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
   s.fetcher.store_timeout = store_timeout;
   s.fetcher.throttle_pause = ms(yahoo_throttle_pause);
   s.fetcher.retry_delay = ms(queue_poll_interval);

@@ -2,8 +2,9 @@
 // `--group.key=value` command line.
 //
 // Precedence: defaults < INI file < environment < command line. The file is
-// `--config-file=PATH`, else $BACKFILL_CONFIG, else /etc/backfilld/backfilld.ini
-// when it exists. configs/backfilld.ini documents every key.
+// `--config-file=PATH`, else $BACKFILL_CONFIG, else
+// /etc/backfilld/backfilld.ini when it exists. configs/backfilld.ini documents
+// every key.
 
 #pragma once
 
@@ -19,7 +20,7 @@
 namespace backfilld {
 
 class config : public caf::actor_system_config {
-public:
+ public:
   config();
 
   /// Parses the INI file, the environment and `args` (the command line

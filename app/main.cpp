@@ -14,7 +14,8 @@
 
 namespace {
 
-constexpr const char* usage = R"(usage: backfilld [COMMAND] [--group.key=value ...]
+constexpr const char* usage =
+  R"(usage: backfilld [COMMAND] [--group.key=value ...]
 
 commands:
   run                      run the daemon in the foreground (the default)

@@ -193,22 +193,23 @@ std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
   txn.commit();
   results.reserve(rows.size());
   for (const auto& row : rows)
-    results.push_back(enqueue_result{row["asset_id"].as<asset_id>(),
-                                     row["symbol"].as<std::string>(),
-                                     to_outcome(row["outcome"].as<std::string>()),
-                                     row["extension_queued"].as<bool>()});
+    results.push_back(enqueue_result{
+      row["asset_id"].as<asset_id>(), row["symbol"].as<std::string>(),
+      to_outcome(row["outcome"].as<std::string>()),
+      row["extension_queued"].as<bool>()});
   return results;
 }
 
-std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn, uint32_t limit,
+std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
+                                     uint32_t limit,
                                      const lease_settings& lease,
                                      std::vector<std::string>& reclaimed) {
   std::vector<backfill_job> jobs;
   if (limit == 0)
     return jobs;
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(claim_sql, limit, lease.worker,
-                              millis(lease.duration));
+  auto rows =
+    txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration));
   txn.commit();
   jobs.reserve(rows.size());
   for (const auto& row : rows) {
@@ -225,10 +226,10 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn, uint32_t limit
     job.first_price = day_or_none(row["first_price"]);
     job.want_from = day_or_none(row["want_from"]);
     if (row["previous_state"].as<std::string>() == "running")
-      reclaimed.push_back("job " + std::to_string(job.id) + " (asset "
-                          + std::to_string(job.asset) + ", " + job.symbol
-                          + ") from expired lease of "
-                          + row["previous_owner"].as<std::string>());
+      reclaimed.push_back("job " + std::to_string(job.id) + " (asset " +
+                          std::to_string(job.asset) + ", " + job.symbol +
+                          ") from expired lease of " +
+                          row["previous_owner"].as<std::string>());
     jobs.push_back(std::move(job));
   }
   return jobs;
@@ -245,15 +246,16 @@ bool finish_job(pqxx::connection_base& conn, job_id job,
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
               const lease_settings& lease) {
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(fail_sql, verdict.job, lease.worker,
-                              verdict.give_up, verdict.refund_attempt,
-                              static_cast<double>(verdict.delay_ms),
-                              verdict.reason);
+  auto rows =
+    txn.exec_params(fail_sql, verdict.job, lease.worker, verdict.give_up,
+                    verdict.refund_attempt,
+                    static_cast<double>(verdict.delay_ms), verdict.reason);
   txn.commit();
   return rows.affected_rows() == 1;
 }
 
-int32_t extend_leases(pqxx::connection_base& conn, const std::vector<job_id>& jobs,
+int32_t extend_leases(pqxx::connection_base& conn,
+                      const std::vector<job_id>& jobs,
                       const lease_settings& lease) {
   if (jobs.empty())
     return 0;
@@ -264,7 +266,8 @@ int32_t extend_leases(pqxx::connection_base& conn, const std::vector<job_id>& jo
   return static_cast<int32_t>(rows.affected_rows());
 }
 
-int32_t release_jobs(pqxx::connection_base& conn, const std::vector<job_id>& jobs,
+int32_t release_jobs(pqxx::connection_base& conn,
+                     const std::vector<job_id>& jobs,
                      const lease_settings& lease) {
   if (jobs.empty())
     return 0;
@@ -303,7 +306,8 @@ std::vector<job_state_count> count_jobs(pqxx::connection_base& conn) {
   return result;
 }
 
-std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn, int limit) {
+std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn,
+                                         int limit) {
   pqxx::read_transaction txn{conn};
   auto rows = txn.exec_params(
     "SELECT j.asset_id, a.symbol, j.kind, j.attempts,"
@@ -314,10 +318,8 @@ std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn, int limit)
     limit);
   std::vector<failed_job> result;
   for (const auto& row : rows)
-    result.push_back(failed_job{row[0].as<asset_id>(),
-                                row[1].as<std::string>(),
-                                row[2].as<std::string>(),
-                                row[3].as<int32_t>(),
+    result.push_back(failed_job{row[0].as<asset_id>(), row[1].as<std::string>(),
+                                row[2].as<std::string>(), row[3].as<int32_t>(),
                                 row[4].as<std::string>(),
                                 row[5].as<std::string>()});
   return result;

@@ -35,23 +35,27 @@ std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
 /// Claims up to `limit` due jobs (pending and due, or running with an expired
 /// lease) and returns them with what the fetcher needs about their assets.
 /// Jobs taken over from an expired lease are described in `reclaimed`.
-std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn, uint32_t limit,
+std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
+                                     uint32_t limit,
                                      const lease_settings& lease,
                                      std::vector<std::string>& reclaimed);
 
 /// Marks a job done if we still hold its lease.
-bool finish_job(pqxx::connection_base& conn, job_id job, const lease_settings& lease);
+bool finish_job(pqxx::connection_base& conn, job_id job,
+                const lease_settings& lease);
 
 /// Applies a failure verdict if we still hold the job's lease.
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
               const lease_settings& lease);
 
 /// Extends the leases of jobs we hold; returns how many were still ours.
-int32_t extend_leases(pqxx::connection_base& conn, const std::vector<job_id>& jobs,
+int32_t extend_leases(pqxx::connection_base& conn,
+                      const std::vector<job_id>& jobs,
                       const lease_settings& lease);
 
 /// Returns jobs to `pending` at once, giving back the attempt.
-int32_t release_jobs(pqxx::connection_base& conn, const std::vector<job_id>& jobs,
+int32_t release_jobs(pqxx::connection_base& conn,
+                     const std::vector<job_id>& jobs,
                      const lease_settings& lease);
 
 /// Every asset that has transactions: the candidates of a catch-up scan,
@@ -79,7 +83,8 @@ struct failed_job {
   std::string last_error;
   std::string finished_at;
 };
-std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn, int limit);
+std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn,
+                                         int limit);
 
 /// Formats integers as a PostgreSQL array literal, e.g. "{1,2,3}"
 /// (libpqxx 6 has no array conversion for parameters).

@@ -71,8 +71,8 @@ write_summary write_series(pqxx::connection_base& conn, asset_id asset,
     }
     stage.complete();
   }
-  auto changed = txn.exec_params(upsert_sql, asset, series.source,
-                                 series.currency);
+  auto changed =
+    txn.exec_params(upsert_sql, asset, series.source, series.currency);
   txn.commit();
   return write_summary{static_cast<int32_t>(series.bars.size()),
                        static_cast<int32_t>(changed.affected_rows())};

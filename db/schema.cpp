@@ -182,10 +182,11 @@ int current_version(pqxx::work& txn) {
     .as<int>();
 }
 
-std::string privilege_hint(pqxx::connection_base& conn, const std::string& what) {
-  return what + " (role \"" + conn.username()
-         + "\" needs CREATE on the schema and ownership of the tracker's "
-           "tables; run `backfilld migrate` once as their owner)";
+std::string privilege_hint(pqxx::connection_base& conn,
+                           const std::string& what) {
+  return what + " (role \"" + conn.username() +
+         "\" needs CREATE on the schema and ownership of the tracker's "
+         "tables; run `backfilld migrate` once as their owner)";
 }
 
 } // namespace

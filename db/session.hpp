@@ -16,7 +16,7 @@
 namespace backfilld {
 
 class db_session {
-public:
+ public:
   /// Called with the socket before each call on an open connection, and
   /// without arguments after it (see actors/db_watchdog.hpp).
   using call_hook = std::function<void(int)>;
@@ -66,7 +66,7 @@ public:
     return settings_;
   }
 
-private:
+ private:
   template <class F>
   fault attempt(F& f) {
     bool guarded = false;

@@ -41,8 +41,8 @@ int32_t refresh_tracking(pqxx::connection_base& conn,
   if (assets.empty())
     return 0;
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(refresh_sql, array_literal(assets),
-                              array_literal(fresh));
+  auto rows =
+    txn.exec_params(refresh_sql, array_literal(assets), array_literal(fresh));
   txn.commit();
   return static_cast<int32_t>(rows.affected_rows());
 }

@@ -6,7 +6,7 @@
 
 #include <caf/type_id.hpp>
 
-// -- the job queue --------------------------------------------------------------
+// -- the job queue ------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, enqueue, "enqueue")
 CAF_ADD_ATOM(backfilld, backfilld::atom, claim, "claim")
 CAF_ADD_ATOM(backfilld, backfilld::atom, pull, "pull")
@@ -16,21 +16,21 @@ CAF_ADD_ATOM(backfilld, backfilld::atom, heartbeat, "heartbeat")
 CAF_ADD_ATOM(backfilld, backfilld::atom, release, "release")
 CAF_ADD_ATOM(backfilld, backfilld::atom, catch_up, "catch_up")
 
-// -- fetching -------------------------------------------------------------------
+// -- fetching -----------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, acquire, "acquire")
 CAF_ADD_ATOM(backfilld, backfilld::atom, grant, "grant")
 CAF_ADD_ATOM(backfilld, backfilld::atom, throttle, "throttle")
 CAF_ADD_ATOM(backfilld, backfilld::atom, get, "get")
 
-// -- storing --------------------------------------------------------------------
+// -- storing ------------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, write, "write")
 CAF_ADD_ATOM(backfilld, backfilld::atom, track, "track")
 
-// -- listening ------------------------------------------------------------------
+// -- listening ----------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, listening, "listening")
 CAF_ADD_ATOM(backfilld, backfilld::atom, lost, "lost")
 
-// -- timers, watchdog and life cycle ----------------------------------------------
+// -- timers, watchdog and life cycle ------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, poll, "poll")
 CAF_ADD_ATOM(backfilld, backfilld::atom, tick, "tick")
 CAF_ADD_ATOM(backfilld, backfilld::atom, flush, "flush")
@@ -39,4 +39,3 @@ CAF_ADD_ATOM(backfilld, backfilld::atom, disarm, "disarm")
 CAF_ADD_ATOM(backfilld, backfilld::atom, drain, "drain")
 CAF_ADD_ATOM(backfilld, backfilld::atom, restart, "restart")
 CAF_ADD_ATOM(backfilld, backfilld::atom, shutdown, "shutdown")
-

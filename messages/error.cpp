@@ -40,8 +40,8 @@ caf::error to_error(fault f) {
 }
 
 bool is(const caf::error& err, ec code) {
-  return err && err.category() == category
-         && err.code() == static_cast<uint8_t>(code);
+  return err && err.category() == category &&
+         err.code() == static_cast<uint8_t>(code);
 }
 
 std::string render(const caf::error& err) {
@@ -61,11 +61,10 @@ std::string render(const caf::error& err) {
 
 void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::backfilld>();
-  cfg.add_error_category(category,
-                         [](uint8_t code, caf::atom_value,
-                            const caf::message& context) {
-                           return render_ours(code, context);
-                         });
+  cfg.add_error_category(
+    category, [](uint8_t code, caf::atom_value, const caf::message& context) {
+      return render_ours(code, context);
+    });
 }
 
 } // namespace backfilld

@@ -4,8 +4,8 @@
 //
 //   listener ──asset_seen──▶ dedupe ◀──pull── fetcher ──write──▶ writer
 //                              │                │  ▲                │
-//                              │ track          │  └─acquire/grant─ rate_limiter
-//                              ▼                ▼                   ▼
+//                              │ track          │  └─acquire/grant─
+//                              rate_limiter ▼                ▼ ▼
 //                           tracker ◀──────────────────────────── track
 //
 // Roles that block (libpq, curl) are split in two: an event-based actor with
@@ -28,7 +28,7 @@
 
 namespace backfilld {
 
-// -- I/O shells (detached actors) ---------------------------------------------------
+// -- I/O shells (detached actors) ---------------------------------------------
 
 /// Cuts database connections whose calls hang. A peer that vanished without
 /// a reset (or a proxy that stopped forwarding) leaves a blocking libpq call
@@ -87,7 +87,7 @@ using listen_shell_actor = caf::typed_actor<
   /// Internal: wait for notifications once, ping or reconnect when due.
   caf::reacts_to<atom::poll>>;
 
-// -- pipeline roles (event-based) ---------------------------------------------------
+// -- pipeline roles (event-based) ---------------------------------------------
 
 /// Keeps `tracked_assets` right.
 using tracker_actor = caf::typed_actor<

@@ -18,7 +18,7 @@
 
 namespace backfilld {
 
-// -- inspectors ---------------------------------------------------------------------
+// -- inspectors ---------------------------------------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, asset_seen& x) {
@@ -53,8 +53,8 @@ typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
-  return f(caf::meta::type_name("enqueue_result"), x.asset, x.symbol,
-           x.outcome, x.extension_queued);
+  return f(caf::meta::type_name("enqueue_result"), x.asset, x.symbol, x.outcome,
+           x.extension_queued);
 }
 
 template <class Inspector>
@@ -87,34 +87,34 @@ typename Inspector::result_type inspect(Inspector& f, http_response& x) {
 
 } // namespace backfilld
 
-// -- type IDs -----------------------------------------------------------------------
+// -- type IDs -----------------------------------------------------------------
 
 CAF_BEGIN_TYPE_ID_BLOCK(backfilld, caf::first_custom_type_id)
 
-  // Message structs.
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::asset_seen))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::pg_notification))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::backfill_job))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::job_failure))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::job_verdict))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::enqueue_result))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::http_request))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::http_response))
+// Message structs.
+CAF_ADD_TYPE_ID(backfilld, (backfilld::asset_seen))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::pg_notification))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::backfill_job))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::job_failure))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::job_verdict))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::enqueue_result))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::http_request))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::http_response))
 
-  // Containers that travel as a whole.
-  CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::asset_id>))
-  CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::job_id>))
-  CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::backfill_job>))
-  CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::enqueue_result>))
+// Containers that travel as a whole.
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::asset_id>))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::job_id>))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::backfill_job>))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::enqueue_result>))
 
-  // Actor handles, sent to rewire peers after a restart.
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::tracker_actor))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::rate_limiter_actor))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::writer_actor))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
-  CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
+// Actor handles, sent to rewire peers after a restart.
+CAF_ADD_TYPE_ID(backfilld, (backfilld::tracker_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::rate_limiter_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::writer_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

@@ -181,7 +181,7 @@ struct write_summary {
   int32_t changed = 0;
 };
 
-// -- transport between actors and their I/O shells ------------------------------
+// -- transport between actors and their I/O shells ----------------------------
 
 /// An HTTP GET for a fetcher's I/O worker.
 struct http_request {
@@ -197,7 +197,7 @@ struct http_response {
   std::string body;
 };
 
-// -- readable enums (for logs, SQL and test failure output) -------------------------
+// -- readable enums (for logs, SQL and test failure output) -------------------
 
 /// "backfill" or "extend", as stored in `backfill_jobs.kind`.
 const char* to_string(job_kind x);

@@ -1,8 +1,8 @@
 // The payload of a `transaction_created` notification.
 //
-// The trigger sends `{"asset_id": 12, "transaction_id": 99, "portfolio_id": 1}`;
-// only `asset_id` is required, and anything else in the object is ignored so
-// that a tracker's own richer trigger keeps working.
+// The trigger sends `{"asset_id": 12, "transaction_id": 99, "portfolio_id":
+// 1}`; only `asset_id` is required, and anything else in the object is ignored
+// so that a tracker's own richer trigger keeps working.
 
 #pragma once
 

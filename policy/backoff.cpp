@@ -9,8 +9,8 @@ std::chrono::milliseconds backoff_delay(const backoff_policy& policy,
                                         int32_t attempts,
                                         std::mt19937_64& rng) {
   auto exponent = std::max(attempts, 1) - 1;
-  auto raw = static_cast<double>(policy.base.count())
-             * std::pow(std::max(policy.factor, 1.0), exponent);
+  auto raw = static_cast<double>(policy.base.count()) *
+             std::pow(std::max(policy.factor, 1.0), exponent);
   auto capped = std::min(raw, static_cast<double>(policy.cap.count()));
   auto half = capped / 2;
   std::uniform_real_distribution<double> jitter{0.0, half};

@@ -31,7 +31,7 @@ bool exhausted(const backoff_policy& policy, int32_t attempts);
 /// Counts restarts in a sliding window: allows `max_restarts` within `window`
 /// and reports when a role restarts more often than that (crash loop).
 class restart_window {
-public:
+ public:
   using clock = std::chrono::steady_clock;
 
   restart_window(int32_t max_restarts, clock::duration window);
@@ -39,7 +39,7 @@ public:
   /// Records a restart at `now`; false when the limit is exceeded.
   bool record(clock::time_point now);
 
-private:
+ private:
   int32_t max_restarts_;
   clock::duration window_;
   std::deque<clock::time_point> restarts_;

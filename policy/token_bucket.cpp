@@ -6,11 +6,8 @@
 namespace backfilld {
 
 token_bucket::token_bucket(double rate, double burst, time_point now)
-  : rate_(rate > 0 ? rate : 1),
-    burst_(std::max(burst, 1.0)),
-    tokens_(burst_),
-    last_(now),
-    paused_until_(now) {
+  : rate_(rate > 0 ? rate : 1), burst_(std::max(burst, 1.0)), tokens_(burst_),
+    last_(now), paused_until_(now) {
   // nop
 }
 
@@ -43,8 +40,7 @@ token_bucket::duration token_bucket::wait_time(time_point now) {
   if (now < paused_until_) {
     // The bucket refills from empty once the pause ends.
     auto after_pause = std::chrono::duration<double>(1.0 / rate_);
-    return (paused_until_ - now)
-           + std::chrono::ceil<duration>(after_pause);
+    return (paused_until_ - now) + std::chrono::ceil<duration>(after_pause);
   }
   refill(now);
   if (tokens_ >= 1.0)

@@ -11,7 +11,7 @@ namespace backfilld {
 /// A pause (the provider's 429) empties the bucket and grants nothing until
 /// it ends.
 class token_bucket {
-public:
+ public:
   using clock = std::chrono::steady_clock;
   using time_point = clock::time_point;
   using duration = clock::duration;
@@ -35,7 +35,7 @@ public:
     return rate_;
   }
 
-private:
+ private:
   void refill(time_point now);
 
   double rate_;

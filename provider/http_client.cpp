@@ -20,8 +20,8 @@ struct transfer {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto& t = *static_cast<transfer*>(user);
   auto bytes = size * count;
-  if (static_cast<int64_t>(t.response->body.size() + bytes)
-      > t.max_body_bytes) {
+  if (static_cast<int64_t>(t.response->body.size() + bytes) >
+      t.max_body_bytes) {
     t.too_large = true;
     return 0; // Makes curl abort with CURLE_WRITE_ERROR.
   }
@@ -33,8 +33,8 @@ bool starts_with_ci(std::string_view line, std::string_view prefix) {
   if (line.size() < prefix.size())
     return false;
   for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(line[i]))
-        != std::tolower(static_cast<unsigned char>(prefix[i])))
+    if (std::tolower(static_cast<unsigned char>(line[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
       return false;
   return true;
 }
@@ -44,8 +44,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   std::string_view line{data, size * count};
   constexpr std::string_view retry_after = "retry-after:";
   if (starts_with_ci(line, retry_after))
-    t.response->retry_after_s = parse_retry_after(
-      line.substr(retry_after.size()));
+    t.response->retry_after_s =
+      parse_retry_after(line.substr(retry_after.size()));
   return size * count;
 }
 
@@ -57,12 +57,12 @@ int64_t parse_retry_after(std::string_view value) {
     return -1;
   value.remove_prefix(first);
   int64_t seconds = -1;
-  auto [end, err] = std::from_chars(value.data(), value.data() + value.size(),
-                                    seconds);
+  auto [end, err] =
+    std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (err != std::errc{} || seconds < 0)
     return -1;
-  auto rest = std::string_view{end, static_cast<size_t>(
-                                      value.data() + value.size() - end)};
+  auto rest = std::string_view{
+    end, static_cast<size_t>(value.data() + value.size() - end)};
   if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos)
     return -1;
   return seconds;
@@ -109,9 +109,9 @@ fault http_client::get(const std::string& url, http_response& out) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   auto rc = curl_easy_perform(curl);
   if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-    return {ec::response_too_large,
-            "response exceeds " + std::to_string(options_.max_body_bytes)
-              + " bytes"};
+    return {ec::response_too_large, "response exceeds " +
+                                      std::to_string(options_.max_body_bytes) +
+                                      " bytes"};
   if (rc != CURLE_OK)
     return {ec::network_error, curl_easy_strerror(rc)};
   long status = 0;

@@ -27,7 +27,7 @@ struct http_options {
 /// One reusable easy handle: connections and TLS sessions are kept between
 /// calls. Not thread-safe; one per worker.
 class http_client {
-public:
+ public:
   explicit http_client(http_options options);
   ~http_client();
 
@@ -38,7 +38,7 @@ public:
   /// connect, TLS, timeout and size failures are faults.
   fault get(const std::string& url, http_response& out);
 
-private:
+ private:
   http_options options_;
   void* handle_; // CURL*, kept opaque so that curl.h stays out of headers.
 };

@@ -37,8 +37,8 @@ exchange_calendar::exchange_calendar(std::string_view zone_name,
 day_number exchange_calendar::day_of(int64_t unix_seconds) const {
   if (zone_ != nullptr) {
     auto local = zone_->to_local(to_sys(unix_seconds));
-    return to_number(date::sys_days{date::floor<date::days>(local)
-                                      .time_since_epoch()});
+    return to_number(
+      date::sys_days{date::floor<date::days>(local).time_since_epoch()});
   }
   return utc_day(unix_seconds + offset_);
 }

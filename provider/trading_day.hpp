@@ -22,7 +22,7 @@ namespace backfilld {
 
 /// Converts bar timestamps to trading days for one exchange.
 class exchange_calendar {
-public:
+ public:
   /// Looks up `zone_name` in the system's tz database; when that fails,
   /// dates bars with the fixed `gmtoffset` (seconds east of UTC).
   exchange_calendar(std::string_view zone_name, int64_t gmtoffset);
@@ -35,7 +35,7 @@ public:
   /// The trading day of a bar that opened at `unix_seconds`.
   day_number day_of(int64_t unix_seconds) const;
 
-private:
+ private:
   const date::time_zone* zone_ = nullptr;
   int64_t offset_ = 0;
 };

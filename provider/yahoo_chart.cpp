@@ -59,9 +59,9 @@ fault check_series(const Value* array, const char* name, size_t expected) {
   if (array == nullptr || !array->IsArray())
     return malformed(std::string{"indicator "} + name + " is missing");
   if (array->Size() != expected)
-    return malformed(std::string{"indicator "} + name + " has "
-                     + std::to_string(array->Size()) + " values for "
-                     + std::to_string(expected) + " timestamps");
+    return malformed(std::string{"indicator "} + name + " has " +
+                     std::to_string(array->Size()) + " values for " +
+                     std::to_string(expected) + " timestamps");
   return {};
 }
 
@@ -95,11 +95,10 @@ fault find_quote_arrays(const Value& result, size_t n, quote_arrays& out) {
   out.low = member(*quote, "low");
   out.close = member(*quote, "close");
   out.volume = member(*quote, "volume");
-  for (auto [array, name] : {std::pair{out.open, "open"},
-                             std::pair{out.high, "high"},
-                             std::pair{out.low, "low"},
-                             std::pair{out.close, "close"},
-                             std::pair{out.volume, "volume"}})
+  for (auto [array, name] :
+       {std::pair{out.open, "open"}, std::pair{out.high, "high"},
+        std::pair{out.low, "low"}, std::pair{out.close, "close"},
+        std::pair{out.volume, "volume"}})
     if (auto err = check_series(array, name, n))
       return err;
   // Some instruments come without adjusted closes; that is no reason to
@@ -122,8 +121,8 @@ price_bar read_bar(const quote_arrays& q, rapidjson::SizeType i) {
   const auto& volume = (*q.volume)[i];
   if (volume.IsInt64() && volume.GetInt64() >= 0)
     bar.volume = volume.GetInt64();
-  else if (volume.IsNumber() && volume.GetDouble() >= 0
-           && volume.GetDouble() < 9e18)
+  else if (volume.IsNumber() && volume.GetDouble() >= 0 &&
+           volume.GetDouble() < 9e18)
     bar.volume = static_cast<int64_t>(volume.GetDouble());
   if (q.adj_close != nullptr) {
     auto adj = price_at(*q.adj_close, i);
@@ -150,8 +149,8 @@ void keep_last_per_day(std::vector<price_bar>& bars) {
 
 std::string percent_encode(std::string_view text) {
   // Since curl 7.82 the handle argument is ignored.
-  auto encoded = curl_easy_escape(nullptr, text.data(),
-                                  static_cast<int>(text.size()));
+  auto encoded =
+    curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
   if (encoded == nullptr)
     return {};
   std::string result{encoded};
@@ -169,8 +168,8 @@ bool looks_like_html(const http_response& response) {
 } // namespace
 
 bool valid_range(std::string_view range) {
-  for (auto known : {"1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd",
-                     "max"})
+  for (auto known :
+       {"1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"})
     if (range == known)
       return true;
   return false;
@@ -183,9 +182,8 @@ day_number range_start(std::string_view range, day_number today) {
   };
   // Generous by a day or two: asking for slightly more than the range
   // never hurts, asking for less would.
-  static constexpr span spans[] = {{"1mo", 31},   {"3mo", 92},
-                                   {"6mo", 184},  {"1y", 366},
-                                   {"2y", 731},   {"5y", 1827},
+  static constexpr span spans[] = {{"1mo", 31},  {"3mo", 92}, {"6mo", 184},
+                                   {"1y", 366},  {"2y", 731}, {"5y", 1827},
                                    {"10y", 3653}};
   for (const auto& s : spans)
     if (s.name == range)
@@ -205,8 +203,8 @@ chart_window window_for(const backfill_job& job, std::string_view range,
     result.period2 = unix_seconds(until);
     return result;
   }
-  if (job.first_transaction != no_day
-      && job.first_transaction < range_start(range, today)) {
+  if (job.first_transaction != no_day &&
+      job.first_transaction < range_start(range, today)) {
     result.period1 = unix_seconds(job.first_transaction - margin_days);
     result.period2 = now;
     return result;
@@ -237,10 +235,10 @@ fault parse_chart(std::string_view body, price_series& out) {
   // Yahoo has been seen to send bare NaN: accept it, then skip those bars.
   doc.Parse<rapidjson::kParseNanAndInfFlag>(body.data(), body.size());
   if (doc.HasParseError())
-    return malformed(std::string{"not JSON ("}
-                     + rapidjson::GetParseError_En(doc.GetParseError())
-                     + " at offset " + std::to_string(doc.GetErrorOffset())
-                     + ")");
+    return malformed(std::string{"not JSON ("} +
+                     rapidjson::GetParseError_En(doc.GetParseError()) +
+                     " at offset " + std::to_string(doc.GetErrorOffset()) +
+                     ")");
   auto chart = member(doc, "chart");
   if (chart == nullptr || !chart->IsObject())
     return malformed("no chart object");
@@ -277,11 +275,10 @@ fault parse_chart(std::string_view body, price_series& out) {
   for (rapidjson::SizeType i = 0; i < n; ++i) {
     const auto& ts = (*timestamps)[i];
     if (!ts.IsInt64())
-      return malformed("timestamp " + std::to_string(i)
-                       + " is not an integer");
+      return malformed("timestamp " + std::to_string(i) + " is not an integer");
     auto bar = read_bar(q, i);
-    if (!valid_price(bar.open) || !valid_price(bar.high)
-        || !valid_price(bar.low) || !valid_price(bar.close)) {
+    if (!valid_price(bar.open) || !valid_price(bar.high) ||
+        !valid_price(bar.low) || !valid_price(bar.close)) {
       ++series.skipped_bars;
       continue;
     }
@@ -293,36 +290,35 @@ fault parse_chart(std::string_view body, price_series& out) {
   return {};
 }
 
-fault decode_chart_response(const http_response& response,
-                            price_series& out) {
+fault decode_chart_response(const http_response& response, price_series& out) {
   auto status = std::to_string(response.status);
   switch (response.status) {
-    case 200: {
-      if (looks_like_html(response))
-        return malformed("HTTP 200 with an HTML page instead of JSON");
-      if (auto err = parse_chart(response.body, out))
-        return err;
-      if (out.bars.empty())
-        return {ec::no_data, out.skipped_bars > 0
-                               ? "no usable bar among "
-                                   + std::to_string(out.skipped_bars)
-                               : std::string{"no bars in the window"}};
-      return {};
-    }
-    case 404: {
-      // Yahoo's 404 carries chart.error with the reason; keep its words.
-      if (auto err = parse_chart(response.body, out);
-          err.code == ec::symbol_not_found)
-        return err;
-      return {ec::symbol_not_found, "HTTP 404"};
-    }
-    case 429:
-      return {ec::rate_limited, "HTTP 429 Too Many Requests"};
-    default:
-      if (response.status >= 500)
-        return {ec::provider_unavailable, "HTTP " + status};
-      // 401/403 (Yahoo's cookie walls) and other surprises: worth a retry.
-      return {ec::provider_unavailable, "unexpected HTTP " + status};
+  case 200: {
+    if (looks_like_html(response))
+      return malformed("HTTP 200 with an HTML page instead of JSON");
+    if (auto err = parse_chart(response.body, out))
+      return err;
+    if (out.bars.empty())
+      return {ec::no_data,
+              out.skipped_bars > 0
+                ? "no usable bar among " + std::to_string(out.skipped_bars)
+                : std::string{"no bars in the window"}};
+    return {};
+  }
+  case 404: {
+    // Yahoo's 404 carries chart.error with the reason; keep its words.
+    if (auto err = parse_chart(response.body, out);
+        err.code == ec::symbol_not_found)
+      return err;
+    return {ec::symbol_not_found, "HTTP 404"};
+  }
+  case 429:
+    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
+  default:
+    if (response.status >= 500)
+      return {ec::provider_unavailable, "HTTP " + status};
+    // 401/403 (Yahoo's cookie walls) and other surprises: worth a retry.
+    return {ec::provider_unavailable, "unexpected HTTP " + status};
   }
 }
 

@@ -3,8 +3,9 @@
 // Request:  {base}/v8/finance/chart/{SYMBOL}?range=1y&interval=1d
 //           (or period1/period2 in Unix seconds for older history).
 // Response: chart.result[0] with meta, timestamp[], indicators.quote[0].
-//           {open,high,low,close,volume}[] and indicators.adjclose[0].adjclose[];
-//           or chart.error, e.g. 404 "No data found, symbol may be delisted".
+//           {open,high,low,close,volume}[] and
+//           indicators.adjclose[0].adjclose[]; or chart.error, e.g. 404 "No
+//           data found, symbol may be delisted".
 
 #pragma once
 

@@ -11,12 +11,12 @@
 namespace backfilld {
 
 struct counters {
-  // -- listener -----------------------------------------------------------------
+  // -- listener ---------------------------------------------------------------
   std::atomic<uint64_t> notifications{0};
   std::atomic<uint64_t> notifications_rejected{0};
   std::atomic<uint64_t> listener_reconnects{0};
 
-  // -- queue ----------------------------------------------------------------------
+  // -- queue ------------------------------------------------------------------
   std::atomic<uint64_t> unknown_assets{0};
   std::atomic<uint64_t> jobs_queued{0};
   std::atomic<uint64_t> jobs_done{0};
@@ -28,17 +28,17 @@ struct counters {
   /// The highest `jobs_in_memory` seen since start.
   std::atomic<int64_t> jobs_in_memory_max{0};
 
-  // -- provider -------------------------------------------------------------------
+  // -- provider ---------------------------------------------------------------
   std::atomic<uint64_t> fetches{0};
   std::atomic<uint64_t> fetch_errors{0};
   std::atomic<uint64_t> throttled{0};
   std::atomic<uint64_t> bars_skipped{0};
 
-  // -- database writes --------------------------------------------------------------
+  // -- database writes --------------------------------------------------------
   std::atomic<uint64_t> rows_written{0};
   std::atomic<uint64_t> write_errors{0};
 
-  // -- supervision ------------------------------------------------------------------
+  // -- supervision ------------------------------------------------------------
   std::atomic<uint64_t> restarts{0};
 
   /// Sets the in-memory gauge and keeps its high-water mark.

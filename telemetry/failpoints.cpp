@@ -24,9 +24,8 @@ table parse(const char* spec) {
     if (item.empty())
       continue;
     auto colon = item.find(':');
-    auto count = colon == std::string::npos
-                   ? -1
-                   : std::atoi(item.c_str() + colon + 1);
+    auto count =
+      colon == std::string::npos ? -1 : std::atoi(item.c_str() + colon + 1);
     result.emplace(item.substr(0, colon),
                    std::make_unique<std::atomic<int>>(count));
   }

@@ -29,9 +29,9 @@ struct fixture : db_fixture {
 
   void transaction(asset_id asset, int portfolio, const std::string& when) {
     exec("INSERT INTO transactions (portfolio_id, asset_id, quantity, price,"
-         " timestamp) VALUES ("
-         + std::to_string(portfolio) + ", " + std::to_string(asset)
-         + ", 1, 1, " + when + ")");
+         " timestamp) VALUES (" +
+         std::to_string(portfolio) + ", " + std::to_string(asset) + ", 1, 1, " +
+         when + ")");
   }
 
   enqueue_outcome outcome_of(asset_id asset) {
@@ -46,8 +46,8 @@ struct fixture : db_fixture {
   }
 
   std::string state_of(job_id job) {
-    return scalar<std::string>("SELECT state FROM backfill_jobs WHERE id = "
-                               + std::to_string(job));
+    return scalar<std::string>("SELECT state FROM backfill_jobs WHERE id = " +
+                               std::to_string(job));
   }
 };
 
@@ -89,8 +89,8 @@ CAF_TEST(claims hand out each job once and hold it under a lease) {
 CAF_TEST(concurrent claimers never get the same job) {
   std::vector<asset_id> assets;
   for (int i = 0; i < 40; ++i) {
-    exec("INSERT INTO assets (id, symbol) VALUES (" + std::to_string(100 + i)
-         + ", 'S" + std::to_string(i) + "')");
+    exec("INSERT INTO assets (id, symbol) VALUES (" + std::to_string(100 + i) +
+         ", 'S" + std::to_string(i) + "')");
     assets.push_back(100 + i);
   }
   enqueue_jobs(*conn, assets);
@@ -153,8 +153,8 @@ CAF_TEST(failed attempts back off and then give up visibly) {
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   auto id = jobs[0].id;
-  CAF_CHECK(fail_job(*conn, job_verdict{id, false, 60'000, false, "HTTP 503"},
-                     me));
+  CAF_CHECK(
+    fail_job(*conn, job_verdict{id, false, 60'000, false, "HTTP 503"}, me));
   CAF_CHECK_EQUAL(state_of(id), "pending");
   // Not due yet.
   CAF_CHECK(claim(1, me).empty());
@@ -162,8 +162,8 @@ CAF_TEST(failed attempts back off and then give up visibly) {
   jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   CAF_CHECK_EQUAL(jobs[0].attempts, 2);
-  CAF_CHECK(fail_job(*conn, job_verdict{id, true, 0, false, "symbol_not_found"},
-                     me));
+  CAF_CHECK(
+    fail_job(*conn, job_verdict{id, true, 0, false, "symbol_not_found"}, me));
   CAF_CHECK_EQUAL(state_of(id), "failed");
   CAF_CHECK_EQUAL(scalar<std::string>("SELECT last_error FROM backfill_jobs"),
                   "symbol_not_found");
@@ -180,14 +180,14 @@ CAF_TEST(throttled attempts and released jobs do not count) {
   enqueue_jobs(*conn, {12, 13});
   auto jobs = claim(2, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 2u);
-  CAF_CHECK(fail_job(*conn,
-                     job_verdict{jobs[0].id, false, 0, true, "HTTP 429"}, me));
+  CAF_CHECK(
+    fail_job(*conn, job_verdict{jobs[0].id, false, 0, true, "HTTP 429"}, me));
   CAF_CHECK_EQUAL(release_jobs(*conn, {jobs[1].id}, me), 1);
   CAF_CHECK_EQUAL(scalar<int>("SELECT sum(attempts) FROM backfill_jobs"), 0);
   CAF_CHECK_EQUAL(claim(5, other).size(), 2u);
 }
 
-CAF_TEST(catch-up candidates are the assets with transactions) {
+CAF_TEST(catch - up candidates are the assets with transactions) {
   transaction(12, 1, "now()");
   transaction(12, 2, "now()");
   transaction(14, 1, "now()");

@@ -31,9 +31,9 @@ struct fixture : db_fixture {
 
   void transaction(asset_id asset, int portfolio) {
     exec("INSERT INTO transactions (portfolio_id, asset_id, quantity, price,"
-         " timestamp) VALUES ("
-         + std::to_string(portfolio) + ", " + std::to_string(asset)
-         + ", 1, 1, now())");
+         " timestamp) VALUES (" +
+         std::to_string(portfolio) + ", " + std::to_string(asset) +
+         ", 1, 1, now())");
   }
 };
 
@@ -48,9 +48,10 @@ CAF_TEST(a series is stored whole) {
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
                               " WHERE asset_id = 12"),
                   251);
-  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
-                                      " WHERE date = DATE '1970-01-01' + 19000"),
-                  "100.25");
+  CAF_CHECK_EQUAL(
+    scalar<std::string>("SELECT close::text FROM asset_prices"
+                        " WHERE date = DATE '1970-01-01' + 19000"),
+    "100.25");
   CAF_CHECK_EQUAL(scalar<std::string>("SELECT source || ' ' || currency"
                                       " FROM asset_prices LIMIT 1"),
                   "yahoo USD");
@@ -62,9 +63,10 @@ CAF_TEST(a replayed series changes nothing and a corrected one converges) {
   auto corrected = series(10);
   corrected.bars[3].close = 555.5;
   CAF_CHECK_EQUAL(write_series(*conn, 12, corrected).changed, 1);
-  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
-                                      " WHERE date = DATE '1970-01-01' + 19003"),
-                  "555.5");
+  CAF_CHECK_EQUAL(
+    scalar<std::string>("SELECT close::text FROM asset_prices"
+                        " WHERE date = DATE '1970-01-01' + 19003"),
+    "555.5");
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"), 10);
 }
 

@@ -28,8 +28,8 @@ CAF_TEST(an empty database gets every table and the trigger) {
   CAF_CHECK_EQUAL(report.to_version, schema_version());
   for (auto table : {"assets", "transactions", "asset_prices", "tracked_assets",
                      "backfill_jobs", "backfilld_schema"})
-    CAF_CHECK(scalar<bool>(std::string{"SELECT to_regclass('"} + table
-                           + "') IS NOT NULL"));
+    CAF_CHECK(scalar<bool>(std::string{"SELECT to_regclass('"} + table +
+                           "') IS NOT NULL"));
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM pg_trigger WHERE tgname ="
                               " 'transaction_created_trigger'"),
                   1);
@@ -83,8 +83,7 @@ CAF_TEST(an existing tracker database keeps its data and its trigger) {
   // The tracker's own function stays.
   CAF_CHECK(scalar<std::string>("SELECT prosrc FROM pg_proc WHERE proname ="
                                 " 'notify_transaction_created'")
-              .find("'tracker'")
-            != std::string::npos);
+              .find("'tracker'") != std::string::npos);
 }
 
 CAF_TEST(two daemons migrating at once migrate once) {

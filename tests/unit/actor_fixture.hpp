@@ -38,7 +38,8 @@ struct answer {
 
 /// Keeps an actor alive that only waits for answers.
 inline caf::behavior idle_behavior() {
-  return {[](int) {}};
+  return {[](int) {
+  }};
 }
 
 struct actor_fixture : test_coordinator_fixture<test_config> {

@@ -59,24 +59,23 @@ CAF_TEST(verdicts follow the failure kind) {
   backfill_job job;
   job.id = 9;
   job.attempts = 1;
-  auto permanent = decide(job, {failure_kind::permanent, "gone", 0}, policy,
-                          rng);
+  auto permanent =
+    decide(job, {failure_kind::permanent, "gone", 0}, policy, rng);
   CAF_CHECK_EQUAL(permanent.job, 9);
   CAF_CHECK(permanent.give_up);
   CAF_CHECK_EQUAL(permanent.reason, "gone");
-  auto transient = decide(job, {failure_kind::transient, "503", 0}, policy,
-                          rng);
+  auto transient =
+    decide(job, {failure_kind::transient, "503", 0}, policy, rng);
   CAF_CHECK(!transient.give_up);
   CAF_CHECK(!transient.refund_attempt);
   CAF_CHECK_GREATER_OR_EQUAL(transient.delay_ms, 500);
   CAF_CHECK_LESS_OR_EQUAL(transient.delay_ms, 1000);
-  auto throttled = decide(job, {failure_kind::throttled, "429", 0}, policy,
-                          rng);
+  auto throttled =
+    decide(job, {failure_kind::throttled, "429", 0}, policy, rng);
   CAF_CHECK(!throttled.give_up);
   CAF_CHECK(throttled.refund_attempt);
   CAF_CHECK_EQUAL(throttled.delay_ms, 30'000);
-  auto told = decide(job, {failure_kind::throttled, "429", 5'000}, policy,
-                     rng);
+  auto told = decide(job, {failure_kind::throttled, "429", 5'000}, policy, rng);
   CAF_CHECK_EQUAL(told.delay_ms, 5'000);
   job.attempts = 3;
   auto last = decide(job, {failure_kind::transient, "503", 0}, policy, rng);

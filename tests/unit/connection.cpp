@@ -24,9 +24,8 @@ CAF_TEST(connection strings get defaults for unset keys only) {
   db_settings s;
   s.url = "postgresql://app@db/pt";
   auto url = connection_string(s);
-  CAF_CHECK(url.rfind("postgresql://app@db/pt?application_name=backfilld&",
-                      0)
-            == 0);
+  CAF_CHECK(
+    url.rfind("postgresql://app@db/pt?application_name=backfilld&", 0) == 0);
   CAF_CHECK(url.find("keepalives=1") != std::string::npos);
   CAF_CHECK(url.find("tcp_user_timeout=30000") != std::string::npos);
   s.url = "postgresql://app@db/pt?connect_timeout=9";
@@ -35,8 +34,7 @@ CAF_TEST(connection strings get defaults for unset keys only) {
   CAF_CHECK(url.find("connect_timeout=5") == std::string::npos);
   s.url = "host=db dbname=pt";
   url = connection_string(s);
-  CAF_CHECK(url.rfind("host=db dbname=pt application_name=backfilld ", 0)
-            == 0);
+  CAF_CHECK(url.rfind("host=db dbname=pt application_name=backfilld ", 0) == 0);
   s.url.clear();
   url = connection_string(s);
   CAF_CHECK(url.rfind("application_name=backfilld ", 0) == 0);

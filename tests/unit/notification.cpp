@@ -27,8 +27,8 @@ std::string rejection(const std::string& payload) {
 
 CAF_TEST(the payload of the trigger) {
   asset_seen seen;
-  auto f = parse(R"({"asset_id": 12, "transaction_id": 99, "portfolio_id": 1})",
-                 seen);
+  auto f =
+    parse(R"({"asset_id": 12, "transaction_id": 99, "portfolio_id": 1})", seen);
   CAF_REQUIRE(!f);
   CAF_CHECK_EQUAL(seen.asset, 12);
   CAF_CHECK_EQUAL(seen.transaction, 99);
@@ -69,7 +69,8 @@ CAF_TEST(malformed payloads are rejected with a reason) {
 }
 
 CAF_TEST(ids outside the range of a serial column are rejected) {
-  CAF_CHECK_EQUAL(rejection(R"({"asset_id": 0})"), "asset_id 0 is out of range");
+  CAF_CHECK_EQUAL(rejection(R"({"asset_id": 0})"),
+                  "asset_id 0 is out of range");
   CAF_CHECK_EQUAL(rejection(R"({"asset_id": -5})"),
                   "asset_id -5 is out of range");
   CAF_CHECK_EQUAL(rejection(R"({"asset_id": 2147483648})"),

@@ -115,16 +115,16 @@ CAF_TEST(fx bars are dated by the zone and not by gmtoffset) {
 }
 
 CAF_TEST(sydney sessions open on the previous utc day) {
-  check_bars("bhp_ax.json", {{"2024-01-08", 50.88f},
-                             {"2024-01-09", 50.41f},
-                             {"2024-01-10", 49.96f}});
+  check_bars(
+    "bhp_ax.json",
+    {{"2024-01-08", 50.88f}, {"2024-01-09", 50.41f}, {"2024-01-10", 49.96f}});
   CAF_CHECK_EQUAL(parse_ok("bhp_ax.json").currency, "AUD");
 }
 
 CAF_TEST(london quotes stay in pence) {
-  check_bars("vod_l.json", {{"2024-03-27", 68.96f},
-                            {"2024-03-28", 70.46f},
-                            {"2024-04-02", 70.16f}});
+  check_bars(
+    "vod_l.json",
+    {{"2024-03-27", 68.96f}, {"2024-03-28", 70.46f}, {"2024-04-02", 70.16f}});
   CAF_CHECK_EQUAL(parse_ok("vod_l.json").currency, "GBp");
 }
 
@@ -156,7 +156,8 @@ CAF_TEST(refused bodies) {
                   ec::provider_unavailable);
   auto mismatched = parse_chart(fixture("mismatched.json"), series);
   CAF_CHECK_EQUAL(mismatched.code, ec::malformed_response);
-  CAF_CHECK(mismatched.detail.find("close has 3 values for 4") != std::string::npos);
+  CAF_CHECK(mismatched.detail.find("close has 3 values for 4") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(parse_chart("Service Unavailable", series).code,
                   ec::malformed_response);
   CAF_CHECK_EQUAL(parse_chart("", series).code, ec::malformed_response);

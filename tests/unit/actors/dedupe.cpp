@@ -58,8 +58,7 @@ job_store_actor::behavior_type fake_store(job_store_actor::pointer,
       log->enqueued.push_back(assets);
       return log->answer(assets);
     },
-    [=](atom::claim,
-        uint32_t limit) -> caf::result<std::vector<backfill_job>> {
+    [=](atom::claim, uint32_t limit) -> caf::result<std::vector<backfill_job>> {
       if (log->fail())
         return db_down();
       log->claims.push_back(limit);
@@ -122,7 +121,8 @@ caf::behavior fake_fetcher(caf::event_based_actor* self, dedupe_actor queue,
                            uint32_t capacity, std::vector<job_id> held,
                            std::shared_ptr<fetcher_log> log) {
   self->request(queue, caf::infinite, atom::pull_v, capacity, held)
-    .then([=](std::vector<backfill_job>& jobs) { log->pulled.push_back(jobs); });
+    .then(
+      [=](std::vector<backfill_job>& jobs) { log->pulled.push_back(jobs); });
   return {
     [=](atom::done, const backfill_job& job) {
       self->send(queue, atom::done_v, job, write_summary{});
@@ -293,7 +293,7 @@ CAF_TEST(held jobs get heartbeats even those reported after a restart) {
   CAF_CHECK_EQUAL(store_book->heartbeats.back(), std::vector<job_id>({20, 21}));
 }
 
-CAF_TEST(a lost listener connection triggers a catch-up) {
+CAF_TEST(a lost listener connection triggers a catch - up) {
   store_book->catch_up_answer = {
     {30, "GONE", enqueue_outcome::queued, false},
     {31, "OLD", enqueue_outcome::has_prices, false}};

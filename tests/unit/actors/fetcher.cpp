@@ -49,8 +49,8 @@ dedupe_actor::behavior_type fake_queue(dedupe_actor::pointer self,
   return {
     [](const asset_seen&) {},
     [](atom::catch_up) {},
-    [=](atom::pull, uint32_t capacity, const std::vector<job_id>&)
-      -> caf::result<std::vector<backfill_job>> {
+    [=](atom::pull, uint32_t capacity,
+        const std::vector<job_id>&) -> caf::result<std::vector<backfill_job>> {
       w->pull_capacities.push_back(capacity);
       if (w->jobs_to_hand_out.empty()) {
         // Park the pull forever, like a queue without due jobs.
@@ -102,7 +102,8 @@ rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
 
 /// A worker with a lever: `flush` answers the oldest held request with a
 /// good chart.
-using fake_worker_actor = http_worker_actor::extend<caf::reacts_to<atom::flush>>;
+using fake_worker_actor =
+  http_worker_actor::extend<caf::reacts_to<atom::flush>>;
 
 http_response ok_chart();
 
@@ -126,8 +127,8 @@ fake_worker(fake_worker_actor::stateful_pointer<fake_worker_state> self,
       w->urls.push_back(req.url);
       if (w->hold_gets) {
         ++w->gets_in_flight;
-        w->max_gets_in_flight = std::max(w->max_gets_in_flight,
-                                         w->gets_in_flight);
+        w->max_gets_in_flight =
+          std::max(w->max_gets_in_flight, w->gets_in_flight);
         auto promise = self->make_response_promise<http_response>();
         self->state.held.push_back(promise);
         w->holders.push_back(index);
@@ -153,8 +154,7 @@ writer_actor::behavior_type fake_writer(writer_actor::pointer,
   };
 }
 
-backfill_job job(job_id id, std::string symbol,
-                 std::string type = "stock") {
+backfill_job job(job_id id, std::string symbol, std::string type = "stock") {
   backfill_job j;
   j.id = id;
   j.asset = static_cast<asset_id>(id + 100);
@@ -217,8 +217,9 @@ CAF_TEST(a job goes from pull to grant to fetch to write to done) {
   w->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 2);
   CAF_REQUIRE_EQUAL(w->urls.size(), 1u);
-  CAF_CHECK_EQUAL(w->urls[0], "http://provider.test/v8/finance/chart/AMD"
-                              "?range=1y&interval=1d&includeAdjustedClose=true");
+  CAF_CHECK_EQUAL(w->urls[0],
+                  "http://provider.test/v8/finance/chart/AMD"
+                  "?range=1y&interval=1d&includeAdjustedClose=true");
   CAF_REQUIRE_EQUAL(w->writes.size(), 1u);
   CAF_CHECK_EQUAL(w->writes[0].second, 5u);
   CAF_REQUIRE_EQUAL(w->done.size(), 1u);
@@ -259,8 +260,8 @@ CAF_TEST(an unknown symbol fails permanently) {
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
   CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::permanent);
-  CAF_CHECK(w->failed[0].second.reason.find("symbol may be delisted")
-            != std::string::npos);
+  CAF_CHECK(w->failed[0].second.reason.find("symbol may be delisted") !=
+            std::string::npos);
   CAF_CHECK(w->writes.empty());
 }
 
@@ -275,8 +276,8 @@ CAF_TEST(cash is skipped without a grant or a request) {
 }
 
 CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
-  w->responses["/AMD?"] = http_response{429, "text/plain", 7,
-                                        "Too Many Requests"};
+  w->responses["/AMD?"] =
+    http_response{429, "text/plain", 7, "Too Many Requests"};
   w->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->throttles.size(), 1u);
@@ -289,8 +290,8 @@ CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
 CAF_TEST(provider trouble is a transient failure) {
   w->responses["/A?"] = http_response{503, "text/html", -1, "<html>x</html>"};
   w->responses["/B?"] = http_response{200, "text/html", -1, "<html>x</html>"};
-  w->responses["/C?"] = http_response{200, "application/json", -1,
-                                      R"({"chart":{"result":null,"error":null}})"};
+  w->responses["/C?"] = http_response{
+    200, "application/json", -1, R"({"chart":{"result":null,"error":null}})"};
   w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
   launch(4, 3);
   CAF_REQUIRE_EQUAL(w->failed.size(), 3u);

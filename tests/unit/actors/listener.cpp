@@ -38,8 +38,8 @@ struct fixture : actor_fixture {
   listener_actor hdl = start(listener, queue);
 
   void notify(std::string payload) {
-    self->send(hdl, pg_notification{"transaction_created", std::move(payload),
-                                    4242});
+    self->send(
+      hdl, pg_notification{"transaction_created", std::move(payload), 4242});
   }
 };
 
@@ -67,7 +67,7 @@ CAF_TEST(malformed payloads are counted and never fatal) {
   CAF_CHECK_EQUAL(log->seen, std::vector<asset_id>{14});
 }
 
-CAF_TEST(every LISTEN start triggers a catch-up) {
+CAF_TEST(every LISTEN start triggers a catch - up) {
   self->send(hdl, atom::listening_v, int32_t{100});
   settle();
   CAF_CHECK_EQUAL(log->catch_ups, 1);

@@ -67,8 +67,8 @@ CAF_TEST_FIXTURE_SCOPE(message_tests, actor_fixture)
 
 CAF_TEST(every message type survives serialisation) {
   check_round_trip(sys, asset_seen{12, 99, 1});
-  check_round_trip(sys, pg_notification{"transaction_created",
-                                        R"({"asset_id": 12})", 4242});
+  check_round_trip(
+    sys, pg_notification{"transaction_created", R"({"asset_id": 12})", 4242});
   check_round_trip(sys, atom::pull_v, uint32_t{4},
                    std::vector<job_id>{1, 2, 3});
   check_round_trip(sys, std::vector<backfill_job>{sample_job(), sample_job()});
@@ -83,12 +83,13 @@ CAF_TEST(every message type survives serialisation) {
   check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
   check_round_trip(sys, http_response{200, "application/json", 5, "{}"});
   check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
-  check_round_trip(sys, atom::throttle_v, caf::timespan{std::chrono::seconds{5}});
+  check_round_trip(sys, atom::throttle_v,
+                   caf::timespan{std::chrono::seconds{5}});
 }
 
 CAF_TEST(errors of our category render for humans) {
-  auto err = make_error(ec::symbol_not_found,
-                        "No data found, symbol may be delisted");
+  auto err =
+    make_error(ec::symbol_not_found, "No data found, symbol may be delisted");
   CAF_CHECK(is(err, ec::symbol_not_found));
   CAF_CHECK(!is(err, ec::no_data));
   CAF_CHECK_EQUAL(render(err),

@@ -15,8 +15,8 @@ struct store_log {
   int failures_left = 0;
 };
 
-tracking_store_actor::behavior_type
-fake_store(tracking_store_actor::pointer, std::shared_ptr<store_log> log) {
+tracking_store_actor::behavior_type fake_store(tracking_store_actor::pointer,
+                                               std::shared_ptr<store_log> log) {
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
         const std::vector<asset_id>& fresh) -> caf::result<int32_t> {
@@ -33,9 +33,9 @@ fake_store(tracking_store_actor::pointer, std::shared_ptr<store_log> log) {
 struct fixture : actor_fixture {
   std::shared_ptr<store_log> log = std::make_shared<store_log>();
   tracking_store_actor store = start(fake_store, log);
-  tracker_actor hdl = start(tracker, store,
-                            tracker_settings{std::chrono::seconds{5},
-                                             std::chrono::seconds{1}});
+  tracker_actor hdl =
+    start(tracker, store,
+          tracker_settings{std::chrono::seconds{5}, std::chrono::seconds{1}});
 };
 
 using ids = std::vector<asset_id>;
@@ -57,7 +57,7 @@ CAF_TEST(requests coalesce into batches while one is out) {
   CAF_CHECK_EQUAL(log->batches[1].second, ids({1}));
 }
 
-CAF_TEST(a catch-up batch is taken whole) {
+CAF_TEST(a catch - up batch is taken whole) {
   self->send(hdl, atom::track_v, ids{5, 6, 7});
   settle();
   CAF_REQUIRE_EQUAL(log->batches.size(), 1u);

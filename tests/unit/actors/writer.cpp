@@ -61,8 +61,8 @@ struct fixture : actor_fixture {
     price_series s;
     s.currency = "USD";
     for (size_t i = 0; i < n; ++i)
-      s.bars.push_back(price_bar{static_cast<day_number>(19'000 + i), 1, 2,
-                                 0.5, 1.5, 1.4, 100});
+      s.bars.push_back(price_bar{static_cast<day_number>(19'000 + i), 1, 2, 0.5,
+                                 1.5, 1.4, 100});
     return s;
   }
 };
