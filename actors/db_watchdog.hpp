@@ -37,7 +37,8 @@ class call_guard {
   call_guard() = default;
 
   call_guard(db_watchdog_actor watchdog, std::chrono::milliseconds bound)
-    : watchdog_(std::move(watchdog)), bound_(bound) {
+    : watchdog_(std::move(watchdog)),
+      bound_(bound) {
     // nop
   }
 

@@ -10,6 +10,7 @@
 #include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "provider/symbols.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
@@ -81,11 +82,13 @@ void handle_results(self_pointer self, const std::vector<enqueue_result>& rs,
       BF_DEBUG(self, "Asset {} ({}) already has a live job", r.asset, r.symbol);
       break;
     case enqueue_outcome::failed_before:
-      if (!from_catch_up)
+      // Said once when it failed; a cash account's every transaction need
+      // not repeat it.
+      if (!from_catch_up && r.last_error.rfind("no_market_price", 0) != 0)
         BF_INFO(self,
-                "Asset {} ({}) failed before and stays failed; run "
-                "`backfilld retry {}` to try again",
-                r.asset, r.symbol, r.symbol);
+                "Asset {} ({}) failed before ({}); run `backfilld retry {}` "
+                "to try again",
+                r.asset, r.symbol, r.last_error, r.symbol);
       break;
     case enqueue_outcome::unknown_asset:
       metrics().unknown_assets++;
@@ -195,7 +198,7 @@ void hand_out(self_pointer self, uint64_t pull_id,
     std::vector<job_id> ids;
     for (const auto& job : jobs)
       ids.push_back(job.id);
-    st.outbox.emplace_back(released_jobs{std::move(ids)});
+    st.outbox.emplace_back(job_release{std::move(ids), true});
     flush_outbox(self);
     return;
   }
@@ -239,13 +242,16 @@ on_pull(self_pointer self, uint32_t capacity, const std::vector<job_id>& held) {
   if (failpoint("dedupe.crash"))
     throw std::runtime_error("failpoint dedupe.crash");
   auto& st = self->state;
+  // Draining: whatever the fetcher holds was handed back already.
+  if (st.draining)
+    return std::vector<backfill_job>{};
   auto fetcher = sender_of(self);
   if (st.held.count(fetcher) == 0)
     self->monitor(fetcher);
   // What the fetcher says it holds is the truth, also after our restart.
   st.held[fetcher] = std::set<job_id>{held.begin(), held.end()};
   update_gauge(self);
-  if (st.draining || capacity == 0)
+  if (capacity == 0)
     return std::vector<backfill_job>{};
   auto promise = self->make_response_promise<std::vector<backfill_job>>();
   st.parked.push_back(
@@ -258,24 +264,33 @@ on_pull(self_pointer self, uint32_t capacity, const std::vector<job_id>& held) {
 
 void log_verdict(self_pointer self, const backfill_job& job,
                  const job_verdict& verdict) {
-  if (verdict.give_up) {
-    metrics().jobs_failed++;
-    BF_WARN(self,
-            "Backfill of {} (asset {}) failed: {}; run `backfilld retry {}` "
-            "to try again",
-            job.symbol, job.asset, verdict.reason, job.symbol);
-  } else {
+  if (!verdict.give_up) {
     metrics().jobs_retried++;
     BF_INFO(self, "Fetching {} (asset {}) failed: {}; retrying in {} s",
             job.symbol, job.asset, verdict.reason,
             (verdict.delay_ms + 999) / 1000);
+    return;
   }
+  metrics().jobs_failed++;
+  if (!has_market_price(job.asset_type))
+    BF_INFO(self, "{} (asset {}) has no market price; nothing to fetch",
+            job.symbol, job.asset);
+  else if (verdict.permanent)
+    BF_WARN(self,
+            "Backfill of {} (asset {}) failed: {}; run `backfilld retry {}` "
+            "to try again",
+            job.symbol, job.asset, verdict.reason, job.symbol);
+  else
+    BF_WARN(self,
+            "Backfill of {} (asset {}) failed: {}; a later catch-up tries "
+            "again, or run `backfilld retry {}` now",
+            job.symbol, job.asset, verdict.reason, job.symbol);
 }
 
 void maybe_finish_drain(self_pointer self) {
   auto& st = self->state;
   if (st.draining && st.drain_promise && st.outbox.empty() &&
-      !st.outbox_in_flight) {
+      !st.outbox_in_flight && !st.claim_in_flight) {
     st.drain_promise->deliver(st.released_on_drain);
     st.drain_promise.reset();
   }
@@ -289,15 +304,26 @@ void flush_outbox(self_pointer self) {
     return;
   }
   st.outbox_in_flight = true;
-  auto on_error = [=](caf::error& err) {
-    self->state.outbox_in_flight = false;
-    BF_WARN(self, "Cannot record a job outcome: {}; retrying", render(err));
-  };
   auto next = [=] {
     auto& st = self->state;
     st.outbox_in_flight = false;
+    st.outbox_refusals = 0;
     st.outbox.pop_front();
     flush_outbox(self);
+  };
+  auto on_error = [=](caf::error& err) {
+    auto& st = self->state;
+    st.outbox_in_flight = false;
+    // While the database is away, outcomes wait (the tick retries). An
+    // outcome it refuses outright must not block those behind it: after a
+    // few refusals it is dropped, and its job's lease runs out instead.
+    if (!is(err, ec::database_unavailable) && ++st.outbox_refusals >= 3) {
+      BF_ERROR(self, "Dropping a job outcome the database refuses: {}",
+               render(err));
+      next();
+      return;
+    }
+    BF_WARN(self, "Cannot record a job outcome: {}; retrying", render(err));
   };
   auto timeout = st.settings.store_timeout;
   const auto& item = st.outbox.front();
@@ -328,8 +354,8 @@ void flush_outbox(self_pointer self) {
         },
         on_error);
   } else {
-    auto jobs = std::get<released_jobs>(item).jobs;
-    self->request(st.store, timeout, atom::release_v, jobs)
+    auto release = std::get<job_release>(item);
+    self->request(st.store, timeout, atom::release_v, release)
       .then(
         [=](int32_t released) {
           self->state.released_on_drain += released;
@@ -363,7 +389,7 @@ void on_release(self_pointer self, const std::vector<job_id>& jobs) {
   auto fetcher = sender_of(self);
   for (auto job : jobs)
     forget(self, fetcher, job);
-  self->state.outbox.emplace_back(released_jobs{jobs});
+  self->state.outbox.emplace_back(job_release{jobs, true});
   flush_outbox(self);
 }
 
@@ -384,7 +410,9 @@ void on_fetcher_down(self_pointer self, const caf::down_msg& dm) {
   if (!jobs.empty()) {
     BF_WARN(self, "A fetcher stopped holding {} jobs; releasing them",
             jobs.size());
-    st.outbox.emplace_back(released_jobs{std::move(jobs)});
+    // The attempt counts: a job that kills its fetcher every time must run
+    // out of attempts, not loop.
+    st.outbox.emplace_back(job_release{std::move(jobs), false});
     flush_outbox(self);
   }
 }
@@ -437,7 +465,7 @@ caf::result<int32_t> on_drain(self_pointer self) {
   st.held.clear();
   update_gauge(self);
   if (!jobs.empty())
-    st.outbox.emplace_back(released_jobs{std::move(jobs)});
+    st.outbox.emplace_back(job_release{std::move(jobs), true});
   auto promise = self->make_response_promise<int32_t>();
   st.drain_promise = promise;
   flush_outbox(self);
@@ -483,7 +511,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
 }
 
 dedupe_actor spawn_dedupe(caf::actor_system& sys, db_settings db,
-                          lease_settings lease, db_watchdog_actor watchdog,
+                          queue_settings lease, db_watchdog_actor watchdog,
                           tracker_actor tracker, dedupe_settings settings) {
   auto store =
     spawn_job_store(sys, std::move(db), std::move(lease), std::move(watchdog));

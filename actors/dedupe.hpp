@@ -60,10 +60,7 @@ struct parked_pull {
 struct done_outcome {
   job_id job = 0;
 };
-struct released_jobs {
-  std::vector<job_id> jobs;
-};
-using outcome = std::variant<done_outcome, job_verdict, released_jobs>;
+using outcome = std::variant<done_outcome, job_verdict, job_release>;
 
 struct dedupe_state {
   static inline const char* name = "dedupe";
@@ -87,6 +84,9 @@ struct dedupe_state {
 
   std::deque<outcome> outbox;
   bool outbox_in_flight = false;
+  /// Times the store refused the oldest outcome for a reason other than
+  /// being away; after a few it is dropped (its lease runs out instead).
+  int outbox_refusals = 0;
 
   bool catch_up_in_flight = false;
   bool catch_up_again = false;
@@ -106,7 +106,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self, job_store_actor store,
 
 /// Spawns the dedupe actor with its detached job store.
 dedupe_actor spawn_dedupe(caf::actor_system& sys, db_settings db,
-                          lease_settings lease, db_watchdog_actor watchdog,
+                          queue_settings lease, db_watchdog_actor watchdog,
                           tracker_actor tracker, dedupe_settings settings);
 
 } // namespace backfilld

@@ -1,5 +1,6 @@
 #include "actors/fetcher.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include <stdexcept>
@@ -37,6 +38,15 @@ void retry_later(self_pointer self) {
 
 // -- finishing a job ----------------------------------------------------------
 
+/// Answers a pending drain once nothing is in flight any more.
+void maybe_finish_drain(self_pointer self) {
+  auto& st = self->state;
+  if (st.draining && st.active == 0 && st.drain_promise) {
+    st.drain_promise->deliver(st.finished_while_draining);
+    st.drain_promise.reset();
+  }
+}
+
 void after_finish(self_pointer self) {
   auto& st = self->state;
   if (!st.draining) {
@@ -44,18 +54,17 @@ void after_finish(self_pointer self) {
     return;
   }
   ++st.finished_while_draining;
-  if (st.active == 0 && st.drain_promise) {
-    st.drain_promise->deliver(st.finished_while_draining);
-    st.drain_promise.reset();
-  }
+  maybe_finish_drain(self);
 }
+
+// `job` may be the very entry of `held` that these erase: report it first.
 
 void finish_done(self_pointer self, const backfill_job& job,
                  write_summary summary) {
   auto& st = self->state;
   --st.active;
-  st.held.erase(job.id);
   self->send(st.queue, atom::done_v, job, summary);
+  st.held.erase(job.id);
   after_finish(self);
 }
 
@@ -64,9 +73,9 @@ void finish_failed(self_pointer self, const backfill_job& job,
                    int64_t retry_after_ms = 0) {
   auto& st = self->state;
   --st.active;
-  st.held.erase(job.id);
   self->send(st.queue, atom::failed_v, job,
              job_failure{kind, std::move(reason), retry_after_ms});
+  st.held.erase(job.id);
   after_finish(self);
 }
 
@@ -93,7 +102,7 @@ void on_response(self_pointer self, const backfill_job& job,
     throw std::runtime_error("failpoint fetcher.crash");
   auto& st = self->state;
   price_series series;
-  auto f = decode_chart_response(response, series);
+  auto f = decode_chart_response(response, series, std::time(nullptr));
   if (series.skipped_bars > 0) {
     metrics().bars_skipped += static_cast<uint64_t>(series.skipped_bars);
     BF_INFO(self, "Skipped {} bars of {} with missing or invalid values",
@@ -106,8 +115,10 @@ void on_response(self_pointer self, const backfill_job& job,
   case ec::rate_limited: {
     using std::chrono::milliseconds;
     using std::chrono::seconds;
+    // A proxy's absurd Retry-After must not stop fetching for days.
     auto pause = response.retry_after_s >= 0
-                   ? milliseconds{seconds{response.retry_after_s}}
+                   ? milliseconds{seconds{
+                       std::clamp<int64_t>(response.retry_after_s, 1, 3600)}}
                    : st.settings.throttle_pause;
     self->send(st.limiter, atom::throttle_v, caf::timespan{pause});
     finish_failed(self, job, failure_kind::throttled, f.detail, pause.count());
@@ -157,6 +168,39 @@ void get_chart(self_pointer self, const backfill_job& job,
       });
 }
 
+/// Asks the limiter for a grant for a job that has its worker. Answers from
+/// a limiter that was replaced meanwhile are ignored (`limiter_epoch`).
+void request_grant(self_pointer self, job_id id) {
+  auto& st = self->state;
+  auto epoch = st.limiter_epoch;
+  self->request(st.limiter, st.settings.grant_timeout, atom::acquire_v)
+    .then(
+      [=](atom::grant) {
+        auto& st = self->state;
+        auto i = st.granting.find(id);
+        if (epoch != st.limiter_epoch || i == st.granting.end())
+          return;
+        auto wait = std::move(i->second);
+        st.granting.erase(i);
+        get_chart(self, st.held.at(id), std::move(wait.worker),
+                  std::move(wait.url));
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        auto i = st.granting.find(id);
+        if (epoch != st.limiter_epoch || i == st.granting.end())
+          return;
+        // Lost or timed out: the job goes back to the front of the line.
+        BF_WARN(self, "No grant for job {}: {}; asking again", id, render(err));
+        st.idle_workers.push_back(std::move(i->second.worker));
+        st.granting.erase(i);
+        --st.active;
+        st.ready.push_front(id);
+        maybe_finish_drain(self);
+        retry_later(self);
+      });
+}
+
 /// Maps the symbol, then waits for a grant: the provider is never called
 /// without one.
 void start(self_pointer self, const backfill_job& job,
@@ -173,19 +217,9 @@ void start(self_pointer self, const backfill_job& job,
     return;
   }
   auto window = window_for(job, st.settings.range, std::time(nullptr));
-  auto url = chart_url(st.settings.base_url, ticker, window);
-  self->request(st.limiter, caf::infinite, atom::acquire_v)
-    .then([=](atom::grant) { get_chart(self, job, worker, url); },
-          [=](caf::error& err) {
-            // The limiter went away; the supervisor sends its successor.
-            auto& st = self->state;
-            BF_WARN(self, "No grant for {}: {}; waiting", job.symbol,
-                    render(err));
-            --st.active;
-            st.idle_workers.push_back(worker);
-            st.ready.push_front(job.id);
-            retry_later(self);
-          });
+  st.granting[job.id] = grant_wait{
+    std::move(worker), chart_url(st.settings.base_url, ticker, window)};
+  request_grant(self, job.id);
 }
 
 /// Starts ready jobs while workers are free.
@@ -295,10 +329,21 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
       st.queue = std::move(queue);
       ++st.queue_epoch;
       st.pull_in_flight = false;
+      // The new queue knows nothing of our jobs: tell it even when the
+      // window is full (a pull for nothing), so that their leases are kept.
+      if (st.held.size() >= st.settings.window)
+        self
+          ->request(st.queue, caf::infinite, atom::pull_v, uint32_t{0},
+                    held_ids(self))
+          .then([](std::vector<backfill_job>&) {}, [](caf::error&) {});
       pull_more(self);
     },
     [=](rate_limiter_actor limiter) {
-      self->state.limiter = std::move(limiter);
+      auto& st = self->state;
+      st.limiter = std::move(limiter);
+      ++st.limiter_epoch;
+      for (const auto& entry : st.granting)
+        request_grant(self, entry.first);
       dispatch(self);
     },
     [=](writer_actor writer) { self->state.writer = std::move(writer); },

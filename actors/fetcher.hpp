@@ -39,6 +39,15 @@ struct fetcher_settings {
   std::chrono::milliseconds throttle_pause{60'000};
   /// Wait before asking an unreachable peer again.
   std::chrono::milliseconds retry_delay{1'000};
+  /// Bound on waiting for a grant; a lost request (say, the limiter died
+  /// with it) is asked again after this.
+  std::chrono::milliseconds grant_timeout{120'000};
+};
+
+/// A job that has a worker and waits for the rate limiter's grant.
+struct grant_wait {
+  http_worker_actor worker;
+  std::string url;
 };
 
 struct fetcher_state {
@@ -54,9 +63,15 @@ struct fetcher_state {
   std::deque<job_id> ready;
   /// Held jobs past `ready`: waiting for a grant, a response or the writer.
   size_t active = 0;
+  /// The subset of `active` waiting for a grant.
+  std::map<job_id, grant_wait> granting;
   bool pull_in_flight = false;
   /// Bumped when the queue is replaced, to ignore answers from the old one.
   uint64_t queue_epoch = 0;
+  /// Bumped when the limiter is replaced: its waiting requests died with it
+  /// (CAF 0.17 sends no error for an undelivered promise), so they are asked
+  /// again of the successor.
+  uint64_t limiter_epoch = 0;
   bool retry_scheduled = false;
   bool draining = false;
   std::optional<caf::typed_response_promise<int32_t>> drain_promise;

@@ -28,26 +28,26 @@ caf::result<T> query(self_pointer self, F&& f) {
 
 job_store_actor::behavior_type
 job_store(job_store_actor::stateful_pointer<job_store_state> self,
-          db_settings settings, lease_settings lease,
+          db_settings settings, queue_settings lease,
           db_watchdog_actor watchdog) {
   auto& st = self->state;
   st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
   st.db.emplace(std::move(settings));
   watch_calls(*st.db, st.guard);
   st.lease = std::move(lease);
+  // Handlers read the settings from the state, which outlives them.
   const auto& ls = st.lease;
   return {
-    [=](atom::enqueue, const std::vector<asset_id>& assets) {
+    [=, &ls](atom::enqueue, const std::vector<asset_id>& assets) {
       return query<std::vector<enqueue_result>>(
-        self, [&](auto& conn) { return enqueue_jobs(conn, assets); });
+        self, [&](auto& conn) { return enqueue_jobs(conn, assets, ls); });
     },
     [=, &ls](atom::claim, uint32_t limit) {
-      std::vector<std::string> reclaimed;
-      auto result = query<std::vector<backfill_job>>(self, [&](auto& conn) {
-        return claim_jobs(conn, limit, ls, reclaimed);
-      });
-      for (const auto& what : reclaimed)
-        BF_WARN(self, "Reclaimed {}", what);
+      std::vector<std::string> notes;
+      auto result = query<std::vector<backfill_job>>(
+        self, [&](auto& conn) { return claim_jobs(conn, limit, ls, notes); });
+      for (const auto& note : notes)
+        BF_WARN(self, "{}", note);
       return result;
     },
     [=, &ls](atom::done, job_id job) {
@@ -58,24 +58,33 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return query<bool>(
         self, [&](auto& conn) { return fail_job(conn, verdict, ls); });
     },
-    [=, &ls](atom::heartbeat, const std::vector<job_id>& jobs) {
-      return query<int32_t>(
-        self, [&](auto& conn) { return extend_leases(conn, jobs, ls); });
+    [=, &ls](atom::heartbeat, const std::vector<job_id>& held) {
+      lease_check check;
+      auto result = query<int32_t>(self, [&](auto& conn) {
+        check = extend_leases(conn, held, ls);
+        return check.extended;
+      });
+      if (check.orphans_released > 0)
+        BF_WARN(self,
+                "Released {} jobs of ours that nobody held (a claim's answer "
+                "was lost)",
+                check.orphans_released);
+      return result;
     },
-    [=, &ls](atom::release, const std::vector<job_id>& jobs) {
+    [=, &ls](atom::release, const job_release& release) {
       return query<int32_t>(
-        self, [&](auto& conn) { return release_jobs(conn, jobs, ls); });
+        self, [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
-    [=](atom::catch_up) {
+    [=, &ls](atom::catch_up) {
       return query<std::vector<enqueue_result>>(self, [&](auto& conn) {
-        return enqueue_jobs(conn, assets_with_transactions(conn));
+        return enqueue_jobs(conn, assets_with_transactions(conn), ls);
       });
     },
   };
 }
 
 job_store_actor spawn_job_store(caf::actor_system& sys, db_settings settings,
-                                lease_settings lease,
+                                queue_settings lease,
                                 db_watchdog_actor watchdog) {
   return sys.spawn<caf::detached>(job_store, std::move(settings),
                                   std::move(lease), std::move(watchdog));

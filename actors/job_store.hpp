@@ -18,17 +18,17 @@ struct job_store_state {
   static inline const char* name = "job-store";
   std::optional<db_session> db;
   call_guard guard;
-  lease_settings lease;
+  queue_settings lease;
 };
 
 job_store_actor::behavior_type
 job_store(job_store_actor::stateful_pointer<job_store_state> self,
-          db_settings settings, lease_settings lease,
+          db_settings settings, queue_settings lease,
           db_watchdog_actor watchdog);
 
 /// Spawns the store on its own thread: every message blocks on libpq.
 job_store_actor spawn_job_store(caf::actor_system& sys, db_settings settings,
-                                lease_settings lease,
+                                queue_settings lease,
                                 db_watchdog_actor watchdog);
 
 } // namespace backfilld

@@ -25,7 +25,8 @@ class forwarder : public pqxx::notification_receiver {
   using sink = std::function<void(pg_notification)>;
 
   forwarder(pqxx::connection_base& conn, const std::string& channel, sink f)
-    : pqxx::notification_receiver(conn, channel), sink_(std::move(f)) {
+    : pqxx::notification_receiver(conn, channel),
+      sink_(std::move(f)) {
     // nop
   }
 

@@ -18,6 +18,10 @@ namespace {
 
 using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
+/// Bound on the queue's drain and the tracker's flush at shutdown: what they
+/// cannot write by then is found again from the table (leases, catch-up).
+constexpr auto shutdown_step_timeout = std::chrono::seconds{10};
+
 /// The roles, in start order: each only needs those before it (the listener
 /// needs the queue, the fetcher the queue, limiter and writer).
 const char* const role_names[] = {"tracker", "rate-limiter", "writer",
@@ -123,13 +127,13 @@ void shut_down(self_pointer self) {
     self->send_exit(st.listener, caf::exit_reason::user_shutdown);
   auto finish = [=] {
     auto& st = self->state;
-    self->request(st.tracker, st.settings.tracker.store_timeout, atom::flush_v)
+    self->request(st.tracker, shutdown_step_timeout, atom::flush_v)
       .then([=](int32_t) { stop_all(self); },
             [=](caf::error&) { stop_all(self); });
   };
   auto drain_queue = [=] {
     auto& st = self->state;
-    self->request(st.queue, st.settings.dedupe.store_timeout, atom::drain_v)
+    self->request(st.queue, shutdown_step_timeout, atom::drain_v)
       .then([=](int32_t) { finish(); },
             [=](caf::error& err) {
               BF_WARN(self, "The queue did not drain: {}", render(err));

@@ -31,7 +31,7 @@ namespace backfilld {
 /// Everything the pipeline needs to run; read from the configuration.
 struct pipeline_settings {
   db_settings db;
-  lease_settings lease;
+  queue_settings lease;
   listen_settings listen;
   dedupe_settings dedupe;
   rate_limiter_settings limiter;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <pqxx/pqxx>
@@ -93,7 +94,11 @@ int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
       },
       caf::after(milliseconds{0}) >> [] {});
     if (down) {
-      auto rc = is(reason, ec::shutting_down) ? 1 : 0;
+      // Anything but a requested stop is a failure the container's restart
+      // policy should see.
+      auto clean = !reason || reason == caf::exit_reason::normal ||
+                   reason == caf::exit_reason::user_shutdown;
+      auto rc = clean ? 0 : 1;
       if (rc != 0)
         spdlog::critical("Exiting: {}", render(reason));
       else
@@ -110,16 +115,17 @@ int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
     if (sig == 0)
       continue;
     if (stopping) {
+      // The operator insists; leases and catch-up recover what was in hand.
       spdlog::warn("Received {} again; exiting now", signal_name(sig));
-      return 1;
+      std::_Exit(1);
     }
     stopping = true;
     spdlog::info("Received {}; draining", signal_name(sig));
     self->send(sup, atom::shutdown_v);
-    // Whatever hangs past the grace period (and the store timeouts that
-    // follow it) must not keep the container from stopping.
+    // Whatever hangs past the grace period and the bounded drain steps
+    // after it (10 s each) must not keep the container from stopping.
     std::thread{[grace] {
-      std::this_thread::sleep_for(grace + milliseconds{15'000});
+      std::this_thread::sleep_for(grace + milliseconds{30'000});
       spdlog::critical("Shutdown overran the grace period; exiting");
       std::_Exit(1);
     }}.detach();

@@ -71,21 +71,44 @@ caf::error invalid(const std::string& what) {
 } // namespace
 
 config::config()
-  : db_connect_timeout(5s), db_statement_timeout(60s), db_keepalive_idle(30s),
-    db_keepalive_interval(10s), db_keepalive_count(3), db_tcp_user_timeout(30s),
-    db_stall_timeout(90s), yahoo_base_url("https://query1.finance.yahoo.com"),
-    yahoo_requests_per_second(2.0), yahoo_burst(5.0),
-    yahoo_user_agent(browser_user_agent), yahoo_connect_timeout(5s),
-    yahoo_timeout(30s), yahoo_max_response_bytes(8 * 1024 * 1024),
-    yahoo_throttle_pause(60s), fetch_concurrency(4), fetch_window(8),
-    history_range("1y"), queue_poll_interval(2s), queue_lease(5min),
-    queue_heartbeat_interval(1min), queue_catch_up_interval(5min),
-    queue_max_sightings(10'000), retry_base(30s), retry_factor(2.0),
-    retry_cap(1h), retry_max_attempts(8), listener_poll_interval(500ms),
-    listener_ping_interval(30s), listener_reconnect_min(100ms),
-    listener_reconnect_max(30s), supervisor_max_restarts(5),
-    supervisor_restart_window(60s), supervisor_restart_delay(1s),
-    shutdown_grace(30s), log_level("info"), log_summary_interval(60s) {
+  : db_connect_timeout(5s),
+    db_statement_timeout(60s),
+    db_keepalive_idle(30s),
+    db_keepalive_interval(10s),
+    db_keepalive_count(3),
+    db_tcp_user_timeout(30s),
+    db_stall_timeout(90s),
+    yahoo_base_url("https://query1.finance.yahoo.com"),
+    yahoo_requests_per_second(2.0),
+    yahoo_burst(5.0),
+    yahoo_user_agent(browser_user_agent),
+    yahoo_connect_timeout(5s),
+    yahoo_timeout(30s),
+    yahoo_max_response_bytes(8 * 1024 * 1024),
+    yahoo_throttle_pause(60s),
+    fetch_concurrency(4),
+    fetch_window(8),
+    history_range("1y"),
+    queue_poll_interval(2s),
+    queue_lease(5min),
+    queue_heartbeat_interval(1min),
+    queue_catch_up_interval(5min),
+    queue_max_sightings(10'000),
+    retry_base(30s),
+    retry_factor(2.0),
+    retry_cap(1h),
+    retry_max_attempts(8),
+    retry_revive_after(6h),
+    listener_poll_interval(500ms),
+    listener_ping_interval(30s),
+    listener_reconnect_min(100ms),
+    listener_reconnect_max(30s),
+    supervisor_max_restarts(5),
+    supervisor_restart_window(60s),
+    supervisor_restart_delay(1s),
+    shutdown_grace(30s),
+    log_level("info"),
+    log_summary_interval(60s) {
   opt_group{custom_options_, "db"}
     .add(db_url, "url",
          "libpq URL or key=value string (env BACKFILL_DB_URL; empty: "
@@ -134,7 +157,9 @@ config::config()
     .add(retry_base, "base", "first backoff")
     .add(retry_factor, "factor", "backoff growth per attempt")
     .add(retry_cap, "cap", "longest backoff")
-    .add(retry_max_attempts, "max-attempts", "attempts before giving up");
+    .add(retry_max_attempts, "max-attempts", "attempts before giving up")
+    .add(retry_revive_after, "revive-after",
+         "catch-up queues a job that ran out of attempts again after this");
   opt_group{custom_options_, "listener"}
     .add(listener_poll_interval, "poll-interval", "one wait for notifications")
     .add(listener_ping_interval, "ping-interval",
@@ -207,6 +232,10 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.db = database();
   s.lease.worker = worker_name();
   s.lease.duration = ms(queue_lease);
+  s.lease.orphan_after =
+    2 * ms(queue_heartbeat_interval) + ms(queue_poll_interval);
+  s.lease.max_attempts = static_cast<int32_t>(retry_max_attempts);
+  s.lease.revive_after = ms(retry_revive_after);
   s.listen.poll_interval = ms(listener_poll_interval);
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
@@ -236,6 +265,12 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.store_timeout = store_timeout;
   s.fetcher.throttle_pause = ms(yahoo_throttle_pause);
   s.fetcher.retry_delay = ms(queue_poll_interval);
+  // Waiting for a grant may take a 429's pause plus a window's worth of
+  // requests at the configured rate.
+  s.fetcher.grant_timeout =
+    ms(yahoo_throttle_pause) + milliseconds{60'000} +
+    milliseconds{
+      static_cast<int64_t>(1000.0 * fetch_window / yahoo_requests_per_second)};
   s.http.user_agent = yahoo_user_agent;
   s.http.connect_timeout = ms(yahoo_connect_timeout);
   s.http.total_timeout = ms(yahoo_timeout);

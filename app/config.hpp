@@ -70,6 +70,7 @@ class config : public caf::actor_system_config {
   double retry_factor;
   caf::timespan retry_cap;
   int64_t retry_max_attempts;
+  caf::timespan retry_revive_after;
 
   caf::timespan listener_poll_interval;
   caf::timespan listener_ping_interval;

@@ -17,13 +17,24 @@ WITH input AS (
   SELECT DISTINCT unnest($1::int[]) AS asset_id
 ),
 known AS (
+  -- A failed backfill holds the asset back: for good when it was permanent
+  -- (until `backfilld retry`), for a while when attempts ran out (an
+  -- outage), after which catch-up queues it again.
   SELECT a.id AS asset_id, a.symbol,
          EXISTS (SELECT 1 FROM asset_prices p WHERE p.asset_id = a.id)
            AS has_prices,
-         EXISTS (SELECT 1 FROM backfill_jobs j
-                 WHERE j.asset_id = a.id AND j.kind = 'backfill'
-                   AND j.state = 'failed') AS failed_before
-  FROM assets a JOIN input i ON i.asset_id = a.id
+         failure.last_error IS NOT NULL AS failed_before,
+         failure.last_error
+  FROM assets a
+  JOIN input i ON i.asset_id = a.id
+  LEFT JOIN LATERAL (
+    SELECT coalesce(j.last_error, '') AS last_error
+    FROM backfill_jobs j
+    WHERE j.asset_id = a.id AND j.kind = 'backfill' AND j.state = 'failed'
+      AND (j.permanent
+           OR j.finished_at > now() - $2::float8 * interval '1 millisecond')
+    ORDER BY j.id DESC LIMIT 1
+  ) failure ON true
 ),
 queued AS (
   INSERT INTO backfill_jobs (asset_id, kind)
@@ -64,12 +75,29 @@ SELECT i.asset_id, coalesce(k.symbol, '') AS symbol,
             WHEN k.has_prices THEN 'has_prices'
             WHEN k.failed_before THEN 'failed_before'
             ELSE 'already_queued' END AS outcome,
-       e.asset_id IS NOT NULL AS extension_queued
+       e.asset_id IS NOT NULL AS extension_queued,
+       coalesce(k.last_error, '') AS last_error
 FROM input i
 LEFT JOIN known k USING (asset_id)
 LEFT JOIN queued q USING (asset_id)
 LEFT JOIN extended e USING (asset_id)
 ORDER BY i.asset_id
+)sql";
+
+// Jobs that were claimed max_attempts times without an outcome (their
+// worker died each time) or that ran out while released: given up, so that
+// a job that kills its worker cannot loop forever.
+const char* exhaust_sql = R"sql(
+UPDATE backfill_jobs
+SET state = 'failed', permanent = false, finished_at = now(),
+    updated_at = now(), locked_by = NULL, locked_until = NULL,
+    last_error = 'gave up after ' || attempts
+                 || ' attempts without an outcome (the worker holding it'
+                 || ' stopped each time)'
+WHERE attempts >= $1
+  AND ((state = 'pending' AND next_attempt_at <= now())
+       OR (state = 'running' AND locked_until < now()))
+RETURNING id
 )sql";
 
 const char* claim_sql = R"sql(
@@ -115,6 +143,7 @@ SET state = CASE WHEN $3::bool THEN 'failed' ELSE 'pending' END,
     attempts = greatest(attempts - CASE WHEN $4::bool THEN 1 ELSE 0 END, 0),
     next_attempt_at = now() + $5::float8 * interval '1 millisecond',
     last_error = $6,
+    permanent = $7::bool,
     locked_by = NULL, locked_until = NULL, updated_at = now(),
     finished_at = CASE WHEN $3::bool THEN now() END
 WHERE id = $1 AND state = 'running' AND locked_by = $2
@@ -127,9 +156,22 @@ SET locked_until = now() + $3::float8 * interval '1 millisecond',
 WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
 )sql";
 
-const char* release_sql = R"sql(
+// Ours, running, in nobody's hands, and not extended for `orphan_after`:
+// a claim whose answer never arrived. The attempt never ran.
+const char* orphans_sql = R"sql(
 UPDATE backfill_jobs
 SET state = 'pending', attempts = greatest(attempts - 1, 0),
+    next_attempt_at = now(), locked_by = NULL, locked_until = NULL,
+    updated_at = now()
+WHERE state = 'running' AND locked_by = $2 AND NOT (id = ANY($1::bigint[]))
+  AND locked_until < now() + ($3::float8 - $4::float8)
+                             * interval '1 millisecond'
+)sql";
+
+const char* release_sql = R"sql(
+UPDATE backfill_jobs
+SET state = 'pending',
+    attempts = greatest(attempts - CASE WHEN $3::bool THEN 1 ELSE 0 END, 0),
     next_attempt_at = now(), locked_by = NULL, locked_until = NULL,
     updated_at = now()
 WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
@@ -184,30 +226,36 @@ double millis(std::chrono::milliseconds x) {
 } // namespace
 
 std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
-                                         const std::vector<asset_id>& assets) {
+                                         const std::vector<asset_id>& assets,
+                                         const queue_settings& queue) {
   std::vector<enqueue_result> results;
   if (assets.empty())
     return results;
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(enqueue_sql, array_literal(assets));
+  auto rows = txn.exec_params(enqueue_sql, array_literal(assets),
+                              millis(queue.revive_after));
   txn.commit();
   results.reserve(rows.size());
   for (const auto& row : rows)
     results.push_back(enqueue_result{
       row["asset_id"].as<asset_id>(), row["symbol"].as<std::string>(),
       to_outcome(row["outcome"].as<std::string>()),
-      row["extension_queued"].as<bool>()});
+      row["extension_queued"].as<bool>(), row["last_error"].as<std::string>()});
   return results;
 }
 
 std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
                                      uint32_t limit,
-                                     const lease_settings& lease,
+                                     const queue_settings& lease,
                                      std::vector<std::string>& reclaimed) {
   std::vector<backfill_job> jobs;
   if (limit == 0)
     return jobs;
   pqxx::work txn{conn};
+  for (const auto& row : txn.exec_params(exhaust_sql, lease.max_attempts))
+    reclaimed.push_back("Gave up on job " + row[0].as<std::string>() +
+                        ": claimed " + std::to_string(lease.max_attempts) +
+                        " times without an outcome");
   auto rows =
     txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration));
   txn.commit();
@@ -226,9 +274,9 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
     job.first_price = day_or_none(row["first_price"]);
     job.want_from = day_or_none(row["want_from"]);
     if (row["previous_state"].as<std::string>() == "running")
-      reclaimed.push_back("job " + std::to_string(job.id) + " (asset " +
-                          std::to_string(job.asset) + ", " + job.symbol +
-                          ") from expired lease of " +
+      reclaimed.push_back("Reclaimed job " + std::to_string(job.id) +
+                          " (asset " + std::to_string(job.asset) + ", " +
+                          job.symbol + ") from expired lease of " +
                           row["previous_owner"].as<std::string>());
     jobs.push_back(std::move(job));
   }
@@ -236,7 +284,7 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
 }
 
 bool finish_job(pqxx::connection_base& conn, job_id job,
-                const lease_settings& lease) {
+                const queue_settings& lease) {
   pqxx::work txn{conn};
   auto rows = txn.exec_params(finish_sql, job, lease.worker);
   txn.commit();
@@ -244,35 +292,42 @@ bool finish_job(pqxx::connection_base& conn, job_id job,
 }
 
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
-              const lease_settings& lease) {
+              const queue_settings& lease) {
   pqxx::work txn{conn};
-  auto rows =
-    txn.exec_params(fail_sql, verdict.job, lease.worker, verdict.give_up,
-                    verdict.refund_attempt,
-                    static_cast<double>(verdict.delay_ms), verdict.reason);
+  auto rows = txn.exec_params(fail_sql, verdict.job, lease.worker,
+                              verdict.give_up, verdict.refund_attempt,
+                              static_cast<double>(verdict.delay_ms),
+                              verdict.reason, verdict.permanent);
   txn.commit();
   return rows.affected_rows() == 1;
 }
 
-int32_t extend_leases(pqxx::connection_base& conn,
-                      const std::vector<job_id>& jobs,
-                      const lease_settings& lease) {
-  if (jobs.empty())
-    return 0;
+lease_check extend_leases(pqxx::connection_base& conn,
+                          const std::vector<job_id>& held,
+                          const queue_settings& lease) {
+  lease_check result;
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(extend_sql, array_literal(jobs), lease.worker,
-                              millis(lease.duration));
+  auto ids = array_literal(held);
+  if (!held.empty())
+    result.extended = static_cast<int32_t>(
+      txn.exec_params(extend_sql, ids, lease.worker, millis(lease.duration))
+        .affected_rows());
+  result.orphans_released = static_cast<int32_t>(
+    txn
+      .exec_params(orphans_sql, ids, lease.worker, millis(lease.duration),
+                   millis(lease.orphan_after))
+      .affected_rows());
   txn.commit();
-  return static_cast<int32_t>(rows.affected_rows());
+  return result;
 }
 
-int32_t release_jobs(pqxx::connection_base& conn,
-                     const std::vector<job_id>& jobs,
-                     const lease_settings& lease) {
-  if (jobs.empty())
+int32_t release_jobs(pqxx::connection_base& conn, const job_release& release,
+                     const queue_settings& lease) {
+  if (release.jobs.empty())
     return 0;
   pqxx::work txn{conn};
-  auto rows = txn.exec_params(release_sql, array_literal(jobs), lease.worker);
+  auto rows = txn.exec_params(release_sql, array_literal(release.jobs),
+                              lease.worker, release.refund_attempt);
   txn.commit();
   return static_cast<int32_t>(rows.affected_rows());
 }

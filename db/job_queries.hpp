@@ -19,44 +19,71 @@ class connection_base;
 namespace backfilld {
 
 /// Who holds leases, and for how long.
-struct lease_settings {
+/// How this process takes part in the queue.
+struct queue_settings {
   /// Stored in `locked_by`, unique per process.
   std::string worker;
   /// A claimed job whose lease is not extended for this long is reclaimed.
   std::chrono::milliseconds duration{300'000};
+  /// A job of ours that went this long without a heartbeat is in nobody's
+  /// hands (its claim's answer was lost): it goes back to the table.
+  std::chrono::milliseconds orphan_after{120'000};
+  /// Claims after which a job is given up, also when no attempt ever
+  /// reported back (its worker died every time).
+  int32_t max_attempts = 8;
+  /// A job given up on after transient failures (an outage) is queued again
+  /// by catch-up after this; permanent failures wait for `backfilld retry`.
+  std::chrono::milliseconds revive_after{21'600'000};
 };
 
 /// Queues a backfill for each asset that has no prices, no live job and no
-/// permanent failure, and an extension where a transaction predates the first
-/// price by more than a week (once per target day). Reports per asset.
+/// failure that still holds it back (a permanent one, or attempts that ran
+/// out less than `revive_after` ago), and an extension where a transaction
+/// predates the first price by more than a week (once per target day). Reports
+/// per asset.
 std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
-                                         const std::vector<asset_id>& assets);
+                                         const std::vector<asset_id>& assets,
+                                         const queue_settings& queue);
 
 /// Claims up to `limit` due jobs (pending and due, or running with an expired
 /// lease) and returns them with what the fetcher needs about their assets.
-/// Jobs taken over from an expired lease are described in `reclaimed`.
+/// Jobs taken over from an expired lease, and jobs given up on because they
+/// were claimed `max_attempts` times without an outcome, are described in
+/// `notes` for the log.
 std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
                                      uint32_t limit,
-                                     const lease_settings& lease,
-                                     std::vector<std::string>& reclaimed);
+                                     const queue_settings& lease,
+                                     std::vector<std::string>& notes);
 
 /// Marks a job done if we still hold its lease.
 bool finish_job(pqxx::connection_base& conn, job_id job,
-                const lease_settings& lease);
+                const queue_settings& lease);
 
 /// Applies a failure verdict if we still hold the job's lease.
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
-              const lease_settings& lease);
+              const queue_settings& lease);
 
-/// Extends the leases of jobs we hold; returns how many were still ours.
-int32_t extend_leases(pqxx::connection_base& conn,
-                      const std::vector<job_id>& jobs,
-                      const lease_settings& lease);
+/// What a heartbeat found.
+struct lease_check {
+  /// Leases of held jobs that were still ours and are extended now.
+  int32_t extended = 0;
+  /// Our jobs in nobody's hands (no heartbeat for `orphan_after`), handed
+  /// back to the table.
+  int32_t orphans_released = 0;
+};
 
-/// Returns jobs to `pending` at once, giving back the attempt.
-int32_t release_jobs(pqxx::connection_base& conn,
-                     const std::vector<job_id>& jobs,
-                     const lease_settings& lease);
+/// Extends the leases of the jobs we hold, and releases our running jobs
+/// that are not among them and went without a heartbeat for `orphan_after`
+/// (a claim whose answer was lost to a timeout).
+lease_check extend_leases(pqxx::connection_base& conn,
+                          const std::vector<job_id>& held,
+                          const queue_settings& lease);
+
+/// Returns jobs to `pending` at once. A job handed back unstarted gets its
+/// attempt back; one whose holder died keeps it, so that a job that kills
+/// its worker every time runs out of attempts instead of looping.
+int32_t release_jobs(pqxx::connection_base& conn, const job_release& release,
+                     const queue_settings& lease);
 
 /// Every asset that has transactions: the candidates of a catch-up scan,
 /// which runs them through `enqueue_jobs` like any notification.

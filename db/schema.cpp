@@ -167,6 +167,11 @@ CREATE INDEX IF NOT EXISTS backfill_jobs_leased
 CREATE INDEX IF NOT EXISTS backfill_jobs_asset
   ON backfill_jobs (asset_id, kind, state);
 )sql"},
+  {2, "tell permanent failures from attempts that ran out", R"sql(
+-- Failures recorded before this column existed stay put until retried.
+ALTER TABLE backfill_jobs
+  ADD COLUMN IF NOT EXISTS permanent boolean NOT NULL DEFAULT true;
+)sql"},
 };
 
 int current_version(pqxx::work& txn) {
@@ -208,6 +213,11 @@ fault migrate(pqxx::connection_base& conn, migration_report& report) {
     if (report.from_version >= schema_version())
       return {};
     pqxx::work txn{conn};
+    // Building an index on a big tracker table may take longer than the
+    // statement timeout; waiting for a table lock behind the tracker's
+    // own transactions must not take forever.
+    txn.exec("SET LOCAL statement_timeout = 0");
+    txn.exec("SET LOCAL lock_timeout = '60s'");
     txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock);
     // Another daemon may have migrated while we waited for the lock.
     auto version = current_version(txn);

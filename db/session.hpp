@@ -22,7 +22,8 @@ class db_session {
   using call_hook = std::function<void(int)>;
   using end_hook = std::function<void()>;
 
-  explicit db_session(db_settings settings) : settings_(std::move(settings)) {
+  explicit db_session(db_settings settings)
+    : settings_(std::move(settings)) {
     // nop
   }
 

@@ -67,11 +67,11 @@ using job_store_actor = caf::typed_actor<
   caf::replies_to<atom::done, job_id>::with<bool>,
   /// Applies a verdict after a failed attempt; false when the lease was lost.
   caf::replies_to<atom::failed, job_verdict>::with<bool>,
-  /// Extends the leases of jobs still in our hands; replies with how many
-  /// leases were still ours.
+  /// Extends the leases of jobs still in our hands and hands back our jobs
+  /// in nobody's hands; replies with how many leases were still ours.
   caf::replies_to<atom::heartbeat, std::vector<job_id>>::with<int32_t>,
-  /// Hands jobs back to the table without counting the attempt.
-  caf::replies_to<atom::release, std::vector<job_id>>::with<int32_t>,
+  /// Hands jobs back to the table.
+  caf::replies_to<atom::release, job_release>::with<int32_t>,
   /// Runs `enqueue` for every asset that has transactions: queues what lost
   /// notifications missed, and reports the rest so that tracking is repaired.
   caf::replies_to<atom::catch_up>::with<std::vector<enqueue_result>>>;

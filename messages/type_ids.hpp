@@ -48,13 +48,18 @@ typename Inspector::result_type inspect(Inspector& f, job_failure& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
   return f(caf::meta::type_name("job_verdict"), x.job, x.give_up, x.delay_ms,
-           x.refund_attempt, x.reason);
+           x.refund_attempt, x.permanent, x.reason);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
   return f(caf::meta::type_name("enqueue_result"), x.asset, x.symbol, x.outcome,
-           x.extension_queued);
+           x.extension_queued, x.last_error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_release& x) {
+  return f(caf::meta::type_name("job_release"), x.jobs, x.refund_attempt);
 }
 
 template <class Inspector>
@@ -98,6 +103,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::backfill_job))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_failure))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_verdict))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::enqueue_result))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::job_release))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))

@@ -108,7 +108,18 @@ struct job_verdict {
   int64_t delay_ms = 0;
   /// Give the attempt back (throttling is not the job's fault).
   bool refund_attempt = false;
+  /// With `give_up`: retrying cannot help (unknown symbol), as opposed to
+  /// attempts that ran out on transient trouble, which catch-up revives
+  /// after a while.
+  bool permanent = false;
   std::string reason;
+};
+
+/// Jobs going back to the table before they finished.
+struct job_release {
+  std::vector<job_id> jobs;
+  /// True when they never started (drain); false when their holder died.
+  bool refund_attempt = true;
 };
 
 /// What the queue did with one asset named by a notification.
@@ -132,6 +143,8 @@ struct enqueue_result {
   enqueue_outcome outcome = enqueue_outcome::unknown_asset;
   /// True when an `extend` job was queued as well.
   bool extension_queued = false;
+  /// For `failed_before`: why it failed.
+  std::string last_error;
 };
 
 // -- prices -------------------------------------------------------------------

@@ -39,7 +39,10 @@ fault parse_notification(std::string_view payload, asset_seen& out) {
     return reject("payload of " + std::to_string(payload.size()) +
                   " bytes exceeds PostgreSQL's NOTIFY limit");
   rapidjson::Document doc;
-  doc.Parse(payload.data(), payload.size());
+  // Iterative: a deeply nested payload must not exhaust the stack.
+  constexpr auto flags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  doc.Parse<flags>(payload.data(), payload.size());
   if (doc.HasParseError())
     return reject(std::string{"not JSON ("} +
                   rapidjson::GetParseError_En(doc.GetParseError()) +

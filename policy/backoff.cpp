@@ -22,7 +22,8 @@ bool exhausted(const backoff_policy& policy, int32_t attempts) {
 }
 
 restart_window::restart_window(int32_t max_restarts, clock::duration window)
-  : max_restarts_(max_restarts), window_(window) {
+  : max_restarts_(max_restarts),
+    window_(window) {
   // nop
 }
 

@@ -6,8 +6,11 @@
 namespace backfilld {
 
 token_bucket::token_bucket(double rate, double burst, time_point now)
-  : rate_(rate > 0 ? rate : 1), burst_(std::max(burst, 1.0)), tokens_(burst_),
-    last_(now), paused_until_(now) {
+  : rate_(rate > 0 ? rate : 1),
+    burst_(std::max(burst, 1.0)),
+    tokens_(burst_),
+    last_(now),
+    paused_until_(now) {
   // nop
 }
 

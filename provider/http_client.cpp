@@ -69,7 +69,8 @@ int64_t parse_retry_after(std::string_view value) {
 }
 
 http_client::http_client(http_options options)
-  : options_(std::move(options)), handle_(curl_easy_init()) {
+  : options_(std::move(options)),
+    handle_(curl_easy_init()) {
   // nop
 }
 

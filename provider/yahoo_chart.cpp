@@ -158,6 +158,29 @@ std::string percent_encode(std::string_view text) {
   return result;
 }
 
+/// The regular session `meta.currentTradingPeriod` names: today's while the
+/// exchange's day lasts, the next one after it closes. Zeros when absent.
+struct session {
+  int64_t start = 0;
+  int64_t end = 0;
+};
+
+session current_session(const Value& meta) {
+  session result;
+  auto period = member(meta, "currentTradingPeriod");
+  auto regular = period != nullptr ? member(*period, "regular") : nullptr;
+  if (regular == nullptr)
+    return result;
+  auto start = member(*regular, "start");
+  auto end = member(*regular, "end");
+  if (start != nullptr && start->IsInt64() && end != nullptr &&
+      end->IsInt64()) {
+    result.start = start->GetInt64();
+    result.end = end->GetInt64();
+  }
+  return result;
+}
+
 bool looks_like_html(const http_response& response) {
   if (response.content_type.find("html") != std::string::npos)
     return true;
@@ -230,10 +253,15 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
   return url;
 }
 
-fault parse_chart(std::string_view body, price_series& out) {
+fault parse_chart(std::string_view body, price_series& out, int64_t now) {
   rapidjson::Document doc;
   // Yahoo has been seen to send bare NaN: accept it, then skip those bars.
-  doc.Parse<rapidjson::kParseNanAndInfFlag>(body.data(), body.size());
+  // Iterative parsing keeps a deeply nested body from exhausting the stack;
+  // invalid UTF-8 is refused here rather than by the database later.
+  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
+                         rapidjson::kParseIterativeFlag |
+                         rapidjson::kParseValidateEncodingFlag;
+  doc.Parse<flags>(body.data(), body.size());
   if (doc.HasParseError())
     return malformed(std::string{"not JSON ("} +
                      rapidjson::GetParseError_En(doc.GetParseError()) +
@@ -286,17 +314,22 @@ fault parse_chart(std::string_view body, price_series& out) {
     series.bars.push_back(bar);
   }
   keep_last_per_day(series.bars);
+  if (auto open = current_session(*meta);
+      now > 0 && open.end > 0 && !series.bars.empty() &&
+      series.bars.back().day == calendar.day_of(open.start) && now < open.end)
+    series.bars.pop_back(); // Today's bar, still moving: not history yet.
   out = std::move(series);
   return {};
 }
 
-fault decode_chart_response(const http_response& response, price_series& out) {
+fault decode_chart_response(const http_response& response, price_series& out,
+                            int64_t now) {
   auto status = std::to_string(response.status);
   switch (response.status) {
   case 200: {
     if (looks_like_html(response))
       return malformed("HTTP 200 with an HTML page instead of JSON");
-    if (auto err = parse_chart(response.body, out))
+    if (auto err = parse_chart(response.body, out, now))
       return err;
     if (out.bars.empty())
       return {ec::no_data,
@@ -306,11 +339,14 @@ fault decode_chart_response(const http_response& response, price_series& out) {
     return {};
   }
   case 404: {
-    // Yahoo's 404 carries chart.error with the reason; keep its words.
+    // Only Yahoo's own "Not Found" answer is final. Any other 404 (a wrong
+    // base URL, a proxy's page, a moved endpoint) must not fail assets for
+    // good.
     if (auto err = parse_chart(response.body, out);
         err.code == ec::symbol_not_found)
       return err;
-    return {ec::symbol_not_found, "HTTP 404"};
+    return {ec::provider_unavailable,
+            "HTTP 404 without the provider's not-found answer"};
   }
   case 429:
     return {ec::rate_limited, "HTTP 429 Too Many Requests"};

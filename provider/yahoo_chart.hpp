@@ -50,11 +50,17 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
 /// is not chart JSON, or whose arrays disagree in length, is refused whole;
 /// `chart.error` becomes `symbol_not_found` ("Not Found") or
 /// `provider_unavailable`. A window without trading is zero bars, no error.
-fault parse_chart(std::string_view body, price_series& out);
+///
+/// With `now` (Unix seconds), today's bar is left out while the session that
+/// `meta.currentTradingPeriod` names is still open: its values keep moving,
+/// and a backfill stores history.
+fault parse_chart(std::string_view body, price_series& out, int64_t now = 0);
 
-/// Classifies a whole HTTP answer: 200 with chart JSON gives a series; 404
-/// gives `symbol_not_found`, 429 `rate_limited`, 5xx `provider_unavailable`,
+/// Classifies a whole HTTP answer: 200 with chart JSON gives a series;
+/// Yahoo's 404 "Not Found" gives `symbol_not_found` (any other 404 is
+/// `provider_unavailable`), 429 `rate_limited`, 5xx `provider_unavailable`,
 /// an HTML page or garbage `malformed_response`, zero usable bars `no_data`.
-fault decode_chart_response(const http_response& response, price_series& out);
+fault decode_chart_response(const http_response& response, price_series& out,
+                            int64_t now = 0);
 
 } // namespace backfilld

@@ -38,24 +38,39 @@ s.close()
 PY
 }
 
+# The cluster's files live in $dir, unless the postgres user cannot reach
+# it (a checkout under /root, which is 0700): then in a directory of their
+# own under /tmp, remembered in $dir/data_root. url and port stay in $dir.
+data_root() {
+  if [[ -s "$dir/data_root" ]]; then
+    cat "$dir/data_root"
+  elif [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$dir"; then
+    local root
+    root=$(mktemp -d /tmp/backfilld-pg.XXXXXX)
+    echo "$root" >"$dir/data_root"
+    echo "$root"
+  else
+    echo "$dir"
+  fi
+}
+
 case "$cmd" in
   start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    home=$(data_root)
     if [[ $(id -u) -eq 0 ]]; then
-      chown postgres:postgres "$dir"
-      # runuser needs to reach the directory on the way down.
-      chmod o+x "$(dirname "$dir")" 2>/dev/null || true
+      chown postgres:postgres "$home"
     fi
-    if [[ ! -f "$dir/data/PG_VERSION" ]]; then
-      as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust \
-        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
-        cat "$dir/initdb.log" >&2
+    if [[ ! -f "$home/data/PG_VERSION" ]]; then
+      as_owner "$bindir/initdb" -D "$home/data" -U postgres -A trust \
+        -E UTF8 --locale=C --no-sync >"$home/initdb.log" 2>&1 || {
+        cat "$home/initdb.log" >&2
         exit 1
       }
     fi
-    if [[ -f "$dir/data/postmaster.pid" ]] &&
-      as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    if [[ -f "$home/data/postmaster.pid" ]] &&
+      as_owner "$bindir/pg_ctl" -D "$home/data" status >/dev/null 2>&1; then
       echo "pg-cluster: already running: $(cat "$dir/url")"
       exit 0
     fi
@@ -64,8 +79,8 @@ case "$cmd" in
     else
       port=$(free_port)
     fi
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off \
+    as_owner "$bindir/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $home -c fsync=off \
           -c synchronous_commit=off -c full_page_writes=off \
           -c max_connections=300 -c log_min_messages=warning" \
       start >/dev/null
@@ -80,8 +95,10 @@ case "$cmd" in
     echo "pg-cluster: running: $(cat "$dir/url")"
     ;;
   stop)
-    if [[ -f "$dir/data/postmaster.pid" ]]; then
-      as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+    [[ -d "$dir" ]] || exit 0
+    home=$(data_root)
+    if [[ -f "$home/data/postmaster.pid" ]]; then
+      as_owner "$bindir/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null || true
     fi
     ;;
   restart)

@@ -45,7 +45,10 @@ fi
 
 if [[ $demo -eq 1 ]]; then
   rm -f "$root/.run/fake-yahoo.port"
-  python3 tests/fake_provider/fake_yahoo.py --port 0 \
+  # Debian's interpreter directly: a version manager's shim would make $!
+  # the shim, not the server.
+  python=$(command -v /usr/bin/python3 || command -v python3)
+  "$python" tests/fake_provider/fake_yahoo.py --port 0 \
     --port-file "$root/.run/fake-yahoo.port" --quiet &
   cleanup+=("kill $!")
   for _ in $(seq 50); do

@@ -14,8 +14,8 @@ using namespace std::chrono_literals;
 namespace {
 
 struct fixture : db_fixture {
-  lease_settings me{"host:1:a", std::chrono::milliseconds{60'000}};
-  lease_settings other{"host:2:b", std::chrono::milliseconds{60'000}};
+  queue_settings me{"host:1:a", std::chrono::milliseconds{60'000}};
+  queue_settings other{"host:2:b", std::chrono::milliseconds{60'000}};
 
   fixture() {
     exec(R"sql(
@@ -34,13 +34,17 @@ struct fixture : db_fixture {
          when + ")");
   }
 
+  std::vector<enqueue_result> enqueue(const std::vector<asset_id>& assets) {
+    return enqueue_jobs(*conn, assets, me);
+  }
+
   enqueue_outcome outcome_of(asset_id asset) {
-    auto results = enqueue_jobs(*conn, {asset});
+    auto results = enqueue({asset});
     CAF_REQUIRE_EQUAL(results.size(), 1u);
     return results[0].outcome;
   }
 
-  std::vector<backfill_job> claim(uint32_t n, const lease_settings& who) {
+  std::vector<backfill_job> claim(uint32_t n, const queue_settings& who) {
     std::vector<std::string> reclaimed;
     return claim_jobs(*conn, n, who, reclaimed);
   }
@@ -56,7 +60,7 @@ struct fixture : db_fixture {
 CAF_TEST_FIXTURE_SCOPE(job_queries_tests, fixture)
 
 CAF_TEST(one live job per asset whatever the number of sightings) {
-  auto results = enqueue_jobs(*conn, {12, 12, 13, 99, 15});
+  auto results = enqueue({12, 12, 13, 99, 15});
   CAF_REQUIRE_EQUAL(results.size(), 4u);
   CAF_CHECK_EQUAL(results[0].asset, 12);
   CAF_CHECK_EQUAL(results[0].symbol, "AMD");
@@ -70,7 +74,7 @@ CAF_TEST(one live job per asset whatever the number of sightings) {
 }
 
 CAF_TEST(claims hand out each job once and hold it under a lease) {
-  enqueue_jobs(*conn, {12, 13});
+  enqueue({12, 13});
   auto mine = claim(1, me);
   CAF_REQUIRE_EQUAL(mine.size(), 1u);
   CAF_CHECK_EQUAL(mine[0].attempts, 1);
@@ -93,13 +97,13 @@ CAF_TEST(concurrent claimers never get the same job) {
          ", 'S" + std::to_string(i) + "')");
     assets.push_back(100 + i);
   }
-  enqueue_jobs(*conn, assets);
+  enqueue(assets);
   std::vector<std::vector<job_id>> got(4);
   std::vector<std::thread> threads;
   for (size_t t = 0; t < got.size(); ++t)
     threads.emplace_back([&, t] {
       auto c = connect();
-      lease_settings who{"worker" + std::to_string(t), 60'000ms};
+      queue_settings who{"worker" + std::to_string(t), 60'000ms};
       for (;;) {
         std::vector<std::string> reclaimed;
         auto jobs = claim_jobs(*c, 3, who, reclaimed);
@@ -120,8 +124,8 @@ CAF_TEST(concurrent claimers never get the same job) {
 }
 
 CAF_TEST(a job whose lease expired is reclaimed) {
-  enqueue_jobs(*conn, {12});
-  lease_settings brief{"dead:1:x", 1ms};
+  enqueue({12});
+  queue_settings brief{"dead:1:x", 1ms};
   auto first = claim(1, brief);
   CAF_REQUIRE_EQUAL(first.size(), 1u);
   std::this_thread::sleep_for(20ms);
@@ -131,30 +135,31 @@ CAF_TEST(a job whose lease expired is reclaimed) {
   CAF_CHECK_EQUAL(second[0].id, first[0].id);
   CAF_CHECK_EQUAL(second[0].attempts, 2);
   CAF_REQUIRE_EQUAL(reclaimed.size(), 1u);
+  CAF_CHECK(reclaimed[0].find("Reclaimed job") == 0);
   CAF_CHECK(reclaimed[0].find("dead:1:x") != std::string::npos);
   // The dead worker can no longer finish it.
   CAF_CHECK(!finish_job(*conn, first[0].id, brief));
 }
 
 CAF_TEST(heartbeats keep leases alive) {
-  enqueue_jobs(*conn, {12});
-  lease_settings brief{"me:1:x", 300ms};
+  enqueue({12});
+  queue_settings brief{"me:1:x", 300ms};
   auto jobs = claim(1, brief);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   for (int i = 0; i < 4; ++i) {
     std::this_thread::sleep_for(100ms);
-    CAF_CHECK_EQUAL(extend_leases(*conn, {jobs[0].id}, brief), 1);
+    CAF_CHECK_EQUAL(extend_leases(*conn, {jobs[0].id}, brief).extended, 1);
   }
   CAF_CHECK(claim(1, other).empty());
 }
 
 CAF_TEST(failed attempts back off and then give up visibly) {
-  enqueue_jobs(*conn, {12});
+  enqueue({12});
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   auto id = jobs[0].id;
-  CAF_CHECK(
-    fail_job(*conn, job_verdict{id, false, 60'000, false, "HTTP 503"}, me));
+  CAF_CHECK(fail_job(
+    *conn, job_verdict{id, false, 60'000, false, false, "HTTP 503"}, me));
   CAF_CHECK_EQUAL(state_of(id), "pending");
   // Not due yet.
   CAF_CHECK(claim(1, me).empty());
@@ -162,8 +167,8 @@ CAF_TEST(failed attempts back off and then give up visibly) {
   jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   CAF_CHECK_EQUAL(jobs[0].attempts, 2);
-  CAF_CHECK(
-    fail_job(*conn, job_verdict{id, true, 0, false, "symbol_not_found"}, me));
+  CAF_CHECK(fail_job(
+    *conn, job_verdict{id, true, 0, false, true, "symbol_not_found"}, me));
   CAF_CHECK_EQUAL(state_of(id), "failed");
   CAF_CHECK_EQUAL(scalar<std::string>("SELECT last_error FROM backfill_jobs"),
                   "symbol_not_found");
@@ -177,12 +182,12 @@ CAF_TEST(failed attempts back off and then give up visibly) {
 }
 
 CAF_TEST(throttled attempts and released jobs do not count) {
-  enqueue_jobs(*conn, {12, 13});
+  enqueue({12, 13});
   auto jobs = claim(2, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 2u);
-  CAF_CHECK(
-    fail_job(*conn, job_verdict{jobs[0].id, false, 0, true, "HTTP 429"}, me));
-  CAF_CHECK_EQUAL(release_jobs(*conn, {jobs[1].id}, me), 1);
+  CAF_CHECK(fail_job(
+    *conn, job_verdict{jobs[0].id, false, 0, true, false, "HTTP 429"}, me));
+  CAF_CHECK_EQUAL(release_jobs(*conn, job_release{{jobs[1].id}, true}, me), 1);
   CAF_CHECK_EQUAL(scalar<int>("SELECT sum(attempts) FROM backfill_jobs"), 0);
   CAF_CHECK_EQUAL(claim(5, other).size(), 2u);
 }
@@ -197,7 +202,7 @@ CAF_TEST(catch - up candidates are the assets with transactions) {
 
 CAF_TEST(an old transaction asks once for older history) {
   transaction(15, 1, "now() - interval '400 days'");
-  auto results = enqueue_jobs(*conn, {15});
+  auto results = enqueue({15});
   CAF_REQUIRE_EQUAL(results.size(), 1u);
   CAF_CHECK_EQUAL(results[0].outcome, enqueue_outcome::has_prices);
   CAF_CHECK(results[0].extension_queued);
@@ -209,22 +214,22 @@ CAF_TEST(an old transaction asks once for older history) {
   // The provider had nothing older (a listing date): the job is done, the
   // prices still start later, and it is not asked again.
   CAF_CHECK(finish_job(*conn, jobs[0].id, me));
-  CAF_CHECK(!enqueue_jobs(*conn, {15})[0].extension_queued);
+  CAF_CHECK(!enqueue({15})[0].extension_queued);
   // An even older transaction asks once more.
   transaction(15, 1, "now() - interval '800 days'");
-  CAF_CHECK(enqueue_jobs(*conn, {15})[0].extension_queued);
-  CAF_CHECK(!enqueue_jobs(*conn, {15})[0].extension_queued);
+  CAF_CHECK(enqueue({15})[0].extension_queued);
+  CAF_CHECK(!enqueue({15})[0].extension_queued);
 }
 
 CAF_TEST(a recent transaction asks for nothing older) {
   transaction(15, 1, "now() - interval '33 days'");
-  CAF_CHECK(!enqueue_jobs(*conn, {15})[0].extension_queued);
+  CAF_CHECK(!enqueue({15})[0].extension_queued);
 }
 
 CAF_TEST(status lists jobs by state and the failures) {
-  enqueue_jobs(*conn, {12, 13});
+  enqueue({12, 13});
   auto jobs = claim(1, me);
-  fail_job(*conn, job_verdict{jobs[0].id, true, 0, false, "bad"}, me);
+  fail_job(*conn, job_verdict{jobs[0].id, true, 0, false, true, "bad"}, me);
   auto counts = count_jobs(*conn);
   CAF_CHECK_EQUAL(counts.size(), 2u);
   auto failed = list_failed_jobs(*conn, 10);
@@ -235,10 +240,80 @@ CAF_TEST(status lists jobs by state and the failures) {
 CAF_TEST(a symbol built to inject sql is only an unknown symbol) {
   exec("INSERT INTO assets (id, symbol) VALUES (50,"
        " '''); DROP TABLE assets;--')");
-  auto results = enqueue_jobs(*conn, {50});
+  auto results = enqueue({50});
   CAF_CHECK_EQUAL(results[0].outcome, enqueue_outcome::queued);
   CAF_CHECK_EQUAL(retry_failed(*conn, "'); DROP TABLE assets;--"), 0);
   CAF_CHECK(scalar<bool>("SELECT to_regclass('assets') IS NOT NULL"));
+}
+
+CAF_TEST(jobs of ours that nobody holds go back to the table) {
+  enqueue({12, 13});
+  queue_settings quick = me;
+  quick.orphan_after = 200ms;
+  auto jobs = claim(2, quick);
+  CAF_REQUIRE_EQUAL(jobs.size(), 2u);
+  // Job 1 is in hand (and heartbeated); the claim of job 2 was lost.
+  auto check = extend_leases(*conn, {jobs[0].id}, quick);
+  CAF_CHECK_EQUAL(check.extended, 1);
+  CAF_CHECK_EQUAL(check.orphans_released, 0); // Too fresh to tell.
+  std::this_thread::sleep_for(300ms);
+  check = extend_leases(*conn, {jobs[0].id}, quick);
+  CAF_CHECK_EQUAL(check.orphans_released, 1);
+  CAF_CHECK_EQUAL(state_of(jobs[0].id), "running");
+  CAF_CHECK_EQUAL(state_of(jobs[1].id), "pending");
+  CAF_CHECK_EQUAL(scalar<int>("SELECT attempts FROM backfill_jobs WHERE id = " +
+                              std::to_string(jobs[1].id)),
+                  0);
+}
+
+CAF_TEST(a job whose holder keeps dying runs out of attempts) {
+  enqueue({12});
+  queue_settings dying{"dying:1:x", 1ms};
+  dying.max_attempts = 2;
+  for (int i = 0; i < 2; ++i) {
+    auto jobs = claim(1, dying);
+    CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+    // Its holder died; the release keeps the attempt.
+    CAF_CHECK_EQUAL(
+      release_jobs(*conn, job_release{{jobs[0].id}, false}, dying), 1);
+  }
+  std::vector<std::string> notes;
+  CAF_CHECK(claim_jobs(*conn, 1, dying, notes).empty());
+  CAF_REQUIRE_EQUAL(notes.size(), 1u);
+  CAF_CHECK(notes[0].find("Gave up on job") == 0);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT state FROM backfill_jobs"),
+                  "failed");
+  CAF_CHECK(!scalar<bool>("SELECT permanent FROM backfill_jobs"));
+}
+
+CAF_TEST(attempts that ran out in an outage are revived after a while) {
+  queue_settings reviving = me;
+  reviving.revive_after = 300ms;
+  enqueue_jobs(*conn, {12}, reviving);
+  auto jobs = claim(1, reviving);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK(fail_job(*conn,
+                     job_verdict{jobs[0].id, true, 0, false, false,
+                                 "gave up after 8 attempts: HTTP 503"},
+                     reviving));
+  auto again = enqueue_jobs(*conn, {12}, reviving);
+  CAF_CHECK_EQUAL(again[0].outcome, enqueue_outcome::failed_before);
+  CAF_CHECK_EQUAL(again[0].last_error, "gave up after 8 attempts: HTTP 503");
+  std::this_thread::sleep_for(400ms);
+  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, reviving)[0].outcome,
+                  enqueue_outcome::queued);
+  // A permanent failure stays until an operator asks.
+  enqueue_jobs(*conn, {13}, reviving);
+  jobs = claim(2, reviving);
+  auto btc = std::find_if(jobs.begin(), jobs.end(),
+                          [](const auto& j) { return j.asset == 13; });
+  CAF_REQUIRE(btc != jobs.end());
+  fail_job(*conn,
+           job_verdict{btc->id, true, 0, false, true, "symbol_not_found"},
+           reviving);
+  std::this_thread::sleep_for(400ms);
+  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {13}, reviving)[0].outcome,
+                  enqueue_outcome::failed_before);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -12,7 +12,8 @@ namespace {
 
 /// An empty database, for migrations to start from.
 struct empty_db : db_fixture {
-  empty_db() : db_fixture(false) {
+  empty_db()
+    : db_fixture(false) {
     // nop
   }
 };
@@ -42,7 +43,8 @@ CAF_TEST(migrating twice changes nothing) {
   CAF_REQUIRE(!migrate(*conn, second));
   CAF_CHECK_EQUAL(second.from_version, schema_version());
   CAF_CHECK_EQUAL(second.to_version, schema_version());
-  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"), 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"),
+                  schema_version());
 }
 
 CAF_TEST(an existing tracker database keeps its data and its trigger) {
@@ -99,7 +101,8 @@ CAF_TEST(two daemons migrating at once migrate once) {
     t.join();
   for (const auto& f : faults)
     CAF_CHECK_EQUAL(f.detail, "");
-  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"), 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"),
+                  schema_version());
 }
 
 CAF_TEST(a role that may not create tables gets a clear error) {

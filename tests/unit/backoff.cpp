@@ -63,6 +63,7 @@ CAF_TEST(verdicts follow the failure kind) {
     decide(job, {failure_kind::permanent, "gone", 0}, policy, rng);
   CAF_CHECK_EQUAL(permanent.job, 9);
   CAF_CHECK(permanent.give_up);
+  CAF_CHECK(permanent.permanent);
   CAF_CHECK_EQUAL(permanent.reason, "gone");
   auto transient =
     decide(job, {failure_kind::transient, "503", 0}, policy, rng);
@@ -80,5 +81,21 @@ CAF_TEST(verdicts follow the failure kind) {
   job.attempts = 3;
   auto last = decide(job, {failure_kind::transient, "503", 0}, policy, rng);
   CAF_CHECK(last.give_up);
+  CAF_CHECK(!last.permanent);
   CAF_CHECK_EQUAL(last.reason, "gave up after 3 attempts: 503");
+  // A bogus Retry-After of ages is held to a week.
+  auto ages =
+    decide(job, {failure_kind::throttled, "429", INT64_MAX / 2}, policy, rng);
+  CAF_CHECK_EQUAL(ages.delay_ms, 7LL * 24 * 3600 * 1000);
+}
+
+CAF_TEST(reasons are fit for a log line and a text column) {
+  CAF_CHECK_EQUAL(printable_reason("HTTP 503"), "HTTP 503");
+  CAF_CHECK_EQUAL(printable_reason(std::string{"a\0b\nc", 5}), "a b c");
+  auto long_text = std::string(600, 'x');
+  CAF_CHECK_EQUAL(printable_reason(long_text).size(), 500u);
+  // 499 ASCII bytes and a two-byte character: the cut drops it whole.
+  auto cut = std::string(499, 'x') + "\xc3\xa9";
+  CAF_CHECK_EQUAL(printable_reason(cut), std::string(499, 'x'));
+  CAF_CHECK_EQUAL(printable_reason("caf\xc3\xa9"), "caf\xc3\xa9");
 }

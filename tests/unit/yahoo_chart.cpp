@@ -193,8 +193,9 @@ CAF_TEST(http answers are classified) {
   auto good = fixture("aapl_1d.json");
   CAF_CHECK_EQUAL(decode(200, good), ec::none);
   CAF_CHECK_EQUAL(decode(404, fixture("not_found.json")), ec::symbol_not_found);
+  // Only Yahoo's own answer is final; a proxy's 404 page is not.
   CAF_CHECK_EQUAL(decode(404, "<html>nope</html>", "text/html"),
-                  ec::symbol_not_found);
+                  ec::provider_unavailable);
   CAF_CHECK_EQUAL(decode(429, "Too Many Requests", "text/plain"),
                   ec::rate_limited);
   CAF_CHECK_EQUAL(decode(503, "<html>down</html>", "text/html"),
@@ -205,6 +206,40 @@ CAF_TEST(http answers are classified) {
                   ec::malformed_response);
   CAF_CHECK_EQUAL(decode(200, "  <html>", "application/json"),
                   ec::malformed_response);
+}
+
+CAF_TEST(bodies nested deep are refused without exhausting the stack) {
+  price_series series;
+  auto deep = std::string(1'000'000, '[');
+  CAF_CHECK_EQUAL(parse_chart(deep, series).code, ec::malformed_response);
+  CAF_CHECK_EQUAL(parse_chart("{\"chart\": \"\xff\xfe\"}", series).code,
+                  ec::malformed_response);
+}
+
+CAF_TEST(the bar of a session still open is left out) {
+  // Fetched after the close of 2024-03-12, Yahoo names the next session
+  // (03-13, 13:30 to 20:00 UTC): the last bar is final.
+  auto after_close = fixture("aapl_1d.json");
+  price_series settled;
+  CAF_REQUIRE(!parse_chart(after_close, settled, 1710280800)); // 22:00 UTC
+  CAF_CHECK_EQUAL(settled.bars.size(), 5u);
+  // Fetched at 18:00 UTC during that session, Yahoo names it instead.
+  auto during_session = after_close;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto pos = during_session.find(from);
+    CAF_REQUIRE(pos != std::string::npos);
+    during_session.replace(pos, from.size(), to);
+  };
+  replace(R"("regular":{"timezone":"EDT","end":1710360000,"start":1710336600)",
+          R"("regular":{"timezone":"EDT","end":1710273600,"start":1710250200)");
+  price_series live;
+  CAF_REQUIRE(!parse_chart(during_session, live, 1710266400));
+  CAF_CHECK_EQUAL(live.bars.size(), 4u);
+  CAF_CHECK_EQUAL(iso_date(live.bars.back().day), "2024-03-11");
+  // Without a clock (tests, tools) nothing is left out.
+  price_series all;
+  CAF_REQUIRE(!parse_chart(during_session, all));
+  CAF_CHECK_EQUAL(all.bars.size(), 5u);
 }
 
 CAF_TEST(chart urls encode the ticker) {

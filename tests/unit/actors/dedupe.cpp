@@ -23,10 +23,14 @@ struct store_log {
   std::vector<job_id> done;
   std::vector<job_verdict> verdicts;
   std::vector<job_id> released;
+  /// How each release was meant: attempt given back or not.
+  std::vector<bool> refunds;
   std::vector<std::vector<job_id>> heartbeats;
   int catch_ups = 0;
   std::vector<enqueue_result> catch_up_answer;
   int failures_left = 0;
+  /// Outcomes refused outright (not a connection problem).
+  int refusals_left = 0;
 
   std::vector<enqueue_result> answer(const std::vector<asset_id>& assets) {
     std::vector<enqueue_result> result;
@@ -35,7 +39,7 @@ struct store_log {
       result.push_back(enqueue_result{
         asset, "SYM" + std::to_string(asset),
         i == outcomes.end() ? enqueue_outcome::unknown_asset : i->second,
-        false});
+        false, ""});
     }
     return result;
   }
@@ -77,6 +81,10 @@ job_store_actor::behavior_type fake_store(job_store_actor::pointer,
     [=](atom::failed, const job_verdict& verdict) -> caf::result<bool> {
       if (log->fail())
         return db_down();
+      if (log->refusals_left > 0) {
+        --log->refusals_left;
+        return make_error(ec::database_error, "invalid byte sequence");
+      }
       log->verdicts.push_back(verdict);
       return true;
     },
@@ -84,7 +92,9 @@ job_store_actor::behavior_type fake_store(job_store_actor::pointer,
       log->heartbeats.push_back(jobs);
       return static_cast<int32_t>(jobs.size());
     },
-    [=](atom::release, const std::vector<job_id>& jobs) {
+    [=](atom::release, const job_release& release) {
+      const auto& jobs = release.jobs;
+      log->refunds.push_back(release.refund_attempt);
       log->released.insert(log->released.end(), jobs.begin(), jobs.end());
       return static_cast<int32_t>(jobs.size());
     },
@@ -271,6 +281,24 @@ CAF_TEST(an outcome the store could not take is retried) {
   CAF_CHECK_EQUAL(store_book->done, std::vector<job_id>{1});
 }
 
+CAF_TEST(an outcome the database refuses outright does not block the rest) {
+  store_book->claim_answers.push_back({job(1, 10), job(2, 11)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(2, book);
+  settle();
+  store_book->refusals_left = 100;
+  self->send(f, atom::failed_v, job(1, 10),
+             job_failure{failure_kind::permanent, "bad bytes", 0});
+  self->send(f, atom::done_v, job(2, 11));
+  settle();
+  CAF_CHECK(store_book->done.empty());
+  wait(1s);
+  wait(1s);
+  // Refused three times, then dropped: the next outcome gets through.
+  CAF_CHECK_EQUAL(store_book->done, std::vector<job_id>{2});
+  CAF_CHECK_EQUAL(store_book->refusals_left, 97);
+}
+
 CAF_TEST(jobs of a fetcher that dies go back to the table) {
   store_book->claim_answers.push_back({job(4, 10), job(5, 11)});
   auto book = std::make_shared<fetcher_log>();
@@ -280,6 +308,8 @@ CAF_TEST(jobs of a fetcher that dies go back to the table) {
   self->send_exit(f, caf::exit_reason::kill);
   settle();
   CAF_CHECK_EQUAL(store_book->released, std::vector<job_id>({4, 5}));
+  // Their attempt counts: a job that kills its fetcher must run out.
+  CAF_CHECK_EQUAL(store_book->refunds, std::vector<bool>{false});
   CAF_CHECK_EQUAL(metrics().jobs_in_memory.load(), 0);
 }
 
@@ -295,8 +325,8 @@ CAF_TEST(held jobs get heartbeats even those reported after a restart) {
 
 CAF_TEST(a lost listener connection triggers a catch - up) {
   store_book->catch_up_answer = {
-    {30, "GONE", enqueue_outcome::queued, false},
-    {31, "OLD", enqueue_outcome::has_prices, false}};
+    {30, "GONE", enqueue_outcome::queued, false, ""},
+    {31, "OLD", enqueue_outcome::has_prices, false, ""}};
   self->send(hdl, atom::catch_up_v);
   settle();
   CAF_CHECK_EQUAL(store_book->catch_ups, 2);

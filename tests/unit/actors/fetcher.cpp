@@ -203,6 +203,7 @@ struct fixture : actor_fixture {
     s.store_timeout = 10s;
     s.throttle_pause = 60s;
     s.retry_delay = 1s;
+    s.grant_timeout = 30s;
     hdl = start(fetcher, queue, limiter, writer_hdl, pool, s);
     settle();
   }
@@ -239,6 +240,39 @@ CAF_TEST(the provider is never called without a grant) {
   grant_one();
   CAF_CHECK_EQUAL(w->urls.size(), 2u);
   CAF_CHECK_EQUAL(w->done.size(), 2u);
+}
+
+CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
+  w->grant_freely = false;
+  w->responses["/AMD?"] = ok_chart();
+  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  // The limiter dies with the request; its successor grants freely.
+  auto successor_world = std::make_shared<world>();
+  auto successor = start(fake_limiter, successor_world);
+  self->send(hdl, successor);
+  settle();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  CAF_CHECK_EQUAL(w->done.size(), 1u);
+  // A late answer of the dead one changes nothing.
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+}
+
+CAF_TEST(a grant that never comes is asked for again) {
+  w->grant_freely = false;
+  w->responses["/AMD?"] = ok_chart();
+  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  wait(31s);
+  wait(1s);
+  CAF_CHECK_EQUAL(w->waiting_for_grant.size(), 2u);
+  grant_one(); // The stale request: its answer is ignored.
+  CAF_CHECK(w->urls.empty());
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
 }
 
 CAF_TEST(the window bounds what is pulled and held) {

@@ -74,10 +74,13 @@ CAF_TEST(every message type survives serialisation) {
   check_round_trip(sys, std::vector<backfill_job>{sample_job(), sample_job()});
   check_round_trip(sys, atom::failed_v, sample_job(),
                    job_failure{failure_kind::throttled, "HTTP 429", 7000});
-  check_round_trip(sys, job_verdict{7, true, 0, false, "symbol_not_found"});
-  check_round_trip(sys, std::vector<enqueue_result>{
-                          {12, "AMD", enqueue_outcome::queued, true},
-                          {13, "", enqueue_outcome::unknown_asset, false}});
+  check_round_trip(sys,
+                   job_verdict{7, true, 0, false, true, "symbol_not_found"});
+  check_round_trip(sys, job_release{{7, 8}, false});
+  check_round_trip(
+    sys, std::vector<enqueue_result>{
+           {12, "AMD", enqueue_outcome::queued, true, ""},
+           {13, "", enqueue_outcome::failed_before, false, "symbol_not_found"}});
   check_round_trip(sys, atom::write_v, sample_job(), sample_series());
   check_round_trip(sys, write_summary{251, 3});
   check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
