@@ -36,40 +36,36 @@ void watch(self_pointer self, const Handle& hdl, const std::string& role) {
 /// Spawns one role and hands the new handle to every peer that uses it.
 void spawn_role(self_pointer self, const std::string& role) {
   auto& st = self->state;
-  auto& cfg = st.settings;
   auto& sys = self->system();
   if (role == "tracker") {
-    st.tracker = spawn_tracker(sys, cfg.db, st.watchdog, cfg.tracker);
+    st.tracker = st.make.tracker(sys, st.watchdog);
     watch(self, st.tracker, role);
     if (st.queue)
       self->send(st.queue, st.tracker);
     if (st.writer)
       self->send(st.writer, st.tracker);
   } else if (role == "rate-limiter") {
-    st.limiter = spawn_rate_limiter(sys, cfg.limiter);
+    st.limiter = st.make.rate_limiter(sys);
     watch(self, st.limiter, role);
     if (st.fetcher)
       self->send(st.fetcher, st.limiter);
   } else if (role == "writer") {
-    st.writer = spawn_writer(sys, cfg.db, st.watchdog, st.tracker, cfg.writer);
+    st.writer = st.make.writer(sys, st.watchdog, st.tracker);
     watch(self, st.writer, role);
     if (st.fetcher)
       self->send(st.fetcher, st.writer);
   } else if (role == "dedupe") {
-    st.queue =
-      spawn_dedupe(sys, cfg.db, cfg.lease, st.watchdog, st.tracker, cfg.dedupe);
+    st.queue = st.make.dedupe(sys, st.watchdog, st.tracker);
     watch(self, st.queue, role);
     if (st.fetcher)
       self->send(st.fetcher, st.queue);
     if (st.listener)
       self->send(st.listener, st.queue);
   } else if (role == "fetcher") {
-    st.fetcher = spawn_fetcher(sys, st.queue, st.limiter, st.writer,
-                               cfg.fetch_concurrency, cfg.http, cfg.fetcher);
+    st.fetcher = st.make.fetcher(sys, st.queue, st.limiter, st.writer);
     watch(self, st.fetcher, role);
   } else if (role == "listener") {
-    st.listener =
-      spawn_listener(sys, st.queue, cfg.db, st.watchdog, cfg.listen);
+    st.listener = st.make.listener(sys, st.watchdog, st.queue);
     watch(self, st.listener, role);
   }
 }
@@ -158,10 +154,48 @@ void shut_down(self_pointer self) {
 
 } // namespace
 
+role_factory production_roles(const pipeline_settings& settings) {
+  // Each maker keeps its own copy of the settings it needs.
+  role_factory make;
+  make.tracker = [db = settings.db, cfg = settings.tracker](
+                   caf::actor_system& sys, db_watchdog_actor watchdog) {
+    return spawn_tracker(sys, db, std::move(watchdog), cfg);
+  };
+  make.rate_limiter = [cfg = settings.limiter](caf::actor_system& sys) {
+    return spawn_rate_limiter(sys, cfg);
+  };
+  make.writer = [db = settings.db, cfg = settings.writer](
+                  caf::actor_system& sys, db_watchdog_actor watchdog,
+                  tracker_actor tracker) {
+    return spawn_writer(sys, db, std::move(watchdog), std::move(tracker), cfg);
+  };
+  make.dedupe = [db = settings.db, lease = settings.lease,
+                 cfg = settings.dedupe](caf::actor_system& sys,
+                                        db_watchdog_actor watchdog,
+                                        tracker_actor tracker) {
+    return spawn_dedupe(sys, db, lease, std::move(watchdog), std::move(tracker),
+                        cfg);
+  };
+  make.fetcher =
+    [n = settings.fetch_concurrency, http = settings.http,
+     cfg = settings.fetcher](caf::actor_system& sys, dedupe_actor queue,
+                             rate_limiter_actor limiter, writer_actor writer) {
+      return spawn_fetcher(sys, std::move(queue), std::move(limiter),
+                           std::move(writer), n, http, cfg);
+    };
+  make.listener = [db = settings.db, cfg = settings.listen](
+                    caf::actor_system& sys, db_watchdog_actor watchdog,
+                    dedupe_actor queue) {
+    return spawn_listener(sys, std::move(queue), db, std::move(watchdog), cfg);
+  };
+  return make;
+}
+
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
-           pipeline_settings settings) {
-  self->state.settings = std::move(settings);
+           supervision_settings settings, role_factory make) {
+  self->state.settings = settings;
+  self->state.make = std::move(make);
   end_on_exception(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // Linked: it holds no state worth a restart, and the stores rely on it.
@@ -189,8 +223,9 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
 }
 
 supervisor_actor spawn_supervisor(caf::actor_system& sys,
-                                  pipeline_settings settings) {
-  return sys.spawn(supervisor, std::move(settings));
+                                  const pipeline_settings& settings) {
+  return sys.spawn(supervisor, settings.supervision,
+                   production_roles(settings));
 }
 
 } // namespace backfilld

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -28,18 +29,8 @@
 
 namespace backfilld {
 
-/// Everything the pipeline needs to run; read from the configuration.
-struct pipeline_settings {
-  db_settings db;
-  queue_settings lease;
-  listen_settings listen;
-  dedupe_settings dedupe;
-  rate_limiter_settings limiter;
-  fetcher_settings fetcher;
-  http_options http;
-  size_t fetch_concurrency = 4;
-  writer_settings writer;
-  tracker_settings tracker;
+/// How the supervisor watches and stops the roles.
+struct supervision_settings {
   /// Restart intensity: more than `max_restarts` in `restart_window` of one
   /// role is a crash loop.
   int32_t max_restarts = 5;
@@ -52,9 +43,47 @@ struct pipeline_settings {
   std::chrono::milliseconds summary_interval{60'000};
 };
 
+/// Everything the pipeline needs to run; read from the configuration.
+struct pipeline_settings {
+  db_settings db;
+  queue_settings lease;
+  listen_settings listen;
+  dedupe_settings dedupe;
+  rate_limiter_settings limiter;
+  fetcher_settings fetcher;
+  http_options http;
+  size_t fetch_concurrency = 4;
+  writer_settings writer;
+  tracker_settings tracker;
+  supervision_settings supervision;
+};
+
+/// How the supervisor makes each role, given the peers it needs. The
+/// daemon's come from `production_roles`; the unit tests plug in fakes.
+struct role_factory {
+  std::function<tracker_actor(caf::actor_system&, db_watchdog_actor)> tracker;
+  std::function<rate_limiter_actor(caf::actor_system&)> rate_limiter;
+  std::function<writer_actor(caf::actor_system&, db_watchdog_actor,
+                             tracker_actor)>
+    writer;
+  std::function<dedupe_actor(caf::actor_system&, db_watchdog_actor,
+                             tracker_actor)>
+    dedupe;
+  std::function<fetcher_actor(caf::actor_system&, dedupe_actor,
+                              rate_limiter_actor, writer_actor)>
+    fetcher;
+  std::function<listener_actor(caf::actor_system&, db_watchdog_actor,
+                               dedupe_actor)>
+    listener;
+};
+
+/// The real roles (with their detached stores and workers).
+role_factory production_roles(const pipeline_settings& settings);
+
 struct supervisor_state {
   static inline const char* name = "supervisor";
-  pipeline_settings settings;
+  supervision_settings settings;
+  role_factory make;
   db_watchdog_actor watchdog;
   tracker_actor tracker;
   rate_limiter_actor limiter;
@@ -70,9 +99,10 @@ struct supervisor_state {
 
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
-           pipeline_settings settings);
+           supervision_settings settings, role_factory make);
 
+/// Spawns the supervisor with the real roles.
 supervisor_actor spawn_supervisor(caf::actor_system& sys,
-                                  pipeline_settings settings);
+                                  const pipeline_settings& settings);
 
 } // namespace backfilld

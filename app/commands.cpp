@@ -172,7 +172,7 @@ int run_daemon(config& cfg) {
     return rc;
   caf::actor_system sys{cfg};
   auto sup = spawn_supervisor(sys, *settings);
-  return await_shutdown(sys, sup, settings->shutdown_grace);
+  return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
 }
 
 int run_migrate(config& cfg) {

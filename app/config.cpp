@@ -280,11 +280,11 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.writer.store_timeout = store_timeout;
   s.tracker.store_timeout = store_timeout;
   s.tracker.retry_delay = ms(queue_poll_interval);
-  s.max_restarts = static_cast<int32_t>(supervisor_max_restarts);
-  s.restart_window = ms(supervisor_restart_window);
-  s.restart_delay = ms(supervisor_restart_delay);
-  s.shutdown_grace = ms(shutdown_grace);
-  s.summary_interval = ms(log_summary_interval);
+  s.supervision.max_restarts = static_cast<int32_t>(supervisor_max_restarts);
+  s.supervision.restart_window = ms(supervisor_restart_window);
+  s.supervision.restart_delay = ms(supervisor_restart_delay);
+  s.supervision.shutdown_grace = ms(shutdown_grace);
+  s.supervision.summary_interval = ms(log_summary_interval);
   return s;
 }
 

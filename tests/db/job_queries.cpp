@@ -300,8 +300,8 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   CAF_CHECK_EQUAL(again[0].outcome, enqueue_outcome::failed_before);
   CAF_CHECK_EQUAL(again[0].last_error, "gave up after 8 attempts: HTTP 503");
   std::this_thread::sleep_for(400ms);
-  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, reviving)[0].outcome,
-                  enqueue_outcome::queued);
+  auto revived = enqueue_jobs(*conn, {12}, reviving);
+  CAF_CHECK_EQUAL(revived[0].outcome, enqueue_outcome::queued);
   // A permanent failure stays until an operator asks.
   enqueue_jobs(*conn, {13}, reviving);
   jobs = claim(2, reviving);
@@ -312,8 +312,8 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
            job_verdict{btc->id, true, 0, false, true, "symbol_not_found"},
            reviving);
   std::this_thread::sleep_for(400ms);
-  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {13}, reviving)[0].outcome,
-                  enqueue_outcome::failed_before);
+  auto still_failed = enqueue_jobs(*conn, {13}, reviving);
+  CAF_CHECK_EQUAL(still_failed[0].outcome, enqueue_outcome::failed_before);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -74,6 +74,25 @@ class Notifications(PipelineTest):
         self.stop_daemon(daemon)
 
 
+class WhileAway(PipelineTest):
+
+    def test_assets_inserted_while_backfilld_was_down(self):
+        # Schema in place, daemon stopped: the notifications go nowhere.
+        code, out = self.run_cli("migrate")
+        self.assertEqual(code, 0, out)
+        self.db.add_asset(1, "MISSED")
+        self.db.add_asset(2, "ALSO")
+        self.db.buy(1)
+        self.db.buy(2, portfolio=3)
+        daemon = self.start_daemon()
+        wait_until(lambda: done(self.db, 1) and done(self.db, 2),
+                   what="both done")
+        daemon.wait_for(r"Catch-up: asset 1 \(MISSED\) has transactions but"
+                        r" no prices, starting backfill")
+        self.assertEqual(self.db.tracking(2)[0], 1)
+        self.stop_daemon(daemon)
+
+
 class Disconnects(PipelineTest):
 
     def test_backends_killed_mid_run(self):

@@ -1,10 +1,13 @@
 """The end-to-end pipeline: NOTIFY → dedupe → rate-limit → fetch → write →
 track, with the real binary, a real PostgreSQL and the fake provider."""
 
+import os
+import subprocess
+import tempfile
 import time
 import unittest
 
-from harness import PipelineTest, wait_until
+from harness import BINARY, PipelineTest, wait_until
 
 
 class NewAsset(PipelineTest):
@@ -239,6 +242,38 @@ class ExistingDatabase(PipelineTest):
         code, out = self.run_cli("status")
         self.assertEqual(code, 0, out)
         self.assertIn("Jobs by kind and state", out)
+
+    def test_configuration_precedence(self):
+        """defaults < INI file < environment < command line"""
+        with tempfile.NamedTemporaryFile("w", suffix=".ini",
+                                         delete=False) as ini:
+            ini.write('[yahoo]\nburst=9.0\nbase-url="http://from-ini"\n'
+                      '[fetch]\nwindow=12\n')
+        try:
+            def dump(*args, env=None):
+                proc = subprocess.run(
+                    [BINARY, f"--config-file={ini.name}", "--dump-config",
+                     *args], capture_output=True, text=True, timeout=30,
+                    env={**os.environ, **(env or {})})
+                return proc.stdout + proc.stderr
+            plain = dump()
+            self.assertIn("burst = 9.0", plain)           # file over default
+            self.assertIn('base-url = "http://from-ini"', plain)
+            env = {"BACKFILL_YAHOO_BASE_URL": "http://from-env"}
+            self.assertIn('base-url = "http://from-env"', dump(env=env))
+            self.assertIn('base-url = "http://from-cli"',
+                          dump("--yahoo.base-url=http://from-cli", env=env))
+            self.assertIn("window = 3", dump("--fetch.window=3"))
+        finally:
+            os.unlink(ini.name)
+
+    def test_invalid_settings_are_refused_clearly(self):
+        code, out = self.run_cli("run", "--history.range=1year")
+        self.assertEqual(code, 2)
+        self.assertIn("history.range 1year is not a Yahoo range", out)
+        code, out = self.run_cli("run", "--config-file=/nonexistent.ini")
+        self.assertEqual(code, 2)
+        self.assertIn("cannot read config file /nonexistent.ini", out)
 
     def test_a_bad_database_url_is_reported_with_its_password_masked(self):
         code, out = self.run_cli(

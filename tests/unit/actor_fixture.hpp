@@ -62,12 +62,16 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
   template <class T, class Handle, class... Ts>
   std::shared_ptr<answer<T>> ask(const Handle& hdl, Ts... xs) {
     auto result = std::make_shared<answer<T>>();
-    start([=](caf::event_based_actor* client) {
-      client->request(hdl, caf::infinite, xs...)
-        .then([=](T& x) { result->value = std::move(x); },
-              [=](caf::error& err) { result->error = std::move(err); });
-      return idle_behavior();
-    });
+    // The handle goes in as a spawn argument: CAF 0.17 dereferences a null
+    // argument tuple when an actor is spawned without any.
+    start(
+      [=](caf::event_based_actor* client, Handle to) {
+        client->request(to, caf::infinite, xs...)
+          .then([=](T& x) { result->value = std::move(x); },
+                [=](caf::error& err) { result->error = std::move(err); });
+        return idle_behavior();
+      },
+      hdl);
     return result;
   }
 
