@@ -9,58 +9,39 @@
 
 namespace backfilld {
 
-namespace {
-
-using self_pointer = job_store_actor::stateful_pointer<job_store_state>;
-
-/// Runs one query function and turns its outcome into a CAF result.
-template <class T, class F>
-caf::result<T> query(self_pointer self, F&& f) {
-  T result{};
-  auto fault =
-    self->state.db->run([&](pqxx::connection& conn) { result = f(conn); });
-  if (fault)
-    return to_error(std::move(fault));
-  return result;
-}
-
-} // namespace
-
 job_store_actor::behavior_type
 job_store(job_store_actor::stateful_pointer<job_store_state> self,
           db_settings settings, queue_settings lease,
           db_watchdog_actor watchdog) {
   auto& st = self->state;
-  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
-  st.db.emplace(std::move(settings));
-  watch_calls(*st.db, st.guard);
+  st.open(std::move(settings), std::move(watchdog));
   st.lease = std::move(lease);
   // Handlers read the settings from the state, which outlives them.
   const auto& ls = st.lease;
   return {
     [=, &ls](atom::enqueue, const std::vector<asset_id>& assets) {
-      return query<std::vector<enqueue_result>>(
-        self, [&](auto& conn) { return enqueue_jobs(conn, assets, ls); });
+      return self->state.query<std::vector<enqueue_result>>(
+        [&](auto& conn) { return enqueue_jobs(conn, assets, ls); });
     },
     [=, &ls](atom::claim, uint32_t limit) {
       std::vector<std::string> notes;
-      auto result = query<std::vector<backfill_job>>(
-        self, [&](auto& conn) { return claim_jobs(conn, limit, ls, notes); });
+      auto result = self->state.query<std::vector<backfill_job>>(
+        [&](auto& conn) { return claim_jobs(conn, limit, ls, notes); });
       for (const auto& note : notes)
         BF_WARN(self, "{}", note);
       return result;
     },
     [=, &ls](atom::done, job_id job) {
-      return query<bool>(self,
-                         [&](auto& conn) { return finish_job(conn, job, ls); });
+      return self->state.query<bool>(
+        [&](auto& conn) { return finish_job(conn, job, ls); });
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
-      return query<bool>(
-        self, [&](auto& conn) { return fail_job(conn, verdict, ls); });
+      return self->state.query<bool>(
+        [&](auto& conn) { return fail_job(conn, verdict, ls); });
     },
     [=, &ls](atom::heartbeat, const std::vector<job_id>& held) {
       lease_check check;
-      auto result = query<int32_t>(self, [&](auto& conn) {
+      auto result = self->state.query<int32_t>([&](auto& conn) {
         check = extend_leases(conn, held, ls);
         return check.extended;
       });
@@ -72,11 +53,11 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return result;
     },
     [=, &ls](atom::release, const job_release& release) {
-      return query<int32_t>(
-        self, [&](auto& conn) { return release_jobs(conn, release, ls); });
+      return self->state.query<int32_t>(
+        [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
     [=, &ls](atom::catch_up) {
-      return query<std::vector<enqueue_result>>(self, [&](auto& conn) {
+      return self->state.query<std::vector<enqueue_result>>([&](auto& conn) {
         return enqueue_jobs(conn, assets_with_transactions(conn), ls);
       });
     },

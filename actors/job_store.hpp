@@ -7,17 +7,14 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/db_watchdog.hpp"
+#include "actors/store.hpp"
 #include "db/job_queries.hpp"
-#include "db/session.hpp"
 #include "messages/interfaces.hpp"
 
 namespace backfilld {
 
-struct job_store_state {
+struct job_store_state : store_base {
   static inline const char* name = "job-store";
-  std::optional<db_session> db;
-  call_guard guard;
   queue_settings lease;
 };
 

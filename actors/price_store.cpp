@@ -12,20 +12,11 @@ namespace backfilld {
 price_store_actor::behavior_type
 price_store(price_store_actor::stateful_pointer<price_store_state> self,
             db_settings settings, db_watchdog_actor watchdog) {
-  auto& st = self->state;
-  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
-  st.db.emplace(std::move(settings));
-  watch_calls(*st.db, st.guard);
+  self->state.open(std::move(settings), std::move(watchdog));
   return {
-    [=](atom::write, asset_id asset,
-        const price_series& series) -> caf::result<write_summary> {
-      write_summary summary;
-      auto f = self->state.db->run([&](pqxx::connection& conn) {
-        summary = write_series(conn, asset, series);
-      });
-      if (f)
-        return to_error(std::move(f));
-      return summary;
+    [=](atom::write, asset_id asset, const price_series& series) {
+      return self->state.query<write_summary>(
+        [&](auto& conn) { return write_series(conn, asset, series); });
     },
   };
 }

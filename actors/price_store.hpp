@@ -7,16 +7,13 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/db_watchdog.hpp"
-#include "db/session.hpp"
+#include "actors/store.hpp"
 #include "messages/interfaces.hpp"
 
 namespace backfilld {
 
-struct price_store_state {
+struct price_store_state : store_base {
   static inline const char* name = "price-store";
-  std::optional<db_session> db;
-  call_guard guard;
 };
 
 price_store_actor::behavior_type

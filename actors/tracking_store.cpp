@@ -12,20 +12,12 @@ namespace backfilld {
 tracking_store_actor::behavior_type tracking_store(
   tracking_store_actor::stateful_pointer<tracking_store_state> self,
   db_settings settings, db_watchdog_actor watchdog) {
-  auto& st = self->state;
-  st.guard = call_guard{std::move(watchdog), settings.stall_timeout};
-  st.db.emplace(std::move(settings));
-  watch_calls(*st.db, st.guard);
+  self->state.open(std::move(settings), std::move(watchdog));
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
-        const std::vector<asset_id>& fresh) -> caf::result<int32_t> {
-      int32_t changed = 0;
-      auto f = self->state.db->run([&](pqxx::connection& conn) {
-        changed = refresh_tracking(conn, assets, fresh);
-      });
-      if (f)
-        return to_error(std::move(f));
-      return changed;
+        const std::vector<asset_id>& fresh) {
+      return self->state.query<int32_t>(
+        [&](auto& conn) { return refresh_tracking(conn, assets, fresh); });
     },
   };
 }

@@ -7,16 +7,13 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/db_watchdog.hpp"
-#include "db/session.hpp"
+#include "actors/store.hpp"
 #include "messages/interfaces.hpp"
 
 namespace backfilld {
 
-struct tracking_store_state {
+struct tracking_store_state : store_base {
   static inline const char* name = "tracking-store";
-  std::optional<db_session> db;
-  call_guard guard;
 };
 
 tracking_store_actor::behavior_type tracking_store(

@@ -140,6 +140,14 @@ class Database:
             (asset_id, kind))
         return rows[0] if rows else None
 
+    def job_done(self, asset_id, kind="backfill"):
+        job = self.job(asset_id, kind)
+        return job is not None and job[0] == "done"
+
+    def job_failed(self, asset_id, kind="backfill"):
+        job = self.job(asset_id, kind)
+        return job is not None and job[0] == "failed"
+
     def tracking(self, asset_id):
         rows = self.rows(
             "SELECT tracking_users, last_price_update FROM tracked_assets"

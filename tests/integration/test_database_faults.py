@@ -11,16 +11,11 @@ from pathlib import Path
 
 import psycopg2
 
-from harness import (HERE, Daemon, Database, FakeYahoo, PipelineTest,
+from harness import (HERE, Daemon, FakeYahoo, PipelineTest,
                      database_url, wait_until)
 from tcp_proxy import FreezableProxy
 
 ROOT = HERE.parent.parent
-
-
-def done(db, asset):
-    job = db.job(asset)
-    return job is not None and job[0] == "done"
 
 
 class Notifications(PipelineTest):
@@ -38,7 +33,7 @@ class Notifications(PipelineTest):
         # A committed transaction after it proves the daemon was listening.
         self.db.add_asset(2, "REAL")
         self.db.buy(2)
-        wait_until(lambda: done(self.db, 2), what="REAL done")
+        wait_until(lambda: self.db.job_done(2), what="REAL done")
         self.assertIsNone(self.db.job(1))
         self.assertEqual(self.yahoo.requests("GHOST"), [])
         self.stop_daemon(daemon)
@@ -50,7 +45,7 @@ class Notifications(PipelineTest):
             "SELECT pg_notify('transaction_created',"
             " json_build_object('asset_id', 1, 'transaction_id', n)::text)"
             " FROM generate_series(1, 5000) n")
-        wait_until(lambda: done(self.db, 1), what="FLOOD done")
+        wait_until(lambda: self.db.job_done(1), what="FLOOD done")
         daemon.wait_for(r"notifications=5000")
         self.assertEqual(len(self.yahoo.requests("FLOOD")), 1)
         self.assertEqual(self.db.scalar("SELECT count(*) FROM backfill_jobs"), 1)
@@ -68,7 +63,7 @@ class Notifications(PipelineTest):
                         '[]', '{}'):
             self.db.execute("SELECT pg_notify('transaction_created', %s)",
                             (payload,))
-        wait_until(lambda: done(self.db, 1), what="BIG done")
+        wait_until(lambda: self.db.job_done(1), what="BIG done")
         daemon.wait_for(r"rejected=5 unknown_assets=1")
         self.assertTrue(daemon.alive())
         self.stop_daemon(daemon)
@@ -85,7 +80,7 @@ class WhileAway(PipelineTest):
         self.db.buy(1)
         self.db.buy(2, portfolio=3)
         daemon = self.start_daemon()
-        wait_until(lambda: done(self.db, 1) and done(self.db, 2),
+        wait_until(lambda: self.db.job_done(1) and self.db.job_done(2),
                    what="both done")
         daemon.wait_for(r"Catch-up: asset 1 \(MISSED\) has transactions but"
                         r" no prices, starting backfill")
@@ -99,7 +94,7 @@ class Disconnects(PipelineTest):
         daemon = self.start_daemon()
         self.db.add_asset(1, "BEFORE")
         self.db.buy(1)
-        wait_until(lambda: done(self.db, 1), what="BEFORE done")
+        wait_until(lambda: self.db.job_done(1), what="BEFORE done")
         killed = self.db.scalar(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE application_name = 'backfilld' AND datname = %s",
@@ -111,7 +106,7 @@ class Disconnects(PipelineTest):
         daemon.wait_for(r"Listening again")
         self.db.add_asset(3, "AFTER")
         self.db.buy(3)
-        wait_until(lambda: done(self.db, 2) and done(self.db, 3), timeout=30,
+        wait_until(lambda: self.db.job_done(2) and self.db.job_done(3), timeout=30,
                    what="DURING and AFTER done")
         self.assertEqual(self.db.duplicate_prices(), 0)
         self.assertEqual(len(self.yahoo.requests("DURING")), 1)
@@ -132,14 +127,14 @@ class Disconnects(PipelineTest):
             daemon.wait_listening()
             self.db.add_asset(1, "FIRST")
             self.db.buy(1)
-            wait_until(lambda: done(self.db, 1), what="FIRST done")
+            wait_until(lambda: self.db.job_done(1), what="FIRST done")
             self.assertGreater(proxy.freeze(), 0)
             # Nothing arrives any more on the old connections; the listener's
             # ping hangs, the watchdog cuts it, and it reconnects.
             self.db.add_asset(2, "SECOND")
             self.db.buy(2)
             daemon.wait_for(r"stuck past its bound", timeout=20)
-            wait_until(lambda: done(self.db, 2), timeout=30, what="SECOND done")
+            wait_until(lambda: self.db.job_done(2), timeout=30, what="SECOND done")
             daemon.wait_for(r"Listening again")
             self.stop_daemon(daemon)
         finally:
@@ -264,7 +259,7 @@ class Stopping(PipelineTest):
         self.assertEqual(self.db.job(1), ("pending", 0, None))
         self.yahoo.set_symbol("STUCK", fault=None)
         again = self.start_daemon()
-        wait_until(lambda: done(self.db, 1), what="STUCK done after restart")
+        wait_until(lambda: self.db.job_done(1), what="STUCK done after restart")
         self.stop_daemon(again)
 
     def test_kill_9_mid_backfill_loses_nothing(self):
@@ -306,7 +301,7 @@ class Secrets(PipelineTest):
         daemon.wait_listening()
         self.db.add_asset(1, "AMD")
         self.db.buy(1)
-        wait_until(lambda: done(self.db, 1), what="AMD done")
+        wait_until(lambda: self.db.job_done(1), what="AMD done")
         self.assertEqual(daemon.stop(), 0)
         output = daemon.output()
         self.assertIn(":***@", output)

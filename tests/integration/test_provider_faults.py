@@ -5,21 +5,9 @@ crashed."""
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
-from pathlib import Path
 
 from harness import HERE, FakeYahoo, PipelineTest, wait_until
-
-
-def done(db, asset):
-    job = db.job(asset)
-    return job is not None and job[0] == "done"
-
-
-def failed(db, asset):
-    job = db.job(asset)
-    return job is not None and job[0] == "failed"
 
 
 class Outage(PipelineTest):
@@ -47,15 +35,15 @@ class Outage(PipelineTest):
         self.db.buy(1, portfolio=7)
         self.db.buy(1, portfolio=8)
         for i in range(3):
-            wait_until(lambda i=i: done(self.db, 20 + i), what=f"OK{i} done")
+            wait_until(lambda i=i: self.db.job_done(20 + i), what=f"OK{i} done")
         wait_until(lambda: self.db.tracking(1) and self.db.tracking(1)[0] == 2,
                    what="tracking of OLD")
-        self.assertFalse(done(self.db, 10))
+        self.assertFalse(self.db.job_done(10))
         # The provider comes back: the hung fetches time out, are retried,
         # and every asset completes.
         self.yahoo.set_symbol("HANG1", fault=None)
         self.yahoo.set_symbol("HANG2", fault=None)
-        wait_until(lambda: done(self.db, 10) and done(self.db, 11),
+        wait_until(lambda: self.db.job_done(10) and self.db.job_done(11),
                    timeout=30, what="hung assets done")
         for asset in (10, 11, 20, 21, 22):
             self.assertGreater(self.db.price_count(asset), 250)
@@ -69,7 +57,7 @@ class Outage(PipelineTest):
             self.db.add_asset(30 + i, f"DOWN{i}")
             self.db.buy(30 + i)
         for i in range(4):
-            wait_until(lambda i=i: done(self.db, 30 + i), timeout=30,
+            wait_until(lambda i=i: self.db.job_done(30 + i), timeout=30,
                        what=f"DOWN{i} done")
         self.assertEqual(self.db.duplicate_prices(), 0)
         retried = self.db.scalar(
@@ -100,7 +88,7 @@ class BadAnswers(PipelineTest):
             self.db.add_asset(100 + n, symbol)
             self.db.buy(100 + n)
         for n in range(len(self.FAULTS)):
-            wait_until(lambda n=n: done(self.db, 100 + n), timeout=30,
+            wait_until(lambda n=n: self.db.job_done(100 + n), timeout=30,
                        what=f"T{n} done")
             state, attempts, error = self.db.job(100 + n)
             self.assertEqual(attempts, 3, f"T{n}: two failures, one success")
@@ -116,7 +104,7 @@ class BadAnswers(PipelineTest):
             self.db.add_asset(200 + n, symbol)
             self.db.buy(200 + n)
         for n, reason in enumerate(self.FAULTS.values()):
-            wait_until(lambda n=n: failed(self.db, 200 + n), timeout=30,
+            wait_until(lambda n=n: self.db.job_failed(200 + n), timeout=30,
                        what=f"P{n} failed")
             state, attempts, error = self.db.job(200 + n)
             self.assertEqual(attempts, 2)
@@ -137,7 +125,7 @@ class BadAnswers(PipelineTest):
         for asset in (1, 2, 3, 4):
             self.db.buy(asset)
         for asset in (1, 2, 3, 4):
-            wait_until(lambda a=asset: done(self.db, a), what=f"{asset} done")
+            wait_until(lambda a=asset: self.db.job_done(a), what=f"{asset} done")
         clean = self.db.price_count(4)
         self.assertLess(self.db.price_count(1), clean * 0.85)
         self.assertLess(self.db.price_count(2), clean)
@@ -156,7 +144,7 @@ class BadAnswers(PipelineTest):
         self.yahoo.set_symbol("HUGE", fault="huge", huge_bytes=20_000_000)
         self.db.add_asset(1, "HUGE")
         self.db.buy(1)
-        wait_until(lambda: failed(self.db, 1), what="HUGE failed")
+        wait_until(lambda: self.db.job_failed(1), what="HUGE failed")
         self.assertIn("response_too_large", self.db.job(1)[2])
         self.assertTrue(daemon.alive())
         self.stop_daemon(daemon)
@@ -168,7 +156,7 @@ class BadAnswers(PipelineTest):
         self.yahoo.set_symbol("SLOW", fault="slow_loris", fault_times=1)
         self.db.add_asset(1, "SLOW")
         self.db.buy(1)
-        wait_until(lambda: done(self.db, 1), timeout=30, what="SLOW done")
+        wait_until(lambda: self.db.job_done(1), timeout=30, what="SLOW done")
         self.assertEqual(self.db.job(1)[1], 2)
         daemon.wait_for(r"Fetching SLOW \(asset 1\) failed: .*Timeout")
         self.stop_daemon(daemon)
@@ -185,7 +173,7 @@ class Throttling(PipelineTest):
         wait_until(lambda: self.yahoo.requests("FIRST"), what="the 429")
         self.db.add_asset(2, "SECOND")
         self.db.buy(2)
-        wait_until(lambda: done(self.db, 1) and done(self.db, 2), timeout=30,
+        wait_until(lambda: self.db.job_done(1) and self.db.job_done(2), timeout=30,
                    what="both done")
         daemon.wait_for(r"Provider asked us to slow down; pausing all fetches"
                         r" for 2000 ms")
@@ -207,7 +195,7 @@ class Symbols(PipelineTest):
         self.db.add_asset(2, "../../_control")
         self.db.buy(1)
         self.db.buy(2)
-        wait_until(lambda: failed(self.db, 1) and failed(self.db, 2),
+        wait_until(lambda: self.db.job_failed(1) and self.db.job_failed(2),
                    what="both failed")
         self.assertIn("invalid_symbol", self.db.job(1)[2])
         self.assertEqual(self.yahoo.requests(), [])
@@ -237,14 +225,14 @@ class Tls(PipelineTest):
                                      base_url=self.https.base_url)
         self.db.add_asset(1, "SECURE")
         self.db.buy(1)
-        wait_until(lambda: done(self.db, 1), what="fetched over TLS")
+        wait_until(lambda: self.db.job_done(1), what="fetched over TLS")
         self.stop_daemon(trusting)
         # Without the CA, verification refuses the same server.
         distrusting = self.start_daemon("--retry.max-attempts=1",
                                         base_url=self.https.base_url)
         self.db.add_asset(2, "SECURE2")
         self.db.buy(2)
-        wait_until(lambda: failed(self.db, 2), what="refused")
+        wait_until(lambda: self.db.job_failed(2), what="refused")
         self.assertIn("network_error", self.db.job(2)[2])
         self.assertEqual(self.db.price_count(2), 0)
         self.assertEqual(len(self.https.requests("SECURE2")), 0)

@@ -9,11 +9,6 @@ import unittest
 from harness import PipelineTest, wait_until
 
 
-def done(db, asset):
-    job = db.job(asset)
-    return job is not None and job[0] == "done"
-
-
 class RestartEachRole(PipelineTest):
 
     def crash_once(self, role, trigger):
@@ -25,7 +20,7 @@ class RestartEachRole(PipelineTest):
         trigger(daemon)
         daemon.wait_for(rf"{role} died \(.*failpoint {role}\.crash.*\);"
                         r" restarting it")
-        wait_until(lambda: done(self.db, 1), timeout=30, what="AMD done")
+        wait_until(lambda: self.db.job_done(1), timeout=30, what="AMD done")
         self.assertGreater(self.db.price_count(1), 250)
         self.assertEqual(self.db.duplicate_prices(), 0)
         daemon.wait_for(r"restarts=1")
