@@ -12,25 +12,56 @@
 
 namespace backfilld {
 
+namespace {
+
+using self_pointer = db_watchdog_actor::stateful_pointer<db_watchdog_state>;
+
+/// Schedules the one tick for the earliest deadline, if none is pending.
+void schedule_tick(self_pointer self) {
+  auto& st = self->state;
+  if (st.tick_pending || st.armed.empty())
+    return;
+  auto earliest = st.armed.begin()->second.deadline;
+  for (const auto& [token, call] : st.armed)
+    earliest = std::min(earliest, call.deadline);
+  st.tick_pending = true;
+  self->delayed_send(self, earliest - self->clock().now(), atom::tick_v);
+}
+
+/// Cuts every call past its deadline.
+void cut_overdue(self_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto i = st.armed.begin(); i != st.armed.end();) {
+    if (i->second.deadline > now) {
+      ++i;
+      continue;
+    }
+    BF_WARN(self,
+            "A database call on socket {} is stuck past its bound; cutting "
+            "the connection so that it reconnects",
+            i->second.socket);
+    // Only shuts the socket down: the shell still owns and closes it.
+    ::shutdown(i->second.socket, SHUT_RDWR);
+    i = st.armed.erase(i);
+  }
+}
+
+} // namespace
+
 db_watchdog_actor::behavior_type
 db_watchdog(db_watchdog_actor::stateful_pointer<db_watchdog_state> self) {
   return {
     [=](atom::arm, uint64_t token, int32_t socket, caf::timespan bound) {
-      self->state.armed[token] = socket;
-      self->delayed_send(self, bound, atom::tick_v, token);
+      self->state.armed[token] =
+        armed_call{socket, self->clock().now() + bound};
+      schedule_tick(self);
     },
     [=](atom::disarm, uint64_t token) { self->state.armed.erase(token); },
-    [=](atom::tick, uint64_t token) {
-      auto i = self->state.armed.find(token);
-      if (i == self->state.armed.end())
-        return;
-      BF_WARN(self,
-              "A database call on socket {} is stuck past its bound; cutting "
-              "the connection so that it reconnects",
-              i->second);
-      // Only shuts the socket down: the shell still owns and closes it.
-      ::shutdown(i->second, SHUT_RDWR);
-      self->state.armed.erase(i);
+    [=](atom::tick) {
+      self->state.tick_pending = false;
+      cut_overdue(self);
+      schedule_tick(self);
     },
   };
 }

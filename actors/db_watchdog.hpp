@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 
 #include "db/session.hpp"
@@ -21,10 +22,19 @@
 
 namespace backfilld {
 
+/// A call in progress.
+struct armed_call {
+  int32_t socket = -1;
+  caf::actor_clock::time_point deadline;
+};
+
 struct db_watchdog_state {
   static inline const char* name = "db-watchdog";
-  /// Armed calls: token → socket.
-  std::map<uint64_t, int32_t> armed;
+  /// Calls in progress, by token: a handful at a time (one per store).
+  std::map<uint64_t, armed_call> armed;
+  /// Whether a `tick` is scheduled. One timer at a time, not one per call:
+  /// thousands of calls a minute would otherwise pile up timers.
+  bool tick_pending = false;
 };
 
 db_watchdog_actor::behavior_type

@@ -39,8 +39,8 @@ using db_watchdog_actor = caf::typed_actor<
   caf::reacts_to<atom::arm, uint64_t, int32_t, caf::timespan>,
   /// The call ended.
   caf::reacts_to<atom::disarm, uint64_t>,
-  /// Internal: a deadline passed.
-  caf::reacts_to<atom::tick, uint64_t>>;
+  /// Internal: the earliest deadline is due.
+  caf::reacts_to<atom::tick>>;
 
 /// Owns the writer's database connection.
 using price_store_actor = caf::typed_actor<
