@@ -203,15 +203,13 @@ FROM latest WHERE j.id = latest.id
 #undef LIVE_STATES
 #undef DAY_NUMBER
 
+/// The SQL answers with the enumerators' names (see `to_string`).
 enqueue_outcome to_outcome(const std::string& x) {
-  if (x == "queued")
-    return enqueue_outcome::queued;
-  if (x == "already_queued")
-    return enqueue_outcome::already_queued;
-  if (x == "has_prices")
-    return enqueue_outcome::has_prices;
-  if (x == "failed_before")
-    return enqueue_outcome::failed_before;
+  for (auto outcome :
+       {enqueue_outcome::queued, enqueue_outcome::already_queued,
+        enqueue_outcome::has_prices, enqueue_outcome::failed_before})
+    if (x == to_string(outcome))
+      return outcome;
   return enqueue_outcome::unknown_asset;
 }
 
@@ -264,8 +262,9 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
     backfill_job job;
     job.id = row["id"].as<job_id>();
     job.asset = row["asset_id"].as<asset_id>();
-    job.kind = row["kind"].as<std::string>() == "extend" ? job_kind::extend
-                                                         : job_kind::backfill;
+    job.kind = row["kind"].as<std::string>() == to_string(job_kind::extend)
+                 ? job_kind::extend
+                 : job_kind::backfill;
     job.symbol = row["symbol"].as<std::string>();
     job.asset_type = row["asset_type"].as<std::string>();
     job.currency = row["currency"].as<std::string>();

@@ -140,6 +140,11 @@ class Database:
             (asset_id, kind))
         return rows[0] if rows else None
 
+    def jobs_in(self, state):
+        """How many jobs are in `state` ('pending', 'running', 'done', …)."""
+        return self.scalar(
+            "SELECT count(*) FROM backfill_jobs WHERE state = %s", (state,))
+
     def job_done(self, asset_id, kind="backfill"):
         job = self.job(asset_id, kind)
         return job is not None and job[0] == "done"

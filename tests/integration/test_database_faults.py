@@ -221,9 +221,8 @@ class SeveralDaemons(PipelineTest):
             "INSERT INTO transactions (portfolio_id, asset_id, quantity,"
             " price, timestamp)"
             " SELECT 1, a, 1, 1, now() FROM generate_series(100, 129) a")
-        wait_until(lambda: self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") == 30,
-            timeout=60, what="30 done")
+        wait_until(lambda: self.db.jobs_in("done") == 30,
+                   timeout=60, what="30 done")
         for i in range(30):
             self.assertEqual(len(self.yahoo.requests(f"D{i:02d}")), 1)
         self.assertEqual(self.db.duplicate_prices(), 0)
@@ -272,15 +271,13 @@ class Stopping(PipelineTest):
         wait_until(lambda: len(self.yahoo.requests()) >= 4,
                    what="fetches in flight")
         daemon.kill()
-        self.assertEqual(self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'done'"), 0)
+        self.assertEqual(self.db.jobs_in("done"), 0)
         for i in range(5):
             self.yahoo.set_symbol(f"K{i}", delay_ms=None)
         again = self.start_daemon("--queue.lease=2s",
                                   "--queue.heartbeat-interval=500ms")
-        wait_until(lambda: self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") == 5,
-            timeout=30, what="all five done")
+        wait_until(lambda: self.db.jobs_in("done") == 5,
+                   timeout=30, what="all five done")
         again.wait_for(r"Reclaimed job")
         counts = self.db.rows("SELECT count(*) FROM asset_prices"
                               " GROUP BY asset_id")

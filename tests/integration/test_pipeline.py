@@ -108,9 +108,8 @@ class Scale(PipelineTest):
             " price, timestamp)"
             " SELECT 1 + (n % 3), a, 1, 1, now()"
             " FROM generate_series(100, 149) a, generate_series(1, 5) n")
-        wait_until(lambda: self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") == 50,
-            timeout=60, what="50 jobs done")
+        wait_until(lambda: self.db.jobs_in("done") == 50,
+                   timeout=60, what="50 jobs done")
         wait_until(lambda: self.db.scalar(
             "SELECT count(*) FROM tracked_assets") == 50,
             what="50 tracked assets")

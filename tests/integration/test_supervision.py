@@ -102,13 +102,11 @@ class BoundedMemory(PipelineTest):
             "SELECT count(*) FROM backfill_jobs") == n, what="all queued")
         daemon.wait_for(rf"notifications={n} ")
         # While the provider hangs, only the window is claimed.
-        running = self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'running'")
+        running = self.db.jobs_in("running")
         self.assertLessEqual(running, window)
         self.yahoo.set_global(fault=None)
-        wait_until(lambda: self.db.scalar(
-            "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") == n,
-            timeout=120, what="backlog drained")
+        wait_until(lambda: self.db.jobs_in("done") == n,
+                   timeout=120, what="backlog drained")
         daemon.wait_for(r"Summary: .*done=" + str(n))
         peaks = [int(m) for m in
                  re.findall(r"jobs_in_memory_max=(\d+)", daemon.output())]
