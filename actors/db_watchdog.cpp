@@ -19,13 +19,12 @@ using self_pointer = db_watchdog_actor::stateful_pointer<db_watchdog_state>;
 /// Schedules the one tick for the earliest deadline, if none is pending.
 void schedule_tick(self_pointer self) {
   auto& st = self->state;
-  if (st.tick_pending || st.armed.empty())
+  if (st.tick.scheduled() || st.armed.empty())
     return;
   auto earliest = st.armed.begin()->second.deadline;
   for (const auto& [token, call] : st.armed)
     earliest = std::min(earliest, call.deadline);
-  st.tick_pending = true;
-  self->delayed_send(self, earliest - self->clock().now(), atom::tick_v);
+  st.tick.schedule(self, earliest - self->clock().now());
 }
 
 /// Cuts every call past its deadline.
@@ -59,7 +58,7 @@ db_watchdog(db_watchdog_actor::stateful_pointer<db_watchdog_state> self) {
     },
     [=](atom::disarm, uint64_t token) { self->state.armed.erase(token); },
     [=](atom::tick) {
-      self->state.tick_pending = false;
+      self->state.tick.fired();
       cut_overdue(self);
       schedule_tick(self);
     },

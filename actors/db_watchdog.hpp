@@ -17,6 +17,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/pending_tick.hpp"
 #include "db/session.hpp"
 #include "messages/interfaces.hpp"
 
@@ -32,9 +33,9 @@ struct db_watchdog_state {
   static inline const char* name = "db-watchdog";
   /// Calls in progress, by token: a handful at a time (one per store).
   std::map<uint64_t, armed_call> armed;
-  /// Whether a `tick` is scheduled. One timer at a time, not one per call:
-  /// thousands of calls a minute would otherwise pile up timers.
-  bool tick_pending = false;
+  /// One timer at a time, not one per call: thousands of calls a minute
+  /// would otherwise pile up timers.
+  pending_tick tick;
 };
 
 db_watchdog_actor::behavior_type

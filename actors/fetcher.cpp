@@ -1,8 +1,8 @@
 #include "actors/fetcher.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
-
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -13,7 +13,6 @@
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/symbols.hpp"
-#include "provider/trading_day.hpp"
 #include "provider/yahoo_chart.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/failpoints.hpp"
@@ -29,11 +28,15 @@ void pull_more(self_pointer self);
 void dispatch(self_pointer self);
 
 void retry_later(self_pointer self) {
+  self->state.retry.schedule(self, self->state.settings.retry_delay);
+}
+
+/// Unix seconds by the actor's clock.
+int64_t unix_now(self_pointer self) {
   auto& st = self->state;
-  if (st.retry_scheduled)
-    return;
-  st.retry_scheduled = true;
-  self->delayed_send(self, st.settings.retry_delay, atom::tick_v);
+  auto elapsed = self->clock().now() - st.started;
+  return st.started_unix +
+         std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
 }
 
 // -- finishing a job ----------------------------------------------------------
@@ -57,26 +60,22 @@ void after_finish(self_pointer self) {
   maybe_finish_drain(self);
 }
 
-// `job` may be the very entry of `held` that these erase: report it first.
-
-void finish_done(self_pointer self, const backfill_job& job,
-                 write_summary summary) {
+/// Reports a job's outcome to the queue (`done` with a write summary, or
+/// `failed` with a job failure) and lets the job go. `job` may be the very
+/// entry of `held` that this erases: it is reported first.
+template <class Atom, class Outcome>
+void finish(self_pointer self, const backfill_job& job, Atom what,
+            Outcome outcome) {
   auto& st = self->state;
   --st.active;
-  self->send(st.queue, atom::done_v, job, summary);
+  self->send(st.queue, what, job, std::move(outcome));
   st.held.erase(job.id);
   after_finish(self);
 }
 
-void finish_failed(self_pointer self, const backfill_job& job,
-                   failure_kind kind, std::string reason,
-                   int64_t retry_after_ms = 0) {
-  auto& st = self->state;
-  --st.active;
-  self->send(st.queue, atom::failed_v, job,
-             job_failure{kind, std::move(reason), retry_after_ms});
-  st.held.erase(job.id);
-  after_finish(self);
+void fail(self_pointer self, const backfill_job& job, failure_kind kind,
+          std::string reason) {
+  finish(self, job, atom::failed_v, job_failure{kind, std::move(reason), 0});
 }
 
 // -- the steps of one job -----------------------------------------------------
@@ -88,10 +87,12 @@ void write_series(self_pointer self, const backfill_job& job,
     ->request(st.writer, st.settings.store_timeout, atom::write_v, job,
               std::move(series))
     .then(
-      [=](const write_summary& summary) { finish_done(self, job, summary); },
+      [=](const write_summary& summary) {
+        finish(self, job, atom::done_v, summary);
+      },
       [=](caf::error& err) {
-        finish_failed(self, job, failure_kind::transient,
-                      "storing prices failed: " + render(err));
+        fail(self, job, failure_kind::transient,
+             "storing prices failed: " + render(err));
       });
 }
 
@@ -101,47 +102,29 @@ void on_response(self_pointer self, const backfill_job& job,
   if (failpoint("fetcher.crash"))
     throw std::runtime_error("failpoint fetcher.crash");
   auto& st = self->state;
-  price_series series;
-  auto f = decode_chart_response(response, series, std::time(nullptr));
-  if (series.skipped_bars > 0) {
-    metrics().bars_skipped += static_cast<uint64_t>(series.skipped_bars);
+  auto outcome = classify(job, response, unix_now(self), st.settings.classify);
+  if (auto skipped = outcome.series.skipped_bars; skipped > 0) {
+    metrics().bars_skipped += static_cast<uint64_t>(skipped);
     BF_INFO(self, "Skipped {} bars of {} with missing or invalid values",
-            series.skipped_bars, job.symbol);
+            skipped, job.symbol);
   }
-  switch (f.code) {
-  case ec::none:
-    write_series(self, job, std::move(series));
+  switch (outcome.what) {
+  case fetch_result::series:
+    write_series(self, job, std::move(outcome.series));
     return;
-  case ec::rate_limited: {
-    using std::chrono::milliseconds;
-    using std::chrono::seconds;
-    // A proxy's absurd Retry-After must not stop fetching for days.
-    auto pause = response.retry_after_s >= 0
-                   ? milliseconds{seconds{
-                       std::clamp<int64_t>(response.retry_after_s, 1, 3600)}}
-                   : st.settings.throttle_pause;
-    self->send(st.limiter, atom::throttle_v, caf::timespan{pause});
-    finish_failed(self, job, failure_kind::throttled, f.detail, pause.count());
+  case fetch_result::pause:
+    self->send(st.limiter, atom::throttle_v, caf::timespan{outcome.pause});
+    finish(self, job, atom::failed_v, std::move(outcome.failure));
     return;
-  }
-  case ec::symbol_not_found:
-    finish_failed(self, job, failure_kind::permanent,
-                  to_string(f.code) + std::string{": "} + f.detail);
+  case fetch_result::settled:
+    BF_INFO(self, "{}", outcome.note);
+    finish(self, job, atom::done_v, write_summary{});
     return;
-  case ec::no_data:
-    if (job.kind == job_kind::extend) {
-      // Nothing older exists (the listing date): settled, never asked
-      // again for this day.
-      BF_INFO(self, "The provider has no history of {} before {}", job.symbol,
-              iso_date(job.first_price));
-      finish_done(self, job, write_summary{});
-      return;
-    }
-    [[fallthrough]];
-  default:
-    metrics().fetch_errors++;
-    finish_failed(self, job, failure_kind::transient,
-                  to_string(f.code) + std::string{": "} + f.detail);
+  case fetch_result::failure:
+    if (outcome.failure.kind == failure_kind::transient)
+      metrics().fetch_errors++;
+    finish(self, job, atom::failed_v, std::move(outcome.failure));
+    return;
   }
 }
 
@@ -164,7 +147,7 @@ void get_chart(self_pointer self, const backfill_job& job,
         self->state.idle_workers.push_back(worker);
         dispatch(self);
         metrics().fetch_errors++;
-        finish_failed(self, job, failure_kind::transient, render(err));
+        fail(self, job, failure_kind::transient, render(err));
       });
 }
 
@@ -212,11 +195,11 @@ void start(self_pointer self, const backfill_job& job,
     st.idle_workers.push_back(worker);
     BF_INFO(self, "Skipping {} (asset {}): {}", job.symbol, job.asset,
             f.detail);
-    finish_failed(self, job, failure_kind::permanent,
-                  to_string(f.code) + std::string{": "} + f.detail);
+    fail(self, job, failure_kind::permanent,
+         to_string(f.code) + std::string{": "} + f.detail);
     return;
   }
-  auto window = window_for(job, st.settings.range, std::time(nullptr));
+  auto window = window_for(job, st.settings.range, unix_now(self));
   st.granting[job.id] = grant_wait{
     std::move(worker), chart_url(st.settings.base_url, ticker, window)};
   request_grant(self, job.id);
@@ -312,8 +295,8 @@ caf::result<int32_t> on_drain(self_pointer self) {
 } // namespace
 
 fetcher_actor::behavior_type
-fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
-        rate_limiter_actor limiter, writer_actor writer,
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+        job_queue_actor queue, rate_limiter_actor limiter, writer_actor writer,
         std::vector<http_worker_actor> workers, fetcher_settings settings) {
   auto& st = self->state;
   st.queue = std::move(queue);
@@ -322,9 +305,13 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
   st.idle_workers = std::move(workers);
   end_on_exception(self);
   st.settings = std::move(settings);
+  st.started = self->clock().now();
+  st.started_unix = st.settings.start_unix_time != 0
+                      ? st.settings.start_unix_time
+                      : static_cast<int64_t>(std::time(nullptr));
   pull_more(self);
   return {
-    [=](dedupe_actor queue) {
+    [=](job_queue_actor queue) {
       auto& st = self->state;
       st.queue = std::move(queue);
       ++st.queue_epoch;
@@ -349,14 +336,14 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
     [=](writer_actor writer) { self->state.writer = std::move(writer); },
     [=](atom::drain) { return on_drain(self); },
     [=](atom::tick) {
-      self->state.retry_scheduled = false;
+      self->state.retry.fired();
       dispatch(self);
       pull_more(self);
     },
   };
 }
 
-fetcher_actor spawn_fetcher(caf::actor_system& sys, dedupe_actor queue,
+fetcher_actor spawn_fetcher(caf::actor_system& sys, job_queue_actor queue,
                             rate_limiter_actor limiter, writer_actor writer,
                             size_t concurrency, http_options http,
                             fetcher_settings settings) {

@@ -15,10 +15,13 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/pending_tick.hpp"
 #include "messages/interfaces.hpp"
+#include "policy/fetch_outcome.hpp"
 #include "provider/http_client.hpp"
 
 namespace backfilld {
@@ -35,13 +38,16 @@ struct fetcher_settings {
   std::chrono::milliseconds http_timeout{40'000};
   /// Bound on one writer round trip.
   std::chrono::milliseconds store_timeout{120'000};
-  /// Pause for everyone after a 429 without `Retry-After`.
-  std::chrono::milliseconds throttle_pause{60'000};
+  /// What a provider's answer means (pauses after a 429, among others).
+  classify_settings classify;
   /// Wait before asking an unreachable peer again.
   std::chrono::milliseconds retry_delay{1'000};
   /// Bound on waiting for a grant; a lost request (say, the limiter died
   /// with it) is asked again after this.
   std::chrono::milliseconds grant_timeout{120'000};
+  /// Unix time (seconds) when the fetcher starts; 0 takes the system clock.
+  /// From then on, time is the actor's clock, which tests control.
+  int64_t start_unix_time = 0;
 };
 
 /// A job that has a worker and waits for the rate limiter's grant.
@@ -52,7 +58,7 @@ struct grant_wait {
 
 struct fetcher_state {
   static inline const char* name = "fetcher";
-  dedupe_actor queue;
+  job_queue_actor queue;
   rate_limiter_actor limiter;
   writer_actor writer;
   fetcher_settings settings;
@@ -72,19 +78,22 @@ struct fetcher_state {
   /// (CAF 0.17 sends no error for an undelivered promise), so they are asked
   /// again of the successor.
   uint64_t limiter_epoch = 0;
-  bool retry_scheduled = false;
+  pending_tick retry;
+  /// The actor's clock and Unix time at start (see `start_unix_time`).
+  caf::actor_clock::time_point started;
+  int64_t started_unix = 0;
   bool draining = false;
   std::optional<caf::typed_response_promise<int32_t>> drain_promise;
   int32_t finished_while_draining = 0;
 };
 
 fetcher_actor::behavior_type
-fetcher(fetcher_actor::stateful_pointer<fetcher_state> self, dedupe_actor queue,
-        rate_limiter_actor limiter, writer_actor writer,
+fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
+        job_queue_actor queue, rate_limiter_actor limiter, writer_actor writer,
         std::vector<http_worker_actor> workers, fetcher_settings settings);
 
 /// Spawns the fetcher with `concurrency` detached HTTP workers.
-fetcher_actor spawn_fetcher(caf::actor_system& sys, dedupe_actor queue,
+fetcher_actor spawn_fetcher(caf::actor_system& sys, job_queue_actor queue,
                             rate_limiter_actor limiter, writer_actor writer,
                             size_t concurrency, http_options http,
                             fetcher_settings settings);

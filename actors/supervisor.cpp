@@ -5,8 +5,8 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/db_watchdog.hpp"
 #include "actors/lifetime.hpp"
-#include "actors/listener.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
@@ -22,51 +22,60 @@ using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 /// cannot write by then is found again from the table (leases, catch-up).
 constexpr auto shutdown_step_timeout = std::chrono::seconds{10};
 
-/// The roles, in start order: each only needs those before it (the listener
-/// needs the queue, the fetcher the queue, limiter and writer).
-const char* const role_names[] = {"tracker", "rate-limiter", "writer",
-                                  "dedupe",  "fetcher",      "listener"};
-
 template <class Handle>
-void watch(self_pointer self, const Handle& hdl, const std::string& role) {
+void watch(self_pointer self, const Handle& hdl, role r) {
   self->monitor(hdl);
-  self->state.roles[caf::actor_cast<caf::actor_addr>(hdl)] = role;
+  self->state.roles[caf::actor_cast<caf::actor_addr>(hdl)] = r;
+}
+
+/// Hands a (re)spawned role's handle to the peers that talk to it.
+template <class Handle, class... Peers>
+void introduce(self_pointer self, const Handle& hdl, const Peers&... peers) {
+  auto tell = [&](const auto& peer) {
+    if (peer)
+      self->send(peer, hdl);
+  };
+  (tell(peers), ...);
 }
 
 /// Spawns one role and hands the new handle to every peer that uses it.
-void spawn_role(self_pointer self, const std::string& role) {
+void spawn_role(self_pointer self, role r) {
   auto& st = self->state;
   auto& sys = self->system();
-  if (role == "tracker") {
+  switch (r) {
+  case role::tracker:
     st.tracker = st.make.tracker(sys, st.watchdog);
-    watch(self, st.tracker, role);
-    if (st.queue)
-      self->send(st.queue, st.tracker);
-    if (st.writer)
-      self->send(st.writer, st.tracker);
-  } else if (role == "rate-limiter") {
+    watch(self, st.tracker, r);
+    introduce(self, st.tracker, st.dedupe, st.writer);
+    return;
+  case role::rate_limiter:
     st.limiter = st.make.rate_limiter(sys);
-    watch(self, st.limiter, role);
-    if (st.fetcher)
-      self->send(st.fetcher, st.limiter);
-  } else if (role == "writer") {
+    watch(self, st.limiter, r);
+    introduce(self, st.limiter, st.fetcher);
+    return;
+  case role::writer:
     st.writer = st.make.writer(sys, st.watchdog, st.tracker);
-    watch(self, st.writer, role);
-    if (st.fetcher)
-      self->send(st.fetcher, st.writer);
-  } else if (role == "dedupe") {
-    st.queue = st.make.dedupe(sys, st.watchdog, st.tracker);
-    watch(self, st.queue, role);
-    if (st.fetcher)
-      self->send(st.fetcher, st.queue);
-    if (st.listener)
-      self->send(st.listener, st.queue);
-  } else if (role == "fetcher") {
+    watch(self, st.writer, r);
+    introduce(self, st.writer, st.fetcher);
+    return;
+  case role::job_queue:
+    st.queue = st.make.job_queue(sys, st.watchdog);
+    watch(self, st.queue, r);
+    introduce(self, st.queue, st.dedupe, st.fetcher);
+    return;
+  case role::dedupe:
+    st.dedupe = st.make.dedupe(sys, st.watchdog, st.tracker, st.queue);
+    watch(self, st.dedupe, r);
+    introduce(self, st.dedupe, st.listener);
+    return;
+  case role::fetcher:
     st.fetcher = st.make.fetcher(sys, st.queue, st.limiter, st.writer);
-    watch(self, st.fetcher, role);
-  } else if (role == "listener") {
-    st.listener = st.make.listener(sys, st.watchdog, st.queue);
-    watch(self, st.listener, role);
+    watch(self, st.fetcher, r);
+    return;
+  case role::listener:
+    st.listener = st.make.listener(sys, st.watchdog, st.dedupe);
+    watch(self, st.listener, r);
+    return;
   }
 }
 
@@ -81,7 +90,7 @@ void on_down(self_pointer self, const caf::down_msg& dm) {
   auto i = st.roles.find(dm.source);
   if (i == st.roles.end())
     return;
-  auto role = i->second;
+  auto r = i->second;
   st.roles.erase(i);
   if (st.stopping) {
     if (st.roles.empty())
@@ -91,27 +100,30 @@ void on_down(self_pointer self, const caf::down_msg& dm) {
   metrics().restarts++;
   auto window =
     st.restarts
-      .try_emplace(role, st.settings.max_restarts, st.settings.restart_window)
+      .try_emplace(r, st.settings.max_restarts, st.settings.restart_window)
       .first;
   if (!window->second.record(self->clock().now())) {
     BF_CRITICAL(self,
                 "{} died more than {} times within {} ms ({}); giving up so "
                 "that the process restarts",
-                role, st.settings.max_restarts,
+                to_string(r), st.settings.max_restarts,
                 st.settings.restart_window.count(), render(dm.reason));
     st.stopping = true;
-    auto reason = make_error(ec::shutting_down, role + " is crash-looping");
+    auto reason = make_error(ec::shutting_down,
+                             to_string(r) + std::string{" is crash-looping"});
     stop_all(self);
     self->quit(reason);
     return;
   }
-  BF_ERROR(self, "{} died ({}); restarting it in {} ms", role,
+  BF_ERROR(self, "{} died ({}); restarting it in {} ms", to_string(r),
            render(dm.reason), st.settings.restart_delay.count());
-  self->delayed_send(self, st.settings.restart_delay, atom::restart_v, role);
+  self->delayed_send(self, st.settings.restart_delay, atom::restart_v, r);
 }
 
-/// Shutdown in pipeline order: no new sightings, fetchers finish within the
-/// grace period, the queue hands back what is left, the tracker flushes.
+/// Shutdown in pipeline order: no new sightings (a sighting is only a
+/// wake-up: the next start's catch-up finds it in the table), fetchers finish
+/// within the grace period, the queue hands back what is left, the tracker
+/// flushes.
 void shut_down(self_pointer self) {
   auto& st = self->state;
   if (st.stopping)
@@ -119,8 +131,10 @@ void shut_down(self_pointer self) {
   st.stopping = true;
   BF_INFO(self, "Shutting down: finishing work in flight (grace {} ms)",
           st.settings.shutdown_grace.count());
-  if (st.listener)
-    self->send_exit(st.listener, caf::exit_reason::user_shutdown);
+  for (const auto& front : {caf::actor_cast<caf::actor_addr>(st.listener),
+                            caf::actor_cast<caf::actor_addr>(st.dedupe)})
+    if (front)
+      self->send_exit(front, caf::exit_reason::user_shutdown);
   auto finish = [=] {
     auto& st = self->state;
     self->request(st.tracker, shutdown_step_timeout, atom::flush_v)
@@ -154,43 +168,6 @@ void shut_down(self_pointer self) {
 
 } // namespace
 
-role_factory production_roles(const pipeline_settings& settings) {
-  // Each maker keeps its own copy of the settings it needs.
-  role_factory make;
-  make.tracker = [db = settings.db, cfg = settings.tracker](
-                   caf::actor_system& sys, db_watchdog_actor watchdog) {
-    return spawn_tracker(sys, db, std::move(watchdog), cfg);
-  };
-  make.rate_limiter = [cfg = settings.limiter](caf::actor_system& sys) {
-    return spawn_rate_limiter(sys, cfg);
-  };
-  make.writer = [db = settings.db, cfg = settings.writer](
-                  caf::actor_system& sys, db_watchdog_actor watchdog,
-                  tracker_actor tracker) {
-    return spawn_writer(sys, db, std::move(watchdog), std::move(tracker), cfg);
-  };
-  make.dedupe = [db = settings.db, lease = settings.lease,
-                 cfg = settings.dedupe](caf::actor_system& sys,
-                                        db_watchdog_actor watchdog,
-                                        tracker_actor tracker) {
-    return spawn_dedupe(sys, db, lease, std::move(watchdog), std::move(tracker),
-                        cfg);
-  };
-  make.fetcher =
-    [n = settings.fetch_concurrency, http = settings.http,
-     cfg = settings.fetcher](caf::actor_system& sys, dedupe_actor queue,
-                             rate_limiter_actor limiter, writer_actor writer) {
-      return spawn_fetcher(sys, std::move(queue), std::move(limiter),
-                           std::move(writer), n, http, cfg);
-    };
-  make.listener = [db = settings.db, cfg = settings.listen](
-                    caf::actor_system& sys, db_watchdog_actor watchdog,
-                    dedupe_actor queue) {
-    return spawn_listener(sys, std::move(queue), db, std::move(watchdog), cfg);
-  };
-  return make;
-}
-
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            supervision_settings settings, role_factory make) {
@@ -205,14 +182,14 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
   self->attach_functor([watchdog] {
     caf::anon_send_exit(watchdog, caf::exit_reason::user_shutdown);
   });
-  for (auto role : role_names)
-    spawn_role(self, role);
+  for (auto r : all_roles)
+    spawn_role(self, r);
   self->send(self, atom::tick_v);
   return {
     [=](atom::shutdown) { shut_down(self); },
-    [=](atom::restart, const std::string& role) {
+    [=](atom::restart, role r) {
       if (!self->state.stopping)
-        spawn_role(self, role);
+        spawn_role(self, r);
     },
     [=](atom::tick) {
       self->delayed_send(self, self->state.settings.summary_interval,
@@ -220,12 +197,6 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       BF_INFO(self, "Summary: {}", metrics().summary());
     },
   };
-}
-
-supervisor_actor spawn_supervisor(caf::actor_system& sys,
-                                  const pipeline_settings& settings) {
-  return sys.spawn(supervisor, settings.supervision,
-                   production_roles(settings));
 }
 
 } // namespace backfilld

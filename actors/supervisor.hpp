@@ -9,23 +9,12 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <string>
 
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/db_watchdog.hpp"
-#include "actors/dedupe.hpp"
-#include "actors/fetcher.hpp"
-#include "actors/listen_shell.hpp"
-#include "actors/rate_limiter.hpp"
-#include "actors/tracker.hpp"
-#include "actors/writer.hpp"
-#include "db/connection.hpp"
-#include "db/job_queries.hpp"
 #include "messages/interfaces.hpp"
 #include "policy/backoff.hpp"
-#include "provider/http_client.hpp"
 
 namespace backfilld {
 
@@ -43,42 +32,27 @@ struct supervision_settings {
   std::chrono::milliseconds summary_interval{60'000};
 };
 
-/// Everything the pipeline needs to run; read from the configuration.
-struct pipeline_settings {
-  db_settings db;
-  queue_settings lease;
-  listen_settings listen;
-  dedupe_settings dedupe;
-  rate_limiter_settings limiter;
-  fetcher_settings fetcher;
-  http_options http;
-  size_t fetch_concurrency = 4;
-  writer_settings writer;
-  tracker_settings tracker;
-  supervision_settings supervision;
-};
-
 /// How the supervisor makes each role, given the peers it needs. The
-/// daemon's come from `production_roles`; the unit tests plug in fakes.
+/// daemon's come from `production_roles` (app/pipeline.hpp); the unit tests
+/// plug in fakes.
 struct role_factory {
   std::function<tracker_actor(caf::actor_system&, db_watchdog_actor)> tracker;
   std::function<rate_limiter_actor(caf::actor_system&)> rate_limiter;
   std::function<writer_actor(caf::actor_system&, db_watchdog_actor,
                              tracker_actor)>
     writer;
+  std::function<job_queue_actor(caf::actor_system&, db_watchdog_actor)>
+    job_queue;
   std::function<dedupe_actor(caf::actor_system&, db_watchdog_actor,
-                             tracker_actor)>
+                             tracker_actor, job_queue_actor)>
     dedupe;
-  std::function<fetcher_actor(caf::actor_system&, dedupe_actor,
+  std::function<fetcher_actor(caf::actor_system&, job_queue_actor,
                               rate_limiter_actor, writer_actor)>
     fetcher;
   std::function<listener_actor(caf::actor_system&, db_watchdog_actor,
                                dedupe_actor)>
     listener;
 };
-
-/// The real roles (with their detached stores and workers).
-role_factory production_roles(const pipeline_settings& settings);
 
 struct supervisor_state {
   static inline const char* name = "supervisor";
@@ -88,21 +62,18 @@ struct supervisor_state {
   tracker_actor tracker;
   rate_limiter_actor limiter;
   writer_actor writer;
-  dedupe_actor queue;
+  job_queue_actor queue;
+  dedupe_actor dedupe;
   fetcher_actor fetcher;
   listener_actor listener;
   /// Which role each live actor plays.
-  std::map<caf::actor_addr, std::string> roles;
-  std::map<std::string, restart_window> restarts;
+  std::map<caf::actor_addr, role> roles;
+  std::map<role, restart_window> restarts;
   bool stopping = false;
 };
 
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            supervision_settings settings, role_factory make);
-
-/// Spawns the supervisor with the real roles.
-supervisor_actor spawn_supervisor(caf::actor_system& sys,
-                                  const pipeline_settings& settings);
 
 } // namespace backfilld

@@ -29,11 +29,7 @@ void answer_flush_waiters(self_pointer self) {
 }
 
 void retry_later(self_pointer self) {
-  auto& st = self->state;
-  if (st.retry_scheduled)
-    return;
-  st.retry_scheduled = true;
-  self->delayed_send(self, st.settings.retry_delay, atom::tick_v);
+  self->state.retry.schedule(self, self->state.settings.retry_delay);
 }
 
 /// Sends everything pending as one batch, unless a batch is out already.
@@ -105,7 +101,7 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self,
       return promise;
     },
     [=](atom::tick) {
-      self->state.retry_scheduled = false;
+      self->state.retry.fired();
       send_batch(self);
     },
   };

@@ -11,6 +11,7 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/pending_tick.hpp"
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
 
@@ -33,7 +34,7 @@ struct tracker_state {
   std::set<asset_id> fresh;
   /// Whether a batch is with the store.
   bool in_flight = false;
-  bool retry_scheduled = false;
+  pending_tick retry;
   /// `flush` requests waiting for everything pending to be stored.
   std::vector<caf::typed_response_promise<int32_t>> flush_waiters;
   int32_t changed_since_flush = 0;

@@ -11,7 +11,7 @@
 #include <caf/system_messages.hpp>
 #include <pqxx/pqxx>
 
-#include "actors/supervisor.hpp"
+#include "app/pipeline.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/schema.hpp"

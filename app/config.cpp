@@ -245,16 +245,17 @@ caf::expected<pipeline_settings> config::pipeline() const {
     ms(db_stall_timeout) + ms(db_connect_timeout) + milliseconds{5'000};
   s.dedupe.poll_interval = ms(queue_poll_interval);
   s.dedupe.catch_up_interval = ms(queue_catch_up_interval);
-  s.dedupe.heartbeat_interval = ms(queue_heartbeat_interval);
   s.dedupe.store_timeout = store_timeout;
   s.dedupe.max_sightings = static_cast<size_t>(queue_max_sightings);
-  s.dedupe.retry.backoff.base = ms(retry_base);
-  s.dedupe.retry.backoff.factor = retry_factor;
-  s.dedupe.retry.backoff.cap = ms(retry_cap);
-  s.dedupe.retry.backoff.max_attempts =
-    static_cast<int32_t>(retry_max_attempts);
-  s.dedupe.retry.throttle_delay = ms(yahoo_throttle_pause);
-  s.dedupe.seed = std::random_device{}();
+  s.queue.poll_interval = ms(queue_poll_interval);
+  s.queue.heartbeat_interval = ms(queue_heartbeat_interval);
+  s.queue.store_timeout = store_timeout;
+  s.queue.retry.backoff.base = ms(retry_base);
+  s.queue.retry.backoff.factor = retry_factor;
+  s.queue.retry.backoff.cap = ms(retry_cap);
+  s.queue.retry.backoff.max_attempts = static_cast<int32_t>(retry_max_attempts);
+  s.queue.retry.throttle_delay = ms(yahoo_throttle_pause);
+  s.queue.seed = std::random_device{}();
   s.limiter.rate = yahoo_requests_per_second;
   s.limiter.burst = yahoo_burst;
   s.fetcher.base_url = yahoo_base_url;
@@ -263,7 +264,7 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.http_timeout =
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
   s.fetcher.store_timeout = store_timeout;
-  s.fetcher.throttle_pause = ms(yahoo_throttle_pause);
+  s.fetcher.classify.throttle_pause = ms(yahoo_throttle_pause);
   s.fetcher.retry_delay = ms(queue_poll_interval);
   // Waiting for a grant may take a 429's pause plus a window's worth of
   // requests at the configured rate.

@@ -15,7 +15,7 @@
 #include <caf/expected.hpp>
 #include <caf/timespan.hpp>
 
-#include "actors/supervisor.hpp"
+#include "app/pipeline.hpp"
 
 namespace backfilld {
 

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "provider/symbols.hpp"
+
 namespace backfilld {
 
 namespace {
@@ -24,11 +26,12 @@ known AS (
          EXISTS (SELECT 1 FROM asset_prices p WHERE p.asset_id = a.id)
            AS has_prices,
          failure.last_error IS NOT NULL AS failed_before,
-         failure.last_error
+         failure.last_error, failure.permanent,
+         coalesce(a.asset_type, '') AS asset_type
   FROM assets a
   JOIN input i ON i.asset_id = a.id
   LEFT JOIN LATERAL (
-    SELECT coalesce(j.last_error, '') AS last_error
+    SELECT coalesce(j.last_error, '') AS last_error, j.permanent
     FROM backfill_jobs j
     WHERE j.asset_id = a.id AND j.kind = 'backfill' AND j.state = 'failed'
       AND (j.permanent
@@ -76,7 +79,9 @@ SELECT i.asset_id, coalesce(k.symbol, '') AS symbol,
             WHEN k.failed_before THEN 'failed_before'
             ELSE 'already_queued' END AS outcome,
        e.asset_id IS NOT NULL AS extension_queued,
-       coalesce(k.last_error, '') AS last_error
+       coalesce(k.last_error, '') AS last_error,
+       coalesce(k.permanent, false) AS permanent,
+       coalesce(k.asset_type, '') AS asset_type
 FROM input i
 LEFT JOIN known k USING (asset_id)
 LEFT JOIN queued q USING (asset_id)
@@ -213,6 +218,13 @@ enqueue_outcome to_outcome(const std::string& x) {
   return enqueue_outcome::unknown_asset;
 }
 
+hold_reason hold_reason_of(const std::string& asset_type, bool permanent) {
+  if (!has_market_price(asset_type))
+    return hold_reason::no_market_price;
+  return permanent ? hold_reason::permanent_failure
+                   : hold_reason::attempts_ran_out;
+}
+
 day_number day_or_none(const pqxx::field& f) {
   return f.is_null() ? no_day : f.as<day_number>();
 }
@@ -234,11 +246,18 @@ std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
                               millis(queue.revive_after));
   txn.commit();
   results.reserve(rows.size());
-  for (const auto& row : rows)
-    results.push_back(enqueue_result{
-      row["asset_id"].as<asset_id>(), row["symbol"].as<std::string>(),
-      to_outcome(row["outcome"].as<std::string>()),
-      row["extension_queued"].as<bool>(), row["last_error"].as<std::string>()});
+  for (const auto& row : rows) {
+    enqueue_result r;
+    r.asset = row["asset_id"].as<asset_id>();
+    r.symbol = row["symbol"].as<std::string>();
+    r.outcome = to_outcome(row["outcome"].as<std::string>());
+    r.extension_queued = row["extension_queued"].as<bool>();
+    if (r.outcome == enqueue_outcome::failed_before)
+      r.held_back = hold_reason_of(row["asset_type"].as<std::string>(),
+                                   row["permanent"].as<bool>());
+    r.last_error = row["last_error"].as<std::string>();
+    results.push_back(std::move(r));
+  }
   return results;
 }
 
@@ -294,9 +313,9 @@ bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
               const queue_settings& lease) {
   pqxx::work txn{conn};
   auto rows = txn.exec_params(fail_sql, verdict.job, lease.worker,
-                              verdict.give_up, verdict.refund_attempt,
+                              verdict.gives_up(), verdict.refund_attempt,
                               static_cast<double>(verdict.delay_ms),
-                              verdict.reason, verdict.permanent);
+                              verdict.reason, verdict.permanent());
   txn.commit();
   return rows.affected_rows() == 1;
 }

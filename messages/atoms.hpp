@@ -15,6 +15,7 @@ CAF_ADD_ATOM(backfilld, backfilld::atom, failed, "failed")
 CAF_ADD_ATOM(backfilld, backfilld::atom, heartbeat, "heartbeat")
 CAF_ADD_ATOM(backfilld, backfilld::atom, release, "release")
 CAF_ADD_ATOM(backfilld, backfilld::atom, catch_up, "catch_up")
+CAF_ADD_ATOM(backfilld, backfilld::atom, wake, "wake")
 
 // -- fetching -----------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, acquire, "acquire")

@@ -2,11 +2,25 @@
 //
 // Read this file to learn the whole system. A notification flows
 //
-//   listener ──asset_seen──▶ dedupe ◀──pull── fetcher ──write──▶ writer
-//                              │                │  ▲                │
-//                              │ track          │  └─acquire/grant─
-//                              rate_limiter ▼                ▼ ▼
-//                           tracker ◀──────────────────────────── track
+// clang-format off
+//
+//   PostgreSQL ─NOTIFY─▶ listener ─asset_seen─▶ dedupe ─enqueue─▶ backfill_jobs
+//                                                 │ wake             (table)
+//                                                 ▼                    │
+//                    ┌──────pull / jobs──────▶ job_queue ◀─claim───────┘
+//                    │                            ▲
+//                 fetcher ─acquire/grant─ rate_limiter
+//                    │ write                      │ done / failed / release
+//                    ▼                            │
+//                 writer ─────────────────────────┘ (via the fetcher)
+//                    │ track
+//                    ▼
+//                 tracker ─▶ tracked_assets
+//
+// clang-format on
+//
+// The supervisor spawns and watches every role and hands a restarted role's
+// new handle to the peers that talk to it.
 //
 // Roles that block (libpq, curl) are split in two: an event-based actor with
 // the logic, and a detached "store" or "shell" actor that owns the connection
@@ -55,12 +69,18 @@ using tracking_store_actor = caf::typed_actor<
   caf::replies_to<atom::track, std::vector<asset_id>,
                   std::vector<asset_id>>::with<int32_t>>;
 
-/// Owns the queue's database connection: `backfill_jobs` and its SQL.
-using job_store_actor = caf::typed_actor<
+/// What the dedupe actor asks of its job store.
+using enqueue_store_actor = caf::typed_actor<
   /// Queues a backfill for every asset that needs one (at most one live job
   /// per asset and kind) and says what happened to each.
   caf::replies_to<atom::enqueue,
                   std::vector<asset_id>>::with<std::vector<enqueue_result>>,
+  /// Runs `enqueue` for every asset that has transactions: queues what lost
+  /// notifications missed, and reports the rest so that tracking is repaired.
+  caf::replies_to<atom::catch_up>::with<std::vector<enqueue_result>>>;
+
+/// What the job queue asks of its job store.
+using claim_store_actor = caf::typed_actor<
   /// Claims up to N due jobs under a lease (`FOR UPDATE SKIP LOCKED`).
   caf::replies_to<atom::claim, uint32_t>::with<std::vector<backfill_job>>,
   /// Marks a job done; false when its lease had passed to someone else.
@@ -71,10 +91,12 @@ using job_store_actor = caf::typed_actor<
   /// in nobody's hands; replies with how many leases were still ours.
   caf::replies_to<atom::heartbeat, std::vector<job_id>>::with<int32_t>,
   /// Hands jobs back to the table.
-  caf::replies_to<atom::release, job_release>::with<int32_t>,
-  /// Runs `enqueue` for every asset that has transactions: queues what lost
-  /// notifications missed, and reports the rest so that tracking is repaired.
-  caf::replies_to<atom::catch_up>::with<std::vector<enqueue_result>>>;
+  caf::replies_to<atom::release, job_release>::with<int32_t>>;
+
+/// Owns a database connection to `backfill_jobs` and runs its SQL. The dedupe
+/// actor and the job queue each have one (of the two views above), so that a
+/// long catch-up scan never delays claims and heartbeats.
+using job_store_actor = enqueue_store_actor::extend_with<claim_store_actor>;
 
 /// One libcurl easy handle on its own thread.
 using http_worker_actor = caf::typed_actor<
@@ -119,18 +141,17 @@ using writer_actor = caf::typed_actor<
   /// The tracker was restarted: use this handle from now on.
   caf::reacts_to<tracker_actor>>;
 
-/// The front of the job queue: turns sightings into durable jobs and hands
-/// claimed jobs to fetchers that ask for them.
-using dedupe_actor = caf::typed_actor<
-  /// A notification named this asset.
-  caf::reacts_to<asset_seen>,
-  /// Scan the database for work that lost notifications missed.
-  caf::reacts_to<atom::catch_up>,
+/// Hands claimed jobs to fetchers that ask for them, and records what became
+/// of each. Everything it keeps in memory can be lost: the table holds the
+/// jobs, and a lease that nobody extends expires.
+using job_queue_actor = caf::typed_actor<
   /// A fetcher has room for N more jobs and holds these. The reply carries at
   /// most N jobs; it waits while none are due (a long poll), so no mailbox
   /// ever holds more than the fetchers asked for.
   caf::replies_to<atom::pull, uint32_t,
                   std::vector<job_id>>::with<std::vector<backfill_job>>,
+  /// New jobs are in the table: claim now rather than at the next poll.
+  caf::reacts_to<atom::wake>,
   /// The job's series is stored.
   caf::reacts_to<atom::done, backfill_job, write_summary>,
   /// The job's attempt failed.
@@ -140,12 +161,22 @@ using dedupe_actor = caf::typed_actor<
   /// Shutdown: hand out no more jobs, release what fetchers still hold, and
   /// reply once every outcome reached the table.
   caf::replies_to<atom::drain>::with<int32_t>,
-  /// Internal: flush pending sightings and verdicts, serve parked pulls.
+  /// Internal: retry outcomes, serve parked pulls, extend leases when due.
+  caf::reacts_to<atom::tick>>;
+
+/// Turns sightings into durable jobs: at most one live job per asset (the
+/// table's unique index decides, not this actor's memory).
+using dedupe_actor = caf::typed_actor<
+  /// A notification named this asset.
+  caf::reacts_to<asset_seen>,
+  /// Scan the database for work that lost notifications missed.
+  caf::reacts_to<atom::catch_up>,
+  /// Internal: flush pending sightings, start a catch-up when due.
   caf::reacts_to<atom::tick>,
-  /// Internal: extend the leases of held jobs.
-  caf::reacts_to<atom::heartbeat>,
   /// The tracker was restarted: use this handle from now on.
-  caf::reacts_to<tracker_actor>>;
+  caf::reacts_to<tracker_actor>,
+  /// The job queue was restarted: use this handle from now on.
+  caf::reacts_to<job_queue_actor>>;
 
 /// Turns raw notifications into sightings.
 using listener_actor = caf::typed_actor<
@@ -156,13 +187,13 @@ using listener_actor = caf::typed_actor<
   caf::reacts_to<atom::listening, int32_t>,
   /// The shell lost its connection; the text says why.
   caf::reacts_to<atom::lost, std::string>,
-  /// The queue was restarted: use this handle from now on.
+  /// The dedupe actor was restarted: use this handle from now on.
   caf::reacts_to<dedupe_actor>>;
 
 /// Pulls jobs, waits for grants, fetches, decodes and hands series on.
 using fetcher_actor = caf::typed_actor<
-  /// The queue was restarted: use this handle from now on.
-  caf::reacts_to<dedupe_actor>,
+  /// The job queue was restarted: use this handle from now on.
+  caf::reacts_to<job_queue_actor>,
   /// The rate limiter was restarted.
   caf::reacts_to<rate_limiter_actor>,
   /// The writer was restarted.
@@ -178,7 +209,7 @@ using supervisor_actor = caf::typed_actor<
   /// Stop gracefully; the supervisor quits once everything is handed back.
   caf::reacts_to<atom::shutdown>,
   /// Internal: respawn a role after its restart delay.
-  caf::reacts_to<atom::restart, std::string>,
+  caf::reacts_to<atom::restart, role>,
   /// Internal: log the periodic summary line.
   caf::reacts_to<atom::tick>>;
 

@@ -47,14 +47,14 @@ typename Inspector::result_type inspect(Inspector& f, job_failure& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_verdict& x) {
-  return f(caf::meta::type_name("job_verdict"), x.job, x.give_up, x.delay_ms,
-           x.refund_attempt, x.permanent, x.reason);
+  return f(caf::meta::type_name("job_verdict"), x.job, x.action, x.delay_ms,
+           x.refund_attempt, x.reason);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
   return f(caf::meta::type_name("enqueue_result"), x.asset, x.symbol, x.outcome,
-           x.extension_queued, x.last_error);
+           x.extension_queued, x.held_back, x.last_error);
 }
 
 template <class Inspector>
@@ -109,6 +109,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::http_request))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::http_response))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::role))
 
 // Containers that travel as a whole.
 CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::asset_id>))
@@ -121,6 +122,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::tracker_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::rate_limiter_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::writer_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::job_queue_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

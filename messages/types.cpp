@@ -1,6 +1,14 @@
 #include "messages/types.hpp"
 
+#include <date/date.h>
+
 namespace backfilld {
+
+std::string iso_date(day_number day) {
+  if (day == no_day)
+    return "none";
+  return date::format("%F", date::sys_days{date::days{day}});
+}
 
 const char* to_string(job_kind x) {
   return x == job_kind::backfill ? "backfill" : "extend";
@@ -30,6 +38,52 @@ const char* to_string(enqueue_outcome x) {
     return "failed_before";
   case enqueue_outcome::unknown_asset:
     return "unknown_asset";
+  }
+  return "unknown";
+}
+
+const char* to_string(verdict_action x) {
+  switch (x) {
+  case verdict_action::retry:
+    return "retry";
+  case verdict_action::give_up:
+    return "give_up";
+  case verdict_action::give_up_permanent:
+    return "give_up_permanent";
+  }
+  return "unknown";
+}
+
+const char* to_string(role x) {
+  switch (x) {
+  case role::tracker:
+    return "tracker";
+  case role::rate_limiter:
+    return "rate-limiter";
+  case role::writer:
+    return "writer";
+  case role::job_queue:
+    return "job-queue";
+  case role::dedupe:
+    return "dedupe";
+  case role::fetcher:
+    return "fetcher";
+  case role::listener:
+    return "listener";
+  }
+  return "unknown";
+}
+
+const char* to_string(hold_reason x) {
+  switch (x) {
+  case hold_reason::none:
+    return "none";
+  case hold_reason::no_market_price:
+    return "no_market_price";
+  case hold_reason::permanent_failure:
+    return "permanent_failure";
+  case hold_reason::attempts_ran_out:
+    return "attempts_ran_out";
   }
   return "unknown";
 }

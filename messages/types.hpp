@@ -25,6 +25,9 @@ using day_number = int32_t;
 /// Marks an absent `day_number`.
 constexpr day_number no_day = INT32_MIN;
 
+/// ISO form of a day, e.g. "2024-03-08"; "none" for `no_day`.
+std::string iso_date(day_number day);
+
 // -- notifications ------------------------------------------------------------
 
 /// A transaction for this asset was inserted (or someone sent a test NOTIFY).
@@ -99,20 +102,35 @@ struct job_failure {
   int64_t retry_after_ms = 0;
 };
 
+/// What the queue does with a job after a failed attempt.
+enum class verdict_action : uint8_t {
+  /// Back to `pending` after the verdict's delay.
+  retry,
+  /// State `failed` after attempts ran out on transient trouble (an outage):
+  /// catch-up revives it after `retry.revive-after`.
+  give_up,
+  /// State `failed` for good: retrying cannot help (unknown symbol, no market
+  /// price). Only `backfilld retry` revives it.
+  give_up_permanent,
+};
+
 /// What the queue decided after a failure: the row's next state.
 struct job_verdict {
   job_id job = 0;
-  /// True: state `failed`, retried only when an operator asks. False: back to
-  /// `pending` after `delay_ms`.
-  bool give_up = false;
+  verdict_action action = verdict_action::retry;
+  /// With `retry`: how long the job waits before it is due again.
   int64_t delay_ms = 0;
   /// Give the attempt back (throttling is not the job's fault).
   bool refund_attempt = false;
-  /// With `give_up`: retrying cannot help (unknown symbol), as opposed to
-  /// attempts that ran out on transient trouble, which catch-up revives
-  /// after a while.
-  bool permanent = false;
   std::string reason;
+
+  bool gives_up() const {
+    return action != verdict_action::retry;
+  }
+
+  bool permanent() const {
+    return action == verdict_action::give_up_permanent;
+  }
 };
 
 /// Jobs going back to the table before they finished.
@@ -136,6 +154,18 @@ enum class enqueue_outcome : uint8_t {
   unknown_asset,
 };
 
+/// Why a failed job holds its asset back (with `failed_before`).
+enum class hold_reason : uint8_t {
+  /// Not held back.
+  none,
+  /// Cash or a custom asset: no provider has a price for it.
+  no_market_price,
+  /// Retrying cannot help (unknown symbol) until an operator asks.
+  permanent_failure,
+  /// Attempts ran out on transient trouble; catch-up revives it later.
+  attempts_ran_out,
+};
+
 /// One asset's row in the reply to an enqueue batch.
 struct enqueue_result {
   asset_id asset = 0;
@@ -143,7 +173,9 @@ struct enqueue_result {
   enqueue_outcome outcome = enqueue_outcome::unknown_asset;
   /// True when an `extend` job was queued as well.
   bool extension_queued = false;
-  /// For `failed_before`: why it failed.
+  /// For `failed_before`: why the failure holds the asset back.
+  hold_reason held_back = hold_reason::none;
+  /// For `failed_before`: the failure's text, for the log.
   std::string last_error;
 };
 
@@ -210,11 +242,34 @@ struct http_response {
   std::string body;
 };
 
+// -- supervision --------------------------------------------------------------
+
+/// The pipeline's roles, each supervised and restarted on its own. Listed in
+/// start order: each needs only those before it.
+enum class role : uint8_t {
+  tracker,
+  rate_limiter,
+  writer,
+  job_queue,
+  dedupe,
+  fetcher,
+  listener,
+};
+
+/// Every role, in start order.
+constexpr role all_roles[] = {
+  role::tracker, role::rate_limiter, role::writer,  role::job_queue,
+  role::dedupe,  role::fetcher,      role::listener};
+
 // -- readable enums (for logs, SQL and test failure output) -------------------
 
 /// "backfill" or "extend", as stored in `backfill_jobs.kind`.
 const char* to_string(job_kind x);
 const char* to_string(failure_kind x);
 const char* to_string(enqueue_outcome x);
+const char* to_string(verdict_action x);
+const char* to_string(hold_reason x);
+/// The role's name in logs and failpoints, e.g. "rate-limiter".
+const char* to_string(role x);
 
 } // namespace backfilld

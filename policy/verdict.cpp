@@ -9,9 +9,6 @@ namespace {
 /// The longest reason kept; provider text can be anything.
 constexpr size_t max_reason = 500;
 
-/// Longest delay before a retry: a week (more means a bogus Retry-After).
-constexpr int64_t max_delay_ms = 7LL * 24 * 3600 * 1000;
-
 } // namespace
 
 std::string printable_reason(std::string_view text) {
@@ -49,8 +46,7 @@ job_verdict decide(const backfill_job& job, const job_failure& failure,
   verdict.reason = printable_reason(failure.reason);
   switch (failure.kind) {
   case failure_kind::permanent:
-    verdict.give_up = true;
-    verdict.permanent = true;
+    verdict.action = verdict_action::give_up_permanent;
     break;
   case failure_kind::throttled:
     verdict.refund_attempt = true;
@@ -60,7 +56,7 @@ job_verdict decide(const backfill_job& job, const job_failure& failure,
     break;
   case failure_kind::transient:
     if (exhausted(policy.backoff, job.attempts)) {
-      verdict.give_up = true;
+      verdict.action = verdict_action::give_up;
       verdict.reason =
         printable_reason("gave up after " + std::to_string(job.attempts) +
                          " attempts: " + failure.reason);
@@ -70,7 +66,6 @@ job_verdict decide(const backfill_job& job, const job_failure& failure,
     }
     break;
   }
-  verdict.delay_ms = std::clamp<int64_t>(verdict.delay_ms, 0, max_delay_ms);
   return verdict;
 }
 

@@ -51,10 +51,4 @@ int64_t unix_seconds(day_number day) {
   return static_cast<int64_t>(day) * 86'400;
 }
 
-std::string iso_date(day_number day) {
-  if (day == no_day)
-    return "none";
-  return date::format("%F", date::sys_days{date::days{day}});
-}
-
 } // namespace backfilld

@@ -46,7 +46,4 @@ day_number utc_day(int64_t unix_seconds);
 /// Midnight UTC of a day, in Unix seconds.
 int64_t unix_seconds(day_number day);
 
-/// ISO form of a day, e.g. "2024-03-08".
-std::string iso_date(day_number day);
-
 } // namespace backfilld

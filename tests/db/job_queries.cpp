@@ -159,7 +159,7 @@ CAF_TEST(failed attempts back off and then give up visibly) {
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   auto id = jobs[0].id;
   CAF_CHECK(fail_job(
-    *conn, job_verdict{id, false, 60'000, false, false, "HTTP 503"}, me));
+    *conn, job_verdict{id, verdict_action::retry, 60'000, false, "HTTP 503"}, me));
   CAF_CHECK_EQUAL(state_of(id), "pending");
   // Not due yet.
   CAF_CHECK(claim(1, me).empty());
@@ -168,7 +168,7 @@ CAF_TEST(failed attempts back off and then give up visibly) {
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   CAF_CHECK_EQUAL(jobs[0].attempts, 2);
   CAF_CHECK(fail_job(
-    *conn, job_verdict{id, true, 0, false, true, "symbol_not_found"}, me));
+    *conn, job_verdict{id, verdict_action::give_up_permanent, 0, false, "symbol_not_found"}, me));
   CAF_CHECK_EQUAL(state_of(id), "failed");
   CAF_CHECK_EQUAL(scalar<std::string>("SELECT last_error FROM backfill_jobs"),
                   "symbol_not_found");
@@ -186,7 +186,7 @@ CAF_TEST(throttled attempts and released jobs do not count) {
   auto jobs = claim(2, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 2u);
   CAF_CHECK(fail_job(
-    *conn, job_verdict{jobs[0].id, false, 0, true, false, "HTTP 429"}, me));
+    *conn, job_verdict{jobs[0].id, verdict_action::retry, 0, true, "HTTP 429"}, me));
   CAF_CHECK_EQUAL(release_jobs(*conn, job_release{{jobs[1].id}, true}, me), 1);
   CAF_CHECK_EQUAL(scalar<int>("SELECT sum(attempts) FROM backfill_jobs"), 0);
   CAF_CHECK_EQUAL(claim(5, other).size(), 2u);
@@ -229,7 +229,7 @@ CAF_TEST(a recent transaction asks for nothing older) {
 CAF_TEST(status lists jobs by state and the failures) {
   enqueue({12, 13});
   auto jobs = claim(1, me);
-  fail_job(*conn, job_verdict{jobs[0].id, true, 0, false, true, "bad"}, me);
+  fail_job(*conn, job_verdict{jobs[0].id, verdict_action::give_up_permanent, 0, false, "bad"}, me);
   auto counts = count_jobs(*conn);
   CAF_CHECK_EQUAL(counts.size(), 2u);
   auto failed = list_failed_jobs(*conn, 10);
@@ -293,7 +293,7 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   auto jobs = claim(1, reviving);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
   CAF_CHECK(fail_job(*conn,
-                     job_verdict{jobs[0].id, true, 0, false, false,
+                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
                                  "gave up after 8 attempts: HTTP 503"},
                      reviving));
   auto again = enqueue_jobs(*conn, {12}, reviving);
@@ -309,7 +309,7 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
                           [](const auto& j) { return j.asset == 13; });
   CAF_REQUIRE(btc != jobs.end());
   fail_job(*conn,
-           job_verdict{btc->id, true, 0, false, true, "symbol_not_found"},
+           job_verdict{btc->id, verdict_action::give_up_permanent, 0, false, "symbol_not_found"},
            reviving);
   std::this_thread::sleep_for(400ms);
   auto still_failed = enqueue_jobs(*conn, {13}, reviving);

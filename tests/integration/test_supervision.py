@@ -39,6 +39,11 @@ class RestartEachRole(PipelineTest):
     def test_dedupe(self):
         self.crash_once("dedupe", lambda d: self.db.buy(1))
 
+    def test_job_queue(self):
+        # The fetcher's first pull kills it; the fetcher pulls again from
+        # its successor.
+        self.crash_once("job-queue", lambda d: self.db.buy(1))
+
     def test_listener(self):
         def trigger(daemon):
             self.db.buy(1)  # The notification that kills the listener.

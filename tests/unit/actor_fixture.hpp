@@ -75,6 +75,15 @@ struct actor_fixture : test_coordinator_fixture<test_config> {
     return result;
   }
 
+  /// Lets a freshly spawned actor run its start-up (which may send messages
+  /// to itself and its peers) and nothing else, so that `expect` can follow
+  /// the messages from there.
+  template <class Handle>
+  void boot(const Handle& hdl) {
+    CAF_REQUIRE(sched.prioritize(hdl));
+    sched.run_once();
+  }
+
   /// Runs until no actor has a message left (timers do not fire).
   void settle() {
     sched.run();

@@ -1,5 +1,5 @@
 #define CAF_SUITE fetcher
-#include "actor_fixture.hpp"
+#include "fakes.hpp"
 
 #include <deque>
 #include <fstream>
@@ -20,14 +20,8 @@ std::string fixture_body(const std::string& name) {
   return buf.str();
 }
 
-/// Everything the fetcher's neighbours saw.
+/// Everything the fetcher's limiter, workers and writer saw.
 struct world {
-  // queue
-  std::deque<std::vector<backfill_job>> jobs_to_hand_out;
-  std::vector<uint32_t> pull_capacities;
-  std::vector<std::pair<job_id, write_summary>> done;
-  std::vector<std::pair<job_id, job_failure>> failed;
-  std::vector<job_id> released;
   // limiter
   bool grant_freely = true;
   std::vector<caf::typed_response_promise<atom::grant>> waiting_for_grant;
@@ -43,40 +37,6 @@ struct world {
   // writer
   std::vector<std::pair<job_id, size_t>> writes;
 };
-
-dedupe_actor::behavior_type fake_queue(dedupe_actor::pointer self,
-                                       std::shared_ptr<world> w) {
-  return {
-    [](const asset_seen&) {},
-    [](atom::catch_up) {},
-    [=](atom::pull, uint32_t capacity,
-        const std::vector<job_id>&) -> caf::result<std::vector<backfill_job>> {
-      w->pull_capacities.push_back(capacity);
-      if (w->jobs_to_hand_out.empty()) {
-        // Park the pull forever, like a queue without due jobs.
-        return self->make_response_promise<std::vector<backfill_job>>();
-      }
-      auto jobs = std::move(w->jobs_to_hand_out.front());
-      w->jobs_to_hand_out.pop_front();
-      if (jobs.size() > capacity)
-        CAF_FAIL("the test handed out more than asked for");
-      return jobs;
-    },
-    [=](atom::done, const backfill_job& job, const write_summary& s) {
-      w->done.emplace_back(job.id, s);
-    },
-    [=](atom::failed, const backfill_job& job, const job_failure& f) {
-      w->failed.emplace_back(job.id, f);
-    },
-    [=](atom::release, const std::vector<job_id>& jobs) {
-      w->released.insert(w->released.end(), jobs.begin(), jobs.end());
-    },
-    [](atom::drain) { return int32_t{0}; },
-    [](atom::tick) {},
-    [](atom::heartbeat) {},
-    [](tracker_actor) {},
-  };
-}
 
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
                                                std::shared_ptr<world> w) {
@@ -171,7 +131,8 @@ http_response ok_chart() {
 
 struct fixture : actor_fixture {
   std::shared_ptr<world> w = std::make_shared<world>();
-  dedupe_actor queue = start(fake_queue, w);
+  std::shared_ptr<queue_script> q = std::make_shared<queue_script>();
+  job_queue_actor queue = start(fake_job_queue, q);
   rate_limiter_actor limiter = start(fake_limiter, w);
   writer_actor writer_hdl = start(fake_writer, w);
   std::vector<fake_worker_actor> workers;
@@ -201,9 +162,10 @@ struct fixture : actor_fixture {
     s.window = window;
     s.http_timeout = 10s;
     s.store_timeout = 10s;
-    s.throttle_pause = 60s;
+    s.classify.throttle_pause = 60s;
     s.retry_delay = 1s;
     s.grant_timeout = 30s;
+    s.start_unix_time = 1'710'000'000; // 2024-03-09, a Saturday
     hdl = start(fetcher, queue, limiter, writer_hdl, pool, s);
     settle();
   }
@@ -215,7 +177,7 @@ CAF_TEST_FIXTURE_SCOPE(fetcher_tests, fixture)
 
 CAF_TEST(a job goes from pull to grant to fetch to write to done) {
   w->responses["/AMD?"] = ok_chart();
-  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 2);
   CAF_REQUIRE_EQUAL(w->urls.size(), 1u);
   CAF_CHECK_EQUAL(w->urls[0],
@@ -223,15 +185,15 @@ CAF_TEST(a job goes from pull to grant to fetch to write to done) {
                   "?range=1y&interval=1d&includeAdjustedClose=true");
   CAF_REQUIRE_EQUAL(w->writes.size(), 1u);
   CAF_CHECK_EQUAL(w->writes[0].second, 5u);
-  CAF_REQUIRE_EQUAL(w->done.size(), 1u);
-  CAF_CHECK_EQUAL(w->done[0].first, 1);
-  CAF_CHECK(w->failed.empty());
+  CAF_REQUIRE_EQUAL(q->done.size(), 1u);
+  CAF_CHECK_EQUAL(q->done[0].first, 1);
+  CAF_CHECK(q->failed.empty());
 }
 
 CAF_TEST(the provider is never called without a grant) {
   w->grant_freely = false;
   w->responses["/AMD?"] = ok_chart();
-  w->jobs_to_hand_out.push_back({job(1, "AMD"), job(2, "AMD")});
+  q->jobs_to_hand_out.push_back({job(1, "AMD"), job(2, "AMD")});
   launch(4, 2);
   CAF_CHECK(w->urls.empty());
   CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 2u);
@@ -239,13 +201,13 @@ CAF_TEST(the provider is never called without a grant) {
   CAF_CHECK_EQUAL(w->urls.size(), 1u);
   grant_one();
   CAF_CHECK_EQUAL(w->urls.size(), 2u);
-  CAF_CHECK_EQUAL(w->done.size(), 2u);
+  CAF_CHECK_EQUAL(q->done.size(), 2u);
 }
 
 CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
   w->grant_freely = false;
   w->responses["/AMD?"] = ok_chart();
-  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
   // The limiter dies with the request; its successor grants freely.
@@ -254,7 +216,7 @@ CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
   self->send(hdl, successor);
   settle();
   CAF_CHECK_EQUAL(w->urls.size(), 1u);
-  CAF_CHECK_EQUAL(w->done.size(), 1u);
+  CAF_CHECK_EQUAL(q->done.size(), 1u);
   // A late answer of the dead one changes nothing.
   grant_one();
   CAF_CHECK_EQUAL(w->urls.size(), 1u);
@@ -263,7 +225,7 @@ CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
 CAF_TEST(a grant that never comes is asked for again) {
   w->grant_freely = false;
   w->responses["/AMD?"] = ok_chart();
-  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
   wait(31s);
@@ -277,48 +239,48 @@ CAF_TEST(a grant that never comes is asked for again) {
 
 CAF_TEST(the window bounds what is pulled and held) {
   w->hold_gets = true;
-  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  q->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
   launch(3, 2);
   // Full: no further pull while three jobs are held.
-  CAF_CHECK_EQUAL(w->pull_capacities, std::vector<uint32_t>{3});
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{3});
   // Two workers: two requests in flight, the third job waits.
   CAF_CHECK_EQUAL(w->max_gets_in_flight, 2);
   answer_one_get();
   // One finished: the window has room for one more.
-  CAF_CHECK_EQUAL(w->pull_capacities, std::vector<uint32_t>({3, 1}));
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>({3, 1}));
   CAF_CHECK_EQUAL(w->urls.size(), 3u);
 }
 
 CAF_TEST(an unknown symbol fails permanently) {
-  w->jobs_to_hand_out.push_back({job(1, "NOSUCH")});
+  q->jobs_to_hand_out.push_back({job(1, "NOSUCH")});
   launch(4, 1);
-  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
-  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::permanent);
-  CAF_CHECK(w->failed[0].second.reason.find("symbol may be delisted") !=
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::permanent);
+  CAF_CHECK(q->failed[0].second.reason.find("symbol may be delisted") !=
             std::string::npos);
   CAF_CHECK(w->writes.empty());
 }
 
 CAF_TEST(cash is skipped without a grant or a request) {
   w->grant_freely = false;
-  w->jobs_to_hand_out.push_back({job(1, "EUR", "cash")});
+  q->jobs_to_hand_out.push_back({job(1, "EUR", "cash")});
   launch(4, 1);
   CAF_CHECK(w->urls.empty());
   CAF_CHECK(w->waiting_for_grant.empty());
-  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
-  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::permanent);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::permanent);
 }
 
 CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
   w->responses["/AMD?"] =
     http_response{429, "text/plain", 7, "Too Many Requests"};
-  w->jobs_to_hand_out.push_back({job(1, "AMD")});
+  q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->throttles.size(), 1u);
   CAF_CHECK_EQUAL(w->throttles[0], caf::timespan{7s});
-  CAF_REQUIRE_EQUAL(w->failed.size(), 1u);
-  CAF_CHECK_EQUAL(w->failed[0].second.kind, failure_kind::throttled);
-  CAF_CHECK_EQUAL(w->failed[0].second.retry_after_ms, 7000);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::throttled);
+  CAF_CHECK_EQUAL(q->failed[0].second.retry_after_ms, 7000);
 }
 
 CAF_TEST(provider trouble is a transient failure) {
@@ -326,25 +288,25 @@ CAF_TEST(provider trouble is a transient failure) {
   w->responses["/B?"] = http_response{200, "text/html", -1, "<html>x</html>"};
   w->responses["/C?"] = http_response{
     200, "application/json", -1, R"({"chart":{"result":null,"error":null}})"};
-  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  q->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
   launch(4, 3);
-  CAF_REQUIRE_EQUAL(w->failed.size(), 3u);
-  for (const auto& [id, failure] : w->failed)
+  CAF_REQUIRE_EQUAL(q->failed.size(), 3u);
+  for (const auto& [id, failure] : q->failed)
     CAF_CHECK_EQUAL(failure.kind, failure_kind::transient);
 }
 
 CAF_TEST(draining hands back jobs not started and waits for the rest) {
   w->hold_gets = true;
-  w->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
+  q->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B"), job(3, "C")});
   launch(3, 1);
   auto drained = ask<int32_t>(hdl, atom::drain_v);
   settle();
-  CAF_CHECK_EQUAL(w->released, std::vector<job_id>({2, 3}));
+  CAF_CHECK_EQUAL(q->released, std::vector<job_id>({2, 3}));
   CAF_CHECK(!drained->arrived());
   answer_one_get();
   CAF_REQUIRE(drained->value);
   CAF_CHECK_EQUAL(*drained->value, 1);
-  CAF_CHECK_EQUAL(w->done.size(), 1u);
+  CAF_CHECK_EQUAL(q->done.size(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,5 +1,5 @@
 #define CAF_SUITE listener
-#include "actor_fixture.hpp"
+#include "fakes.hpp"
 
 #include "actors/listener.hpp"
 #include "telemetry/counters.hpp"
@@ -9,32 +9,9 @@ using namespace backfilld::test;
 
 namespace {
 
-struct queue_log {
-  std::vector<asset_id> seen;
-  int catch_ups = 0;
-};
-
-dedupe_actor::behavior_type fake_queue(dedupe_actor::pointer self,
-                                       std::shared_ptr<queue_log> log) {
-  return {
-    [=](const asset_seen& x) { log->seen.push_back(x.asset); },
-    [=](atom::catch_up) { ++log->catch_ups; },
-    [=](atom::pull, uint32_t, const std::vector<job_id>&) {
-      return self->make_response_promise<std::vector<backfill_job>>();
-    },
-    [](atom::done, const backfill_job&, const write_summary&) {},
-    [](atom::failed, const backfill_job&, const job_failure&) {},
-    [](atom::release, const std::vector<job_id>&) {},
-    [](atom::drain) { return int32_t{0}; },
-    [](atom::tick) {},
-    [](atom::heartbeat) {},
-    [](tracker_actor) {},
-  };
-}
-
 struct fixture : actor_fixture {
-  std::shared_ptr<queue_log> log = std::make_shared<queue_log>();
-  dedupe_actor queue = start(fake_queue, log);
+  std::shared_ptr<dedupe_log> log = std::make_shared<dedupe_log>();
+  dedupe_actor queue = start(fake_dedupe, log);
   listener_actor hdl = start(listener, queue);
 
   void notify(std::string payload) {
@@ -54,6 +31,19 @@ CAF_TEST(notifications become sightings) {
   CAF_CHECK_EQUAL(log->seen, std::vector<asset_id>({12, 13}));
 }
 
+CAF_TEST(a notification reaches dedupe as one sighting) {
+  notify(R"({"asset_id": 12, "transaction_id": 1, "portfolio_id": 3})");
+  expect((pg_notification), from(self).to(hdl));
+  expect((asset_seen), from(hdl).to(queue));
+  CAF_CHECK_EQUAL(log->seen, std::vector<asset_id>{12});
+}
+
+CAF_TEST(a malformed payload sends nothing on) {
+  notify(R"({"asset_id": "12"})");
+  expect((pg_notification), from(self).to(hdl));
+  disallow((asset_seen), from(hdl).to(queue));
+}
+
 CAF_TEST(malformed payloads are counted and never fatal) {
   auto before = metrics().notifications_rejected.load();
   notify("not json");
@@ -67,7 +57,7 @@ CAF_TEST(malformed payloads are counted and never fatal) {
   CAF_CHECK_EQUAL(log->seen, std::vector<asset_id>{14});
 }
 
-CAF_TEST(every LISTEN start triggers a catch - up) {
+CAF_TEST(every LISTEN start triggers a catch-up) {
   self->send(hdl, atom::listening_v, int32_t{100});
   settle();
   CAF_CHECK_EQUAL(log->catch_ups, 1);
@@ -77,9 +67,9 @@ CAF_TEST(every LISTEN start triggers a catch - up) {
   CAF_CHECK_EQUAL(log->catch_ups, 2);
 }
 
-CAF_TEST(a restarted queue is used from then on) {
-  auto other_log = std::make_shared<queue_log>();
-  auto other = start(fake_queue, other_log);
+CAF_TEST(a restarted dedupe actor is used from then on) {
+  auto other_log = std::make_shared<dedupe_log>();
+  auto other = start(fake_dedupe, other_log);
   self->send(hdl, other);
   notify(R"({"asset_id": 15})");
   settle();

@@ -74,13 +74,14 @@ CAF_TEST(every message type survives serialisation) {
   check_round_trip(sys, std::vector<backfill_job>{sample_job(), sample_job()});
   check_round_trip(sys, atom::failed_v, sample_job(),
                    job_failure{failure_kind::throttled, "HTTP 429", 7000});
-  check_round_trip(sys,
-                   job_verdict{7, true, 0, false, true, "symbol_not_found"});
+  check_round_trip(sys, job_verdict{7, verdict_action::give_up_permanent, 0,
+                                    false, "symbol_not_found"});
   check_round_trip(sys, job_release{{7, 8}, false});
   check_round_trip(
     sys, std::vector<enqueue_result>{
-           {12, "AMD", enqueue_outcome::queued, true, ""},
-           {13, "", enqueue_outcome::failed_before, false, "symbol_not_found"}});
+           {12, "AMD", enqueue_outcome::queued, true, hold_reason::none, ""},
+           {13, "", enqueue_outcome::failed_before, false,
+            hold_reason::permanent_failure, "symbol_not_found"}});
   check_round_trip(sys, atom::write_v, sample_job(), sample_series());
   check_round_trip(sys, write_summary{251, 3});
   check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
@@ -88,6 +89,10 @@ CAF_TEST(every message type survives serialisation) {
   check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
   check_round_trip(sys, atom::throttle_v,
                    caf::timespan{std::chrono::seconds{5}});
+  check_round_trip(sys, atom::restart_v, role::job_queue);
+  check_round_trip(sys, atom::wake_v);
+  check_round_trip(sys, atom::done_v, sample_job(), write_summary{251, 3});
+  check_round_trip(sys, atom::release_v, std::vector<job_id>{4, 5});
 }
 
 CAF_TEST(errors of our category render for humans) {

@@ -1,5 +1,5 @@
 #define CAF_SUITE supervisor
-#include "actor_fixture.hpp"
+#include "fakes.hpp"
 
 #include <map>
 #include <string>
@@ -21,19 +21,6 @@ struct stage {
 
 using stage_ptr = std::shared_ptr<stage>;
 
-tracker_actor::behavior_type fake_tracker(tracker_actor::pointer, stage_ptr s) {
-  return {
-    [](atom::track, asset_id) {},
-    [](atom::track, asset_id, atom::write) {},
-    [](atom::track, const std::vector<asset_id>&) {},
-    [=](atom::flush) {
-      s->events.push_back("tracker flush");
-      return int32_t{0};
-    },
-    [](atom::tick) {},
-  };
-}
-
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer,
                                                stage_ptr) {
   return {
@@ -52,29 +39,9 @@ writer_actor::behavior_type fake_writer(writer_actor::pointer, stage_ptr s) {
   };
 }
 
-dedupe_actor::behavior_type fake_queue(dedupe_actor::pointer, stage_ptr s) {
-  return {
-    [](const asset_seen&) {},
-    [](atom::catch_up) {},
-    [](atom::pull, uint32_t, const std::vector<job_id>&) {
-      return std::vector<backfill_job>{};
-    },
-    [](atom::done, const backfill_job&, const write_summary&) {},
-    [](atom::failed, const backfill_job&, const job_failure&) {},
-    [](atom::release, const std::vector<job_id>&) {},
-    [=](atom::drain) {
-      s->events.push_back("dedupe drain");
-      return int32_t{0};
-    },
-    [](atom::tick) {},
-    [](atom::heartbeat) {},
-    [=](tracker_actor) { s->events.push_back("dedupe got tracker"); },
-  };
-}
-
 fetcher_actor::behavior_type fake_fetcher(fetcher_actor::pointer, stage_ptr s) {
   return {
-    [=](dedupe_actor) { s->events.push_back("fetcher got queue"); },
+    [=](job_queue_actor) { s->events.push_back("fetcher got queue"); },
     [=](rate_limiter_actor) { s->events.push_back("fetcher got limiter"); },
     [=](writer_actor) { s->events.push_back("fetcher got writer"); },
     [=](atom::drain) {
@@ -91,7 +58,7 @@ listener_actor::behavior_type fake_listener(listener_actor::pointer,
     [](const pg_notification&) {},
     [](atom::listening, int32_t) {},
     [](atom::lost, const std::string&) {},
-    [=](dedupe_actor) { s->events.push_back("listener got queue"); },
+    [=](dedupe_actor) { s->events.push_back("listener got dedupe"); },
   };
 }
 
@@ -108,6 +75,10 @@ caf::behavior watcher(caf::event_based_actor* self, caf::actor target,
 
 struct fixture : actor_fixture {
   stage_ptr s = std::make_shared<stage>();
+  /// The logs of the current (latest) fakes of these roles.
+  std::shared_ptr<tracker_log> tracker_book;
+  std::shared_ptr<queue_script> queue_book;
+  std::shared_ptr<dedupe_log> dedupe_book;
   supervisor_actor sup;
   std::shared_ptr<answer<caf::error>> ended =
     std::make_shared<answer<caf::error>>();
@@ -123,7 +94,9 @@ struct fixture : actor_fixture {
   role_factory fakes() {
     role_factory make;
     make.tracker = [=](caf::actor_system& sys, db_watchdog_actor) {
-      return made("tracker", sys.spawn(fake_tracker, s));
+      tracker_book = std::make_shared<tracker_log>();
+      tracker_book->events = &s->events;
+      return made("tracker", sys.spawn(fake_tracker, tracker_book));
     };
     make.rate_limiter = [=](caf::actor_system& sys) {
       return made("rate-limiter", sys.spawn(fake_limiter, s));
@@ -132,12 +105,19 @@ struct fixture : actor_fixture {
                       tracker_actor) {
       return made("writer", sys.spawn(fake_writer, s));
     };
-    make.dedupe = [=](caf::actor_system& sys, db_watchdog_actor,
-                      tracker_actor) {
-      return made("dedupe", sys.spawn(fake_queue, s));
+    make.job_queue = [=](caf::actor_system& sys, db_watchdog_actor) {
+      queue_book = std::make_shared<queue_script>();
+      queue_book->allowed = {"drain"};
+      queue_book->events = &s->events;
+      return made("job-queue", sys.spawn(fake_job_queue, queue_book));
     };
-    make.fetcher = [=](caf::actor_system& sys, dedupe_actor, rate_limiter_actor,
-                       writer_actor) {
+    make.dedupe = [=](caf::actor_system& sys, db_watchdog_actor, tracker_actor,
+                      job_queue_actor) {
+      dedupe_book = std::make_shared<dedupe_log>();
+      return made("dedupe", sys.spawn(fake_dedupe, dedupe_book));
+    };
+    make.fetcher = [=](caf::actor_system& sys, job_queue_actor,
+                       rate_limiter_actor, writer_actor) {
       return made("fetcher", sys.spawn(fake_fetcher, s));
     };
     make.listener = [=](caf::actor_system& sys, db_watchdog_actor,
@@ -174,9 +154,8 @@ struct fixture : actor_fixture {
 CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
 
 CAF_TEST(every role is spawned once) {
-  for (auto role :
-       {"tracker", "rate-limiter", "writer", "dedupe", "fetcher", "listener"})
-    CAF_CHECK_EQUAL(s->spawns[role], 1);
+  for (auto r : all_roles)
+    CAF_CHECK_EQUAL(s->spawns[to_string(r)], 1);
   CAF_CHECK(!ended->arrived());
 }
 
@@ -187,23 +166,39 @@ CAF_TEST(a dead role is restarted on its own after the delay) {
   CAF_CHECK_EQUAL(s->spawns["writer"], 2);
   // Its successor reaches the peer that uses it; nobody else is touched.
   CAF_CHECK(saw("fetcher got writer"));
-  for (auto role : {"tracker", "rate-limiter", "dedupe", "fetcher", "listener"})
-    CAF_CHECK_EQUAL(s->spawns[role], 1);
+  for (auto r : all_roles)
+    if (r != role::writer)
+      CAF_CHECK_EQUAL(s->spawns[to_string(r)], 1);
 }
 
-CAF_TEST(a new tracker reaches the queue and the writer) {
+CAF_TEST(a new tracker reaches dedupe and the writer) {
   kill("tracker");
   wait(1s);
   CAF_CHECK_EQUAL(s->spawns["tracker"], 2);
-  CAF_CHECK(saw("dedupe got tracker"));
+  CAF_CHECK_EQUAL(dedupe_book->new_trackers, 1);
   CAF_CHECK(saw("writer got tracker"));
 }
 
-CAF_TEST(a new queue reaches the fetcher and the listener) {
+CAF_TEST(a new job queue reaches dedupe and the fetcher) {
+  kill("job-queue");
+  wait(1s);
+  CAF_CHECK_EQUAL(s->spawns["job-queue"], 2);
+  CAF_CHECK(saw("fetcher got queue"));
+  CAF_CHECK_EQUAL(dedupe_book->new_queues, 1);
+}
+
+CAF_TEST(a new dedupe actor reaches the listener) {
   kill("dedupe");
   wait(1s);
-  CAF_CHECK(saw("fetcher got queue"));
-  CAF_CHECK(saw("listener got queue"));
+  CAF_CHECK(saw("listener got dedupe"));
+  CAF_CHECK(!saw("fetcher got queue"));
+}
+
+CAF_TEST(a restart is a typed message naming the role) {
+  kill("writer");
+  sched.clock().advance_time(1s);
+  expect((atom::restart, role), from(sup).to(sup).with(_, role::writer));
+  CAF_CHECK_EQUAL(s->spawns["writer"], 2);
 }
 
 CAF_TEST(a crash loop stops the supervisor with an error) {
@@ -238,7 +233,7 @@ CAF_TEST(shutdown drains the pipeline in order and ends cleanly) {
       drain_steps.push_back(e);
   CAF_CHECK_EQUAL(drain_steps,
                   std::vector<std::string>(
-                    {"fetcher drain", "dedupe drain", "tracker flush"}));
+                    {"fetcher drain", "job-queue drain", "tracker flush"}));
   CAF_REQUIRE(ended->value);
   CAF_CHECK(!*ended->value);
   // Nothing was restarted on the way out.
