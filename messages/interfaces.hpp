@@ -5,17 +5,20 @@
 // clang-format off
 //
 //   PostgreSQL ─NOTIFY─▶ listener ─asset_seen─▶ dedupe ─enqueue─▶ backfill_jobs
-//                                                 │ wake             (table)
+//                                                 │                 (table)
+//                                                wake                  │
 //                                                 ▼                    │
-//                    ┌──────pull / jobs──────▶ job_queue ◀─claim───────┘
-//                    │                            ▲
-//                 fetcher ─acquire/grant─ rate_limiter
-//                    │ write                      │ done / failed / release
-//                    ▼                            │
-//                 writer ─────────────────────────┘ (via the fetcher)
-//                    │ track
-//                    ▼
-//                 tracker ─▶ tracked_assets
+//                                             job_queue ◀────claim─────┘
+//                                              ▲     │
+//                  pull, done, failed, release │     │ jobs (at most the room
+//                                              │     ▼       the fetcher has)
+//   rate_limiter ◀─acquire/grant─────────────▶ fetcher ─get─▶ http workers
+//                                                 │ write
+//                                                 ▼
+//                                              writer ─track─▶ tracker
+//                                                 │               │
+//                                                 ▼               ▼
+//                                           asset_prices    tracked_assets
 //
 // clang-format on
 //
