@@ -1,10 +1,8 @@
 #define CAF_SUITE fetch_outcome
 #include <caf/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "policy/fetch_outcome.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 using namespace std::chrono_literals;
@@ -12,10 +10,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string body_of(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/yahoo/" + name};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return test::test_data("yahoo/" + name);
 }
 
 backfill_job job_of(job_kind kind) {

@@ -2,25 +2,20 @@
 #include <caf/test/unit_test.hpp>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/trading_day.hpp"
 #include "provider/yahoo_chart.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/yahoo/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return test::test_data("yahoo/" + name);
 }
 
 price_series parse_ok(const std::string& name) {

@@ -2,10 +2,9 @@
 #include "fakes.hpp"
 
 #include <deque>
-#include <fstream>
-#include <sstream>
 
 #include "actors/fetcher.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 using namespace backfilld::test;
@@ -14,10 +13,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string fixture_body(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/yahoo/" + name};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return test::test_data("yahoo/" + name);
 }
 
 /// Everything the fetcher's limiter, workers and writer saw.
