@@ -253,8 +253,11 @@ void on_release(self_pointer self, const std::vector<job_id>& jobs) {
 void heartbeat(self_pointer self) {
   auto& st = self->state;
   st.next_heartbeat = self->clock().now() + st.settings.heartbeat_interval;
+  // Also while nothing is held: the store then releases claims of ours that
+  // reached no fetcher (their answer was lost), which would otherwise wait
+  // for their lease.
   auto jobs = st.pulls.all_held();
-  if (st.heartbeat_in_flight || jobs.empty())
+  if (st.heartbeat_in_flight)
     return;
   st.heartbeat_in_flight = true;
   self->request(st.store, st.settings.store_timeout, atom::heartbeat_v, jobs)

@@ -242,6 +242,12 @@ CAF_TEST(jobs of a fetcher that dies go back to the table) {
   CAF_CHECK_EQUAL(metrics().jobs_in_memory.load(), 0);
 }
 
+CAF_TEST(leases are checked while nothing is held so orphans go back) {
+  wait(10s);
+  CAF_REQUIRE_EQUAL(store_book->heartbeats.size(), 1u);
+  CAF_CHECK(store_book->heartbeats.front().empty());
+}
+
 CAF_TEST(held jobs get heartbeats even those reported after a restart) {
   auto book = std::make_shared<fetcher_log>();
   // A fetcher that already holds jobs 20 and 21 (from our predecessor).
