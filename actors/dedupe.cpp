@@ -136,6 +136,26 @@ void on_sighting(self_pointer self, const asset_seen& seen) {
 
 // -- catch-up -----------------------------------------------------------------
 
+/// The mark to scan from: a negative one asks for a full scan.
+int64_t scan_from(self_pointer self) {
+  auto& st = self->state;
+  if (!st.scan_mark || self->clock().now() >= st.next_full_catch_up)
+    return -1;
+  return *st.scan_mark;
+}
+
+void scanned(self_pointer self, const catch_up_report& report) {
+  auto& st = self->state;
+  st.scan_mark = report.mark;
+  if (report.full) {
+    st.next_full_catch_up =
+      self->clock().now() + st.settings.full_catch_up_interval;
+    BF_DEBUG(self, "Full catch-up scan looked at {} assets",
+             report.results.size());
+  }
+  handle_results(self, report.results, found_by::catch_up);
+}
+
 /// Scans for missed work; never two scans at once (a request made while one
 /// runs is served by one more scan after it).
 void catch_up(self_pointer self) {
@@ -147,12 +167,14 @@ void catch_up(self_pointer self) {
   st.catch_up_in_flight = true;
   st.sightings_overflowed = false;
   st.next_catch_up = self->clock().now() + st.settings.catch_up_interval;
-  self->request(st.store, st.settings.store_timeout, atom::catch_up_v)
+  self
+    ->request(st.store, st.settings.store_timeout, atom::catch_up_v,
+              scan_from(self))
     .then(
-      [=](const std::vector<enqueue_result>& results) {
+      [=](const catch_up_report& report) {
         auto& st = self->state;
         st.catch_up_in_flight = false;
-        handle_results(self, results, found_by::catch_up);
+        scanned(self, report);
         if (std::exchange(st.catch_up_again, false))
           catch_up(self);
       },

@@ -3,13 +3,16 @@
 // A notification is only a wake-up. Sightings become at most one live job
 // per asset (the table's unique index decides, not this actor's memory), and
 // a catch-up scan finds whatever lost notifications missed: at start, after
-// the listener reconnects, and periodically. Assets that already have prices
-// only need their tracking refreshed.
+// the listener reconnects, and periodically. A scan looks only at what
+// changed since the previous one, except at start and on a long interval,
+// so that a big tracker costs little at idle. Assets that already have
+// prices only need their tracking refreshed.
 
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include <caf/fwd.hpp>
@@ -23,8 +26,12 @@ namespace backfilld {
 struct dedupe_settings {
   /// How often pending sightings are retried and catch-up is considered.
   std::chrono::milliseconds poll_interval{2'000};
-  /// How often the whole table is scanned for work that notifications missed.
+  /// How often the transactions added since the last scan are looked at for
+  /// work that notifications missed.
   std::chrono::milliseconds catch_up_interval{300'000};
+  /// How often every asset is looked at (which also notices deleted
+  /// transactions); the first scan after a start is always a full one.
+  std::chrono::milliseconds full_catch_up_interval{86'400'000};
   /// Bound on one store round trip.
   std::chrono::milliseconds store_timeout{120'000};
   /// Sightings kept while the store is busy or away; beyond it they are
@@ -47,6 +54,10 @@ struct dedupe_state {
   bool catch_up_in_flight = false;
   bool catch_up_again = false;
   std::chrono::steady_clock::time_point next_catch_up;
+  std::chrono::steady_clock::time_point next_full_catch_up;
+  /// The highest `transactions.id` the last scan saw; none before the first
+  /// full scan.
+  std::optional<int64_t> scan_mark;
 };
 
 dedupe_actor::behavior_type

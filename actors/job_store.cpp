@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "db/catch_up_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -56,9 +57,13 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return self->state.query<int32_t>(
         [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
-    [=, &ls](atom::catch_up) {
-      return self->state.query<std::vector<enqueue_result>>([&](auto& conn) {
-        return enqueue_jobs(conn, assets_with_transactions(conn), ls);
+    [=, &ls](atom::catch_up, int64_t mark) {
+      return self->state.query<catch_up_report>([&](auto& conn) {
+        auto full = mark < 0;
+        auto found = full ? all_assets_with_transactions(conn)
+                          : assets_changed_since(conn, mark, ls.revive_after);
+        return catch_up_report{enqueue_jobs(conn, found.assets, ls), found.mark,
+                               full};
       });
     },
   };

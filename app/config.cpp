@@ -93,6 +93,7 @@ config::config()
     queue_lease(5min),
     queue_heartbeat_interval(1min),
     queue_catch_up_interval(5min),
+    queue_full_catch_up_interval(24h),
     queue_max_sightings(10'000),
     retry_base(30s),
     retry_factor(2.0),
@@ -150,7 +151,9 @@ config::config()
     .add(queue_heartbeat_interval, "heartbeat-interval",
          "extend leases of held jobs this often")
     .add(queue_catch_up_interval, "catch-up-interval",
-         "scan for work missed by notifications this often")
+         "scan transactions added since the last scan this often")
+    .add(queue_full_catch_up_interval, "full-catch-up-interval",
+         "scan every asset this often (and at start)")
     .add(queue_max_sightings, "max-sightings",
          "sightings buffered while the database is away");
   opt_group{custom_options_, "retry"}
@@ -245,6 +248,7 @@ caf::expected<pipeline_settings> config::pipeline() const {
     ms(db_stall_timeout) + ms(db_connect_timeout) + milliseconds{5'000};
   s.dedupe.poll_interval = ms(queue_poll_interval);
   s.dedupe.catch_up_interval = ms(queue_catch_up_interval);
+  s.dedupe.full_catch_up_interval = ms(queue_full_catch_up_interval);
   s.dedupe.store_timeout = store_timeout;
   s.dedupe.max_sightings = static_cast<size_t>(queue_max_sightings);
   s.queue.poll_interval = ms(queue_poll_interval);

@@ -78,9 +78,11 @@ using enqueue_store_actor = caf::typed_actor<
   /// per asset and kind) and says what happened to each.
   caf::replies_to<atom::enqueue,
                   std::vector<asset_id>>::with<std::vector<enqueue_result>>,
-  /// Runs `enqueue` for every asset that has transactions: queues what lost
-  /// notifications missed, and reports the rest so that tracking is repaired.
-  caf::replies_to<atom::catch_up>::with<std::vector<enqueue_result>>>;
+  /// Runs `enqueue` for the assets whose transactions changed after the
+  /// mark (a `transactions.id`), or for every asset that has transactions
+  /// when the mark is negative: queues what lost notifications missed, and
+  /// reports the rest so that tracking is repaired.
+  caf::replies_to<atom::catch_up, int64_t>::with<catch_up_report>>;
 
 /// What the job queue asks of its job store.
 using claim_store_actor = caf::typed_actor<
@@ -172,7 +174,8 @@ using job_queue_actor = caf::typed_actor<
 using dedupe_actor = caf::typed_actor<
   /// A notification named this asset.
   caf::reacts_to<asset_seen>,
-  /// Scan the database for work that lost notifications missed.
+  /// Scan the database for work that lost notifications missed (what changed
+  /// since the last scan).
   caf::reacts_to<atom::catch_up>,
   /// Internal: flush pending sightings, start a catch-up when due.
   caf::reacts_to<atom::tick>,

@@ -58,6 +58,11 @@ typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, catch_up_report& x) {
+  return f(caf::meta::type_name("catch_up_report"), x.results, x.mark, x.full);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_release& x) {
   return f(caf::meta::type_name("job_release"), x.jobs, x.refund_attempt);
 }
@@ -104,6 +109,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::job_failure))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_verdict))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::enqueue_result))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_release))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::catch_up_report))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))

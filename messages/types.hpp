@@ -179,6 +179,17 @@ struct enqueue_result {
   std::string last_error;
 };
 
+/// What a catch-up scan did.
+struct catch_up_report {
+  /// One result per asset the scan looked at.
+  std::vector<enqueue_result> results;
+  /// The highest `transactions.id` it saw: the next incremental scan reads
+  /// only transactions after it.
+  int64_t mark = 0;
+  /// Whether it looked at every asset (else only at what changed).
+  bool full = false;
+};
+
 // -- prices -------------------------------------------------------------------
 
 /// One daily bar, dated on the exchange's own calendar.

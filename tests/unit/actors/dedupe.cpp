@@ -17,7 +17,12 @@ struct store_log {
   std::map<asset_id, enqueue_outcome> outcomes;
   std::vector<std::vector<asset_id>> enqueued;
   int catch_ups = 0;
+  /// The mark each scan was asked to start after (negative: a full scan).
+  std::vector<int64_t> scan_marks;
   std::vector<enqueue_result> catch_up_answer;
+  /// What the table's newest transaction id is, for the reports.
+  int64_t newest_transaction = 100;
+  int catch_up_failures_left = 0;
   int failures_left = 0;
 
   std::vector<enqueue_result> answer(const std::vector<asset_id>& assets) {
@@ -47,15 +52,22 @@ enqueue_store_actor::behavior_type fake_store(enqueue_store_actor::pointer,
       log->enqueued.push_back(assets);
       return log->answer(assets);
     },
-    [=](atom::catch_up) -> answer {
+    [=](atom::catch_up, int64_t mark) -> caf::result<catch_up_report> {
       ++log->catch_ups;
-      return log->catch_up_answer;
+      log->scan_marks.push_back(mark);
+      if (log->catch_up_failures_left > 0) {
+        --log->catch_up_failures_left;
+        return db_down();
+      }
+      return catch_up_report{log->catch_up_answer, log->newest_transaction,
+                             mark < 0};
     },
   };
 }
 
 using batch = std::vector<asset_id>;
 using results = std::vector<enqueue_result>;
+using marks = std::vector<int64_t>;
 
 struct fixture : actor_fixture {
   std::shared_ptr<store_log> store_book = std::make_shared<store_log>();
@@ -72,6 +84,7 @@ struct fixture : actor_fixture {
     dedupe_settings s;
     s.poll_interval = 1s;
     s.catch_up_interval = 60s;
+    s.full_catch_up_interval = 300s;
     s.store_timeout = 5s;
     s.max_sightings = 100;
     hdl = start(dedupe, store, tracker, queue, s);
@@ -92,11 +105,11 @@ struct fixture : actor_fixture {
 
 CAF_TEST_FIXTURE_SCOPE(dedupe_tests, fixture)
 
-CAF_TEST(it catches up at start) {
+CAF_TEST(it catches up at start with a full scan) {
   // Its start-up sends it a tick, which starts the scan at once.
   boot(hdl);
-  expect((atom::catch_up), from(hdl).to(store));
-  expect((results), from(store).to(hdl));
+  expect((atom::catch_up, int64_t), from(hdl).to(store).with(_, -1));
+  expect((catch_up_report), from(store).to(hdl));
   disallow((atom::wake), from(hdl).to(queue));
 }
 
@@ -164,8 +177,9 @@ CAF_TEST(a catch-up request scans the table and repairs tracking) {
     {31, "OLD", enqueue_outcome::has_prices, false, hold_reason::none, ""}};
   self->send(hdl, atom::catch_up_v);
   expect((atom::catch_up), from(self).to(hdl));
-  expect((atom::catch_up), from(hdl).to(store));
-  expect((results), from(store).to(hdl));
+  // Only what changed since the start-up scan.
+  expect((atom::catch_up, int64_t), from(hdl).to(store).with(_, 100));
+  expect((catch_up_report), from(store).to(hdl));
   expect((atom::track, asset_id), from(hdl).to(tracker).with(_, 31));
   expect((atom::wake), from(hdl).to(queue));
 }
@@ -175,14 +189,14 @@ CAF_TEST(never two catch-ups at once and none is lost) {
   self->send(hdl, atom::catch_up_v);
   self->send(hdl, atom::catch_up_v);
   expect((atom::catch_up), from(self).to(hdl));
-  expect((atom::catch_up), from(hdl).to(store));
+  expect((atom::catch_up, int64_t), from(hdl).to(store));
   // The second request arrives while the first scan runs: it waits.
   expect((atom::catch_up), from(self).to(hdl));
-  disallow((atom::catch_up), from(hdl).to(store));
-  expect((results), from(store).to(hdl));
+  disallow((atom::catch_up, int64_t), from(hdl).to(store));
+  expect((catch_up_report), from(store).to(hdl));
   // ... and runs once the first is done.
-  expect((atom::catch_up), from(hdl).to(store));
-  expect((results), from(store).to(hdl));
+  expect((atom::catch_up, int64_t), from(hdl).to(store));
+  expect((catch_up_report), from(store).to(hdl));
   CAF_CHECK_EQUAL(store_book->catch_ups, 3);
 }
 
@@ -192,6 +206,28 @@ CAF_TEST(the periodic catch-up comes after its interval) {
   CAF_CHECK_EQUAL(store_book->catch_ups, 1);
   wait(31s);
   CAF_CHECK_EQUAL(store_book->catch_ups, 2);
+}
+
+CAF_TEST(scans read what changed and everything only on the long interval) {
+  started();
+  for (int minute = 1; minute <= 5; ++minute) {
+    store_book->newest_transaction = 100 + minute;
+    wait(60s);
+  }
+  // Full at start; then each scan starts after the mark the previous one
+  // reported; at five minutes a full scan again.
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, 100, 101, 102, 103, -1}));
+}
+
+CAF_TEST(a failed full scan is tried again as a full scan) {
+  store_book->catch_up_failures_left = 1;
+  settle();
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1}));
+  // Retried at the next tick, not after a whole interval.
+  wait(1s);
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, -1}));
+  wait(60s);
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, -1, 100}));
 }
 
 CAF_TEST(a restarted job queue is woken from then on) {

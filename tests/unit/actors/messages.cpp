@@ -91,6 +91,11 @@ CAF_TEST(every message type survives serialisation) {
                    caf::timespan{std::chrono::seconds{5}});
   check_round_trip(sys, atom::restart_v, role::job_queue);
   check_round_trip(sys, atom::wake_v);
+  check_round_trip(sys,
+                   catch_up_report{{{12, "AMD", enqueue_outcome::has_prices,
+                                     false, hold_reason::none, ""}},
+                                   4711,
+                                   true});
   check_round_trip(sys, atom::done_v, sample_job(), write_summary{251, 3});
   check_round_trip(sys, atom::release_v, std::vector<job_id>{4, 5});
 }

@@ -1,0 +1,71 @@
+#include "db/catch_up_queries.hpp"
+
+#include <pqxx/pqxx>
+
+namespace backfilld {
+
+namespace {
+
+/// The mark and the assets are read in one snapshot, so that nothing
+/// committed between the two reads is skipped.
+using snapshot = pqxx::transaction<pqxx::isolation_level::repeatable_read,
+                                   pqxx::readwrite_policy::read_only>;
+
+const char* mark_sql = R"sql(
+SELECT coalesce(max(id), 0) FROM transactions
+)sql";
+
+// One index probe per asset instead of one row per transaction.
+const char* all_assets_sql = R"sql(
+WITH RECURSIVE walk AS (
+  (SELECT asset_id FROM transactions ORDER BY asset_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT t.asset_id FROM transactions t
+          WHERE t.asset_id > walk.asset_id
+          ORDER BY t.asset_id LIMIT 1)
+  FROM walk WHERE walk.asset_id IS NOT NULL
+)
+SELECT asset_id FROM walk WHERE asset_id IS NOT NULL
+)sql";
+
+const char* changed_sql = R"sql(
+SELECT DISTINCT asset_id FROM transactions WHERE id > $1
+UNION
+-- The newest job of its kind failed for want of attempts, long enough ago
+-- for a revival (an outage has likely passed).
+SELECT j.asset_id FROM backfill_jobs j
+WHERE j.state = 'failed' AND NOT j.permanent
+  AND j.finished_at <= now() - $2::float8 * interval '1 millisecond'
+  AND NOT EXISTS (SELECT 1 FROM backfill_jobs n
+                  WHERE n.asset_id = j.asset_id AND n.kind = j.kind
+                    AND n.id > j.id)
+ORDER BY 1
+)sql";
+
+catch_up_candidates read(snapshot& txn, const pqxx::result& rows) {
+  catch_up_candidates result;
+  result.assets.reserve(rows.size());
+  for (const auto& row : rows)
+    result.assets.push_back(row[0].as<asset_id>());
+  result.mark = txn.exec1(mark_sql)[0].as<int64_t>();
+  return result;
+}
+
+} // namespace
+
+catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn) {
+  snapshot txn{conn};
+  auto rows = txn.exec(all_assets_sql);
+  return read(txn, rows);
+}
+
+catch_up_candidates
+assets_changed_since(pqxx::connection_base& conn, int64_t mark,
+                     std::chrono::milliseconds revive_after) {
+  snapshot txn{conn};
+  auto rows = txn.exec_params(changed_sql, mark - catch_up_overlap,
+                              static_cast<double>(revive_after.count()));
+  return read(txn, rows);
+}
+
+} // namespace backfilld

@@ -1,0 +1,47 @@
+// Which assets a catch-up scan looks at.
+//
+// A full scan reads every asset that has transactions; on a tracker with
+// millions of transactions that must not mean reading millions of rows, so
+// it walks the `transactions(asset_id …)` index one asset at a time (a
+// "loose index scan", one probe per asset). Between full scans, an
+// incremental scan reads only what changed since the last one: transactions
+// above a high-water mark on `transactions.id`, plus failed jobs whose
+// revival is due. Deleted transactions are only noticed by a full scan.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace pqxx {
+class connection_base;
+} // namespace pqxx
+
+namespace backfilld {
+
+/// The assets a scan found, and how far it read `transactions`.
+struct catch_up_candidates {
+  std::vector<asset_id> assets;
+  /// The highest `transactions.id` the scan saw (0 when there are none):
+  /// the next incremental scan starts after it.
+  int64_t mark = 0;
+};
+
+/// Ids below a mark that a later scan reads again: a transaction that took
+/// its id before the scan but committed after it is not missed, as long as
+/// fewer than this many ids were taken meanwhile.
+constexpr int64_t catch_up_overlap = 1'000;
+
+/// Every asset that has transactions.
+catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn);
+
+/// Assets with transactions above `mark` (less the overlap), and assets
+/// whose jobs failed for want of attempts longer than `revive_after` ago.
+catch_up_candidates
+assets_changed_since(pqxx::connection_base& conn, int64_t mark,
+                     std::chrono::milliseconds revive_after);
+
+} // namespace backfilld
