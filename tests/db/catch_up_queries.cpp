@@ -1,0 +1,92 @@
+#define CAF_SUITE catch_up_queries
+#include <caf/test/unit_test.hpp>
+
+#include <algorithm>
+
+#include "db/catch_up_queries.hpp"
+#include "db_fixture.hpp"
+
+using namespace backfilld;
+using namespace backfilld::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using assets = std::vector<asset_id>;
+
+struct fixture : db_fixture {
+  fixture() {
+    exec("INSERT INTO assets (id, symbol, asset_type) SELECT g, 'S' || g,"
+         " 'stock' FROM generate_series(1, 30) g");
+  }
+
+  /// Adds `n` transactions of `asset`.
+  void buy(asset_id asset, int n = 1) {
+    exec("INSERT INTO transactions (portfolio_id, asset_id, quantity, price,"
+         " timestamp) SELECT 1, " +
+         std::to_string(asset) + ", 1, 1, now() FROM generate_series(1, " +
+         std::to_string(n) + ")");
+  }
+
+  int64_t newest() {
+    return scalar<int64_t>("SELECT coalesce(max(id), 0) FROM transactions");
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(catch_up_query_tests, fixture)
+
+CAF_TEST(a full scan finds every asset with transactions once) {
+  CAF_CHECK(all_assets_with_transactions(*conn).assets.empty());
+  CAF_CHECK_EQUAL(all_assets_with_transactions(*conn).mark, 0);
+  buy(3, 5);
+  buy(1, 2);
+  buy(17);
+  auto found = all_assets_with_transactions(*conn);
+  CAF_CHECK_EQUAL(found.assets, assets({1, 3, 17}));
+  CAF_CHECK_EQUAL(found.mark, newest());
+}
+
+CAF_TEST(an incremental scan reads only what came after the mark) {
+  buy(1, 5);
+  // More than the overlap: asset 1 falls below it.
+  buy(3, static_cast<int>(catch_up_overlap) + 10);
+  auto mark = all_assets_with_transactions(*conn).mark;
+  CAF_CHECK_EQUAL(assets_changed_since(*conn, mark, 6h).assets, assets{3});
+  buy(2);
+  buy(5);
+  auto changed = assets_changed_since(*conn, mark, 6h);
+  CAF_CHECK_EQUAL(changed.assets, assets({2, 3, 5}));
+  CAF_CHECK_EQUAL(changed.mark, newest());
+}
+
+CAF_TEST(an incremental scan reads the overlap again) {
+  buy(1, 10);
+  buy(2);
+  auto mark = all_assets_with_transactions(*conn).mark;
+  // A transaction that took an id below the mark but committed later is
+  // found as long as it is within the overlap.
+  auto late = std::to_string(mark - 3);
+  exec("DELETE FROM transactions WHERE id = " + late);
+  exec("INSERT INTO transactions (id, portfolio_id, asset_id, quantity,"
+       " price, timestamp) VALUES (" +
+       late + ", 1, 9, 1, 1, now())");
+  auto changed = assets_changed_since(*conn, mark, 6h);
+  CAF_CHECK(std::count(changed.assets.begin(), changed.assets.end(), 9) == 1);
+}
+
+CAF_TEST(failed jobs whose revival is due come along) {
+  buy(4);
+  auto mark = all_assets_with_transactions(*conn).mark;
+  exec("INSERT INTO backfill_jobs (asset_id, kind, state, permanent,"
+       " finished_at) VALUES"
+       " (20, 'backfill', 'failed', false, now() - interval '7 hours'),"
+       " (21, 'backfill', 'failed', true, now() - interval '7 hours'),"
+       " (22, 'backfill', 'failed', false, now() - interval '1 hour')");
+  auto changed = assets_changed_since(*conn, mark + catch_up_overlap, 6h);
+  // Not permanent and long enough ago; the others wait.
+  CAF_CHECK_EQUAL(changed.assets, assets({20}));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
