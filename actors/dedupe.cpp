@@ -136,23 +136,23 @@ void on_sighting(self_pointer self, const asset_seen& seen) {
 
 // -- catch-up -----------------------------------------------------------------
 
-/// The mark to scan from: a negative one asks for a full scan.
-int64_t scan_from(self_pointer self) {
+/// The mark to scan from: the default one asks for a full scan.
+scan_mark scan_from(self_pointer self) {
   auto& st = self->state;
-  if (!st.scan_mark || self->clock().now() >= st.next_full_catch_up)
-    return -1;
-  return *st.scan_mark;
+  if (!st.mark || self->clock().now() >= st.next_full_catch_up)
+    return scan_mark{};
+  return *st.mark;
 }
 
 void scanned(self_pointer self, const catch_up_report& report) {
   auto& st = self->state;
-  st.scan_mark = report.mark;
-  if (report.full) {
+  st.mark = report.mark;
+  if (report.full)
     st.next_full_catch_up =
       self->clock().now() + st.settings.full_catch_up_interval;
-    BF_DEBUG(self, "Full catch-up scan looked at {} assets",
-             report.results.size());
-  }
+  BF_DEBUG(self, "{} catch-up scan looked at {} assets (transactions up to {})",
+           report.full ? "Full" : "Incremental", report.results.size(),
+           report.mark.transaction);
   handle_results(self, report.results, found_by::catch_up);
 }
 

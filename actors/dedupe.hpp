@@ -55,9 +55,8 @@ struct dedupe_state {
   bool catch_up_again = false;
   std::chrono::steady_clock::time_point next_catch_up;
   std::chrono::steady_clock::time_point next_full_catch_up;
-  /// The highest `transactions.id` the last scan saw; none before the first
-  /// full scan.
-  std::optional<int64_t> scan_mark;
+  /// How far the last scan read; none before the first full scan.
+  std::optional<backfilld::scan_mark> mark;
 };
 
 dedupe_actor::behavior_type

@@ -57,9 +57,9 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return self->state.query<int32_t>(
         [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
-    [=, &ls](atom::catch_up, int64_t mark) {
+    [=, &ls](atom::catch_up, const scan_mark& mark) {
       return self->state.query<catch_up_report>([&](auto& conn) {
-        auto full = mark < 0;
+        auto full = mark.transaction < 0;
         auto found = full ? all_assets_with_transactions(conn)
                           : assets_changed_since(conn, mark, ls.revive_after);
         return catch_up_report{enqueue_jobs(conn, found.assets, ls), found.mark,

@@ -11,8 +11,13 @@ namespace {
 using snapshot = pqxx::transaction<pqxx::isolation_level::repeatable_read,
                                    pqxx::readwrite_policy::read_only>;
 
+// The newest id, and how many rows the overlap below it holds now.
 const char* mark_sql = R"sql(
-SELECT coalesce(max(id), 0) FROM transactions
+WITH newest AS (SELECT coalesce(max(id), 0) AS id FROM transactions)
+SELECT newest.id,
+       (SELECT count(*) FROM transactions t
+        WHERE t.id > newest.id - $1::bigint AND t.id <= newest.id)
+FROM newest
 )sql";
 
 // One index probe per asset instead of one row per transaction.
@@ -28,14 +33,21 @@ WITH RECURSIVE walk AS (
 SELECT asset_id FROM walk WHERE asset_id IS NOT NULL
 )sql";
 
+// $1 the mark, $2 the overlap, $3 the rows the overlap held at the mark.
 const char* changed_sql = R"sql(
-SELECT DISTINCT asset_id FROM transactions WHERE id > $1
+WITH late AS (
+  SELECT count(*) <> $3::bigint AS arrived FROM transactions
+  WHERE id > $1::bigint - $2::bigint AND id <= $1::bigint
+)
+SELECT DISTINCT asset_id FROM transactions
+WHERE id > $1::bigint
+   OR (id > $1::bigint - $2::bigint AND (SELECT arrived FROM late))
 UNION
 -- The newest job of its kind failed for want of attempts, long enough ago
 -- for a revival (an outage has likely passed).
 SELECT j.asset_id FROM backfill_jobs j
 WHERE j.state = 'failed' AND NOT j.permanent
-  AND j.finished_at <= now() - $2::float8 * interval '1 millisecond'
+  AND j.finished_at <= now() - $4::float8 * interval '1 millisecond'
   AND NOT EXISTS (SELECT 1 FROM backfill_jobs n
                   WHERE n.asset_id = j.asset_id AND n.kind = j.kind
                     AND n.id > j.id)
@@ -47,7 +59,8 @@ catch_up_candidates read(snapshot& txn, const pqxx::result& rows) {
   result.assets.reserve(rows.size());
   for (const auto& row : rows)
     result.assets.push_back(row[0].as<asset_id>());
-  result.mark = txn.exec1(mark_sql)[0].as<int64_t>();
+  auto mark = txn.exec_params1(mark_sql, catch_up_overlap);
+  result.mark = scan_mark{mark[0].as<int64_t>(), mark[1].as<int64_t>()};
   return result;
 }
 
@@ -60,11 +73,12 @@ catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn) {
 }
 
 catch_up_candidates
-assets_changed_since(pqxx::connection_base& conn, int64_t mark,
+assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
                      std::chrono::milliseconds revive_after) {
   snapshot txn{conn};
-  auto rows = txn.exec_params(changed_sql, mark - catch_up_overlap,
-                              static_cast<double>(revive_after.count()));
+  auto rows =
+    txn.exec_params(changed_sql, mark.transaction, catch_up_overlap,
+                    mark.rows_below, static_cast<double>(revive_after.count()));
   return read(txn, rows);
 }
 

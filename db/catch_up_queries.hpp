@@ -25,23 +25,24 @@ namespace backfilld {
 /// The assets a scan found, and how far it read `transactions`.
 struct catch_up_candidates {
   std::vector<asset_id> assets;
-  /// The highest `transactions.id` the scan saw (0 when there are none):
-  /// the next incremental scan starts after it.
-  int64_t mark = 0;
+  /// Where the next incremental scan starts.
+  scan_mark mark;
 };
 
-/// Ids below a mark that a later scan reads again: a transaction that took
+/// Ids below a mark that a later scan checks again: a transaction that took
 /// its id before the scan but committed after it is not missed, as long as
-/// fewer than this many ids were taken meanwhile.
+/// fewer than this many ids were taken meanwhile. The check counts the rows
+/// in that window; only when the count changed are its assets looked at.
 constexpr int64_t catch_up_overlap = 1'000;
 
 /// Every asset that has transactions.
 catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn);
 
-/// Assets with transactions above `mark` (less the overlap), and assets
-/// whose jobs failed for want of attempts longer than `revive_after` ago.
+/// Assets with transactions above `mark` (and in the overlap below it when
+/// rows arrived there late), and assets whose jobs failed for want of
+/// attempts longer than `revive_after` ago.
 catch_up_candidates
-assets_changed_since(pqxx::connection_base& conn, int64_t mark,
+assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
                      std::chrono::milliseconds revive_after);
 
 } // namespace backfilld

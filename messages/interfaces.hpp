@@ -79,10 +79,10 @@ using enqueue_store_actor = caf::typed_actor<
   caf::replies_to<atom::enqueue,
                   std::vector<asset_id>>::with<std::vector<enqueue_result>>,
   /// Runs `enqueue` for the assets whose transactions changed after the
-  /// mark (a `transactions.id`), or for every asset that has transactions
-  /// when the mark is negative: queues what lost notifications missed, and
-  /// reports the rest so that tracking is repaired.
-  caf::replies_to<atom::catch_up, int64_t>::with<catch_up_report>>;
+  /// mark, or for every asset that has transactions when the mark is
+  /// negative: queues what lost notifications missed, and reports the rest
+  /// so that tracking is repaired.
+  caf::replies_to<atom::catch_up, scan_mark>::with<catch_up_report>>;
 
 /// What the job queue asks of its job store.
 using claim_store_actor = caf::typed_actor<

@@ -58,6 +58,11 @@ typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scan_mark& x) {
+  return f(caf::meta::type_name("scan_mark"), x.transaction, x.rows_below);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, catch_up_report& x) {
   return f(caf::meta::type_name("catch_up_report"), x.results, x.mark, x.full);
 }
@@ -109,6 +114,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::job_failure))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_verdict))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::enqueue_result))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_release))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::scan_mark))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::catch_up_report))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))

@@ -179,13 +179,22 @@ struct enqueue_result {
   std::string last_error;
 };
 
+/// How far a catch-up scan read `transactions`.
+struct scan_mark {
+  /// The highest `transactions.id` it saw (0 when there were none): the next
+  /// incremental scan reads the transactions after it. Negative asks for a
+  /// full scan.
+  int64_t transaction = -1;
+  /// How many rows the ids just below it held (see `catch_up_overlap`): a
+  /// later count that differs means that rows committed late.
+  int64_t rows_below = 0;
+};
+
 /// What a catch-up scan did.
 struct catch_up_report {
   /// One result per asset the scan looked at.
   std::vector<enqueue_result> results;
-  /// The highest `transactions.id` it saw: the next incremental scan reads
-  /// only transactions after it.
-  int64_t mark = 0;
+  scan_mark mark;
   /// Whether it looked at every asset (else only at what changed).
   bool full = false;
 };

@@ -52,15 +52,16 @@ enqueue_store_actor::behavior_type fake_store(enqueue_store_actor::pointer,
       log->enqueued.push_back(assets);
       return log->answer(assets);
     },
-    [=](atom::catch_up, int64_t mark) -> caf::result<catch_up_report> {
+    [=](atom::catch_up, const scan_mark& mark) -> caf::result<catch_up_report> {
       ++log->catch_ups;
-      log->scan_marks.push_back(mark);
+      log->scan_marks.push_back(mark.transaction);
       if (log->catch_up_failures_left > 0) {
         --log->catch_up_failures_left;
         return db_down();
       }
-      return catch_up_report{log->catch_up_answer, log->newest_transaction,
-                             mark < 0};
+      return catch_up_report{log->catch_up_answer,
+                             scan_mark{log->newest_transaction, 7},
+                             mark.transaction < 0};
     },
   };
 }
@@ -108,7 +109,8 @@ CAF_TEST_FIXTURE_SCOPE(dedupe_tests, fixture)
 CAF_TEST(it catches up at start with a full scan) {
   // Its start-up sends it a tick, which starts the scan at once.
   boot(hdl);
-  expect((atom::catch_up, int64_t), from(hdl).to(store).with(_, -1));
+  expect((atom::catch_up, scan_mark), from(hdl).to(store));
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks{-1});
   expect((catch_up_report), from(store).to(hdl));
   disallow((atom::wake), from(hdl).to(queue));
 }
@@ -178,7 +180,8 @@ CAF_TEST(a catch-up request scans the table and repairs tracking) {
   self->send(hdl, atom::catch_up_v);
   expect((atom::catch_up), from(self).to(hdl));
   // Only what changed since the start-up scan.
-  expect((atom::catch_up, int64_t), from(hdl).to(store).with(_, 100));
+  expect((atom::catch_up, scan_mark), from(hdl).to(store));
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, 100}));
   expect((catch_up_report), from(store).to(hdl));
   expect((atom::track, asset_id), from(hdl).to(tracker).with(_, 31));
   expect((atom::wake), from(hdl).to(queue));
@@ -189,13 +192,13 @@ CAF_TEST(never two catch-ups at once and none is lost) {
   self->send(hdl, atom::catch_up_v);
   self->send(hdl, atom::catch_up_v);
   expect((atom::catch_up), from(self).to(hdl));
-  expect((atom::catch_up, int64_t), from(hdl).to(store));
+  expect((atom::catch_up, scan_mark), from(hdl).to(store));
   // The second request arrives while the first scan runs: it waits.
   expect((atom::catch_up), from(self).to(hdl));
-  disallow((atom::catch_up, int64_t), from(hdl).to(store));
+  disallow((atom::catch_up, scan_mark), from(hdl).to(store));
   expect((catch_up_report), from(store).to(hdl));
   // ... and runs once the first is done.
-  expect((atom::catch_up, int64_t), from(hdl).to(store));
+  expect((atom::catch_up, scan_mark), from(hdl).to(store));
   expect((catch_up_report), from(store).to(hdl));
   CAF_CHECK_EQUAL(store_book->catch_ups, 3);
 }
