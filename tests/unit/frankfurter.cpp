@@ -32,7 +32,23 @@ http_response answer(int status, std::string body,
   return response;
 }
 
-using day_rate = std::pair<std::string, double>;
+/// A bar as (date, close), for readable failure output.
+struct day_rate {
+  std::string day;
+  double close = 0;
+
+  day_rate(std::string day, double close)
+    : day(std::move(day)),
+      close(close) {}
+
+  bool operator==(const day_rate& other) const {
+    return day == other.day && close == other.close;
+  }
+};
+
+std::string to_string(const day_rate& x) {
+  return x.day + " " + std::to_string(x.close);
+}
 
 std::vector<day_rate> day_rates(const price_series& series) {
   std::vector<day_rate> result;
@@ -51,14 +67,6 @@ std::string patched(std::string text, const std::string& from,
 }
 
 } // namespace
-
-namespace std {
-
-ostream& operator<<(ostream& out, const day_rate& x) {
-  return out << x.first << " " << x.second;
-}
-
-} // namespace std
 
 CAF_TEST(symbols map to currency pairs) {
   struct row {
