@@ -64,3 +64,39 @@ def run_script(test, script: str, *args: str) -> None:
             test.assertEqual(proc.wait(timeout=10), 0)
             proc.stdout.close()
             proc.stderr.close()
+
+
+def same_json(test, got, want, where: str = "$") -> None:
+    """Equal structure and keys in order; numbers within float noise (the
+    fakes compute prices with libm, whose last bit may differ by platform)."""
+    if isinstance(want, float) or isinstance(got, float):
+        test.assertIsInstance(got, (int, float), where)
+        test.assertAlmostEqual(got, want, delta=abs(want) * 1e-9, msg=where)
+    elif isinstance(want, dict):
+        test.assertIsInstance(got, dict, where)
+        test.assertEqual(list(got), list(want), where)
+        for key in want:
+            same_json(test, got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        test.assertIsInstance(got, list, where)
+        test.assertEqual(len(got), len(want), where)
+        for i, (g, w) in enumerate(zip(got, want)):
+            same_json(test, g, w, f"{where}[{i}]")
+    else:
+        test.assertEqual(got, want, where)
+
+
+def matches_fixture(test, provider: str, name: str, body: bytes) -> None:
+    """The fake's answer is the fixture the C++ parser is tested with, so
+    the fake and the parser agree on the format.
+
+    BACKFILLD_REGENERATE=1 rewrites the fixture instead (then rerun the
+    parser's unit tests)."""
+    path = os.path.join(DATA, provider, name)
+    if os.environ.get("BACKFILLD_REGENERATE") == "1":
+        with open(path, "wb") as f:
+            f.write(body + b"\n")
+        return
+    with open(path, "rb") as f:
+        want = json.loads(f.read())
+    same_json(test, json.loads(body), want)

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_coingecko import (NOT_FOUND_BODY, RATE_LIMITED_BODY,  # noqa: E402
                             FakeCoinGecko)
-from test_common import fetch, fixture, loads, run_script  # noqa: E402
+from test_common import (fetch, fixture, loads, matches_fixture,  # noqa: E402
+                         run_script)
 
 #: 2024-03-14 15:43 UTC.
 NOW = 1710430980
@@ -150,6 +151,11 @@ class FakeCoinGeckoTest(unittest.TestCase):
         self.fake.set_symbol("newcoin", listed="2024-03-01")
         doc = self.body(chart("newcoin", NOW - 100 * DAY, NOW))
         self.assertEqual(doc["prices"][0][0], 1709251200000)  # 2024-03-01
+
+    def test_answer_is_the_parser_fixture(self) -> None:
+        status, _, body = self.get(chart("bitcoin", NOW - 100 * DAY, NOW))
+        self.assertEqual(status, 200)
+        matches_fixture(self, "coingecko", "from_fake.json", body)
 
     def test_script(self) -> None:
         run_script(self, "fake_coingecko.py", "--demo-key", "k")

@@ -14,7 +14,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_frankfurter import NOT_FOUND_BODY, FakeFrankfurter  # noqa: E402
-from test_common import fetch, fixture, loads, run_script  # noqa: E402
+from test_common import (fetch, fixture, loads, matches_fixture,  # noqa: E402
+                         run_script)
 
 #: 2024-01-11 12:00 UTC.
 NOW = 1704974400
@@ -155,6 +156,12 @@ class FakeFrankfurterTest(unittest.TestCase):
                          [("/v1/2024-01-02..2024-01-10", 404)])
         fetch(self.fake.base_url + "/_reset", data=b"")
         self.assertEqual(self.fake.requests(), [])
+
+    def test_answer_is_the_parser_fixture(self) -> None:
+        status, _, body = self.get("/v1/2024-01-02..2024-03-28?base=EUR"
+                                   "&symbols=USD")
+        self.assertEqual(status, 200)
+        matches_fixture(self, "frankfurter", "from_fake.json", body)
 
     def test_script(self) -> None:
         run_script(self, "fake_frankfurter.py")

@@ -15,7 +15,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_tiingo import FakeTiingo, not_found_body  # noqa: E402
-from test_common import fetch, fixture, loads, run_script  # noqa: E402
+from test_common import (fetch, fixture, loads, matches_fixture,  # noqa: E402
+                         run_script)
 
 #: 2024-06-14 12:00 UTC, a Friday.
 NOW = 1718366400
@@ -136,6 +137,12 @@ class FakeTiingoTest(unittest.TestCase):
         self.assertEqual(self.rows(path), [])
         self.fake.set_symbol("AAPL", fault=None, listed="2024-06-13")
         self.assertEqual(len(self.rows(path)), 2)
+
+    def test_answer_is_the_parser_fixture(self) -> None:
+        status, _, body = self.get(prices("NVDA", "2024-05-01",
+                                          "2024-06-14"))
+        self.assertEqual(status, 200)
+        matches_fixture(self, "tiingo", "from_fake.json", body)
 
     def test_script(self) -> None:
         run_script(self, "fake_tiingo.py", "--api-key", "k")

@@ -277,3 +277,19 @@ CAF_TEST(http answers are classified) {
                                          series);
   CAF_CHECK(limit.detail.find("365 days") != std::string::npos);
 }
+
+CAF_TEST(the fake servers answer parses) {
+  // tests/fake_provider/test_fake_coingecko.py checks that the fake still
+  // sends exactly this: 100 days of midnight snapshots and the live price.
+  price_series series;
+  CAF_REQUIRE(!decode_coingecko_response(answer(200, fixture("from_fake."
+                                                             "json")),
+                                         series, fetched_at,
+                                         {"bitcoin", "usd"}));
+  CAF_CHECK_EQUAL(series.bars.size(), 100u);
+  CAF_CHECK_EQUAL(iso_date(series.bars.back().day), "2024-03-13");
+  CAF_CHECK_EQUAL(series.bars.back().day - series.bars.front().day, 99);
+  CAF_CHECK_EQUAL(series.skipped_bars, 0);
+  for (const auto& bar : series.bars)
+    CAF_CHECK(bar.has_volume());
+}

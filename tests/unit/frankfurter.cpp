@@ -265,3 +265,17 @@ CAF_TEST(http answers are classified) {
       CAF_CHECK_EQUAL(series.bars.size(), 7u);
   }
 }
+
+CAF_TEST(the fake servers answer parses) {
+  // tests/fake_provider/test_fake_frankfurter.py checks that the fake still
+  // sends exactly this, so the fake and the parser agree on the format.
+  price_series series;
+  CAF_REQUIRE(!decode_frankfurter_response(answer(200, fixture("from_fake."
+                                                               "json")),
+                                           series, 1704974400));
+  CAF_CHECK_EQUAL(series.bars.size(), 7u); // 2024-01-11 is today
+  CAF_CHECK_EQUAL(iso_date(series.bars.front().day), "2024-01-02");
+  CAF_CHECK_EQUAL(iso_date(series.bars.back().day), "2024-01-10");
+  CAF_CHECK_EQUAL(series.currency, "USD");
+  CAF_CHECK_EQUAL(series.skipped_bars, 0);
+}

@@ -1,6 +1,7 @@
 #define CAF_SUITE tiingo
 #include <caf/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -255,4 +256,21 @@ CAF_TEST(http answers are classified) {
   auto key = decode_tiingo_response(
     answer(401, R"({"detail":"Invalid token."})"), series);
   CAF_CHECK(key.detail.find("Invalid token.") != std::string::npos);
+}
+
+CAF_TEST(the fake servers answer parses) {
+  // tests/fake_provider/test_fake_tiingo.py checks that the fake still
+  // sends exactly this: NVIDIA's weekdays around its 10-for-1 split.
+  price_series series;
+  std::vector<tiingo_event> events;
+  CAF_REQUIRE(!decode_tiingo_response(answer(200, fixture("from_fake.json")),
+                                      series, 1718366400, &events));
+  // 2024-05-01 to 06-13: 32 weekdays; the 14th is today.
+  CAF_CHECK_EQUAL(series.bars.size(), 32u);
+  CAF_CHECK_EQUAL(series.skipped_bars, 0);
+  auto split = std::find_if(events.begin(), events.end(),
+                            [](const auto& e) { return e.split_factor != 1; });
+  CAF_REQUIRE(split != events.end());
+  CAF_CHECK_EQUAL(iso_date(split->day), "2024-06-10");
+  CAF_CHECK_EQUAL(split->split_factor, 10.0);
 }
