@@ -23,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};
   coin_ref coin;
   if (!coingecko_coin(text, coingecko_default_ids(), coin)) {
-    auto request =
-      coingecko_request("http://h", coin, 19000, 19400, 1'700'000'000, "");
+    provider_request request;
+    check(!coingecko_request("http://h", coin, 19000, 19400, 1'700'000'000, "",
+                             request));
     for (auto c : request.url)
       check(c > ' ' && c < 0x7f && c != '#');
   }

@@ -185,11 +185,14 @@ day_number coingecko_oldest_day(int64_t now) {
   return utc_day(now) - history_days;
 }
 
-provider_request coingecko_request(std::string_view base_url,
-                                   const coin_ref& coin, day_number from,
-                                   day_number to, int64_t now,
-                                   std::string_view demo_key) {
+fault coingecko_request(std::string_view base_url, const coin_ref& coin,
+                        day_number from, day_number to, int64_t now,
+                        std::string_view demo_key, provider_request& out) {
   auto oldest = coingecko_oldest_day(now);
+  if (to < oldest)
+    return {ec::no_data, "CoinGecko's free plans serve no day before " +
+                           iso_date(oldest) + ", and the window ends on " +
+                           iso_date(to)};
   from = std::max(std::min(from, to - daily_granularity_days), oldest);
   // The snapshot at midnight after `to` is the close of `to`.
   auto until = std::min(unix_seconds(to + 1), now);
@@ -202,7 +205,8 @@ provider_request coingecko_request(std::string_view base_url,
   request.headers.emplace_back("Accept", "application/json");
   if (!demo_key.empty())
     request.headers.emplace_back("x-cg-demo-api-key", std::string{demo_key});
-  return request;
+  out = std::move(request);
+  return {};
 }
 
 fault parse_coingecko(std::string_view body, price_series& out, int64_t now) {

@@ -64,12 +64,12 @@ day_number coingecko_oldest_day(int64_t now);
 /// seconds). `from` is clamped to `coingecko_oldest_day(now)`, so a longer
 /// window yields only its last year (compare the first bar with `from` to
 /// tell); a window shorter than 92 days is widened back to 92 (within that
-/// clamp) so that CoinGecko answers with daily snapshots. `demo_key` may be
-/// empty.
-provider_request coingecko_request(std::string_view base_url,
-                                   const coin_ref& coin, day_number from,
-                                   day_number to, int64_t now,
-                                   std::string_view demo_key);
+/// clamp) so that CoinGecko answers with daily snapshots. A window that
+/// ends before the oldest day cannot be served at all: `no_data`, and no
+/// request. `demo_key` may be empty.
+fault coingecko_request(std::string_view base_url, const coin_ref& coin,
+                        day_number from, day_number to, int64_t now,
+                        std::string_view demo_key, provider_request& out);
 
 /// Reads a market chart body into daily bars (see the file comment). A
 /// price that is null, NaN or not positive is skipped and counted; a body

@@ -110,8 +110,15 @@ CAF_TEST(tickers map to coin ids through the table) {
 CAF_TEST(requests stay within the free history and ask for daily data) {
   coin_ref btc{"bitcoin", "usd"};
   auto today = utc_day(fetched_at);
-  auto year = coingecko_request("https://api.coingecko.com/", btc, today - 365,
-                                today, fetched_at, "");
+  auto request = [&](std::string_view base, const coin_ref& coin,
+                     day_number from, day_number to, std::string_view key) {
+    provider_request out;
+    auto err = coingecko_request(base, coin, from, to, fetched_at, key, out);
+    CAF_REQUIRE(!err);
+    return out;
+  };
+  auto year =
+    request("https://api.coingecko.com/", btc, today - 365, today, "");
   // A year back is a day more than the plan serves: clamped.
   CAF_CHECK_EQUAL(coingecko_oldest_day(fetched_at), today - 364);
   CAF_CHECK_EQUAL(year.url, "https://api.coingecko.com/api/v3/coins/bitcoin/"
@@ -120,13 +127,11 @@ CAF_TEST(requests stay within the free history and ask for daily data) {
                               "&to=" + std::to_string(fetched_at));
   CAF_CHECK_EQUAL(year.headers.size(), 1u); // Accept only: no key
   // Five years: still only the last year.
-  auto five = coingecko_request("http://127.0.0.1:1", btc, today - 1826, today,
-                                fetched_at, "");
+  auto five = request("http://127.0.0.1:1", btc, today - 1826, today, "");
   CAF_CHECK_EQUAL(five.url, "http://127.0.0.1:1" + year.url.substr(25));
   // Two weeks in the past: widened to 92 days for daily snapshots, and up
   // to the midnight that closes the last day.
-  auto gap = coingecko_request("http://h", btc, today - 30, today - 16,
-                               fetched_at, "demo-key");
+  auto gap = request("http://h", btc, today - 30, today - 16, "demo-key");
   CAF_CHECK_EQUAL(gap.url, "http://h/api/v3/coins/bitcoin/market_chart/range?"
                            "vs_currency=usd&from=" +
                              std::to_string(unix_seconds(today - 16 - 92)) +
@@ -135,9 +140,14 @@ CAF_TEST(requests stay within the free history and ask for daily data) {
   CAF_CHECK_EQUAL(gap.headers[1].first, "x-cg-demo-api-key");
   CAF_CHECK_EQUAL(gap.headers[1].second, "demo-key");
   // Ids are encoded, even though config only allows [a-z0-9-].
-  auto odd = coingecko_request("http://h", {"a b", "usd"}, today - 200, today,
-                               fetched_at, "");
+  auto odd = request("http://h", {"a b", "usd"}, today - 200, today, "");
   CAF_CHECK(odd.url.find("/coins/a%20b/") != std::string::npos);
+  // Older than the plan's history altogether: nothing to ask.
+  provider_request none;
+  auto err = coingecko_request("http://h", btc, today - 900, today - 400,
+                               fetched_at, "", none);
+  CAF_CHECK_EQUAL(err.code, ec::no_data);
+  CAF_CHECK(none.url.empty());
 }
 
 CAF_TEST(midnight snapshots close the day before) {
