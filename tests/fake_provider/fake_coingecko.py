@@ -35,7 +35,7 @@ import re
 import sys
 import urllib.parse
 
-from fake_http import (JSON_TYPE, Answer, BadRequest, Route, ScriptedFake,
+from scripted_fake import (JSON_TYPE, Answer, BadRequest, Route, ScriptedFake,
                        level, parse_day, run, spoil, units)
 
 NOT_FOUND_BODY = b'{"error":"coin not found"}'

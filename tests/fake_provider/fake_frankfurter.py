@@ -28,7 +28,7 @@ import json
 import re
 import sys
 
-from fake_http import (Answer, BadRequest, Route, ScriptedFake, days, level,
+from scripted_fake import (Answer, BadRequest, Route, ScriptedFake, days, level,
                        parse_day, run, spoil)
 
 #: The currencies of the ECB's reference rates (EUR is the base).

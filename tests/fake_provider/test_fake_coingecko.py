@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_coingecko import (NOT_FOUND_BODY, RATE_LIMITED_BODY,  # noqa: E402
                             FakeCoinGecko)
-from test_common import (fetch, fixture, loads, matches_fixture,  # noqa: E402
+from fake_test_support import (fetch, fixture, loads, matches_fixture,  # noqa: E402
                          run_script)
 
 #: 2024-03-14 15:43 UTC.

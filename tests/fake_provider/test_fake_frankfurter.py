@@ -14,7 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_frankfurter import NOT_FOUND_BODY, FakeFrankfurter  # noqa: E402
-from test_common import (fetch, fixture, loads, matches_fixture,  # noqa: E402
+from fake_test_support import (fetch, fixture, loads, matches_fixture,  # noqa: E402
                          run_script)
 
 #: 2024-01-11 12:00 UTC.
