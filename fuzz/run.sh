@@ -2,7 +2,7 @@
 # Builds a libFuzzer target with clang (ASan + UBSan) and fuzzes it for a
 # bounded time, starting from the corpus kept in the repository.
 #
-#   fuzz/run.sh chart|notification SECONDS [BUILD_DIR]
+#   fuzz/run.sh chart|notification|frankfurter|coingecko|tiingo SECONDS [BUILD_DIR]
 #
 # The targets link only pure code (no CAF, no database), so they build in
 # seconds. New interesting inputs go to a scratch copy of the corpus; copy
@@ -18,6 +18,12 @@ mkdir -p "$out/artifacts"
 case "$name" in
   chart)
     sources=(provider/yahoo_chart.cpp provider/trading_day.cpp
+             messages/ec.cpp messages/types.cpp)
+    libs=(-ldate-tz -lcurl)
+    max_len=16384
+    ;;
+  frankfurter|coingecko|tiingo)
+    sources=("provider/$name.cpp" provider/wire.cpp provider/trading_day.cpp
              messages/ec.cpp messages/types.cpp)
     libs=(-ldate-tz -lcurl)
     max_len=16384
@@ -46,6 +52,9 @@ trap 'rm -rf "$scratch"' EXIT
 cp -r "fuzz/corpus/$name/." "$scratch/"
 if [[ "$name" == chart ]]; then
   cp tests/data/yahoo/*.json "$scratch/"
+fi
+if [[ -d "tests/data/$name" ]]; then
+  cp "tests/data/$name/"*.json "$scratch/"
 fi
 "$out/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len=$max_len -artifact_prefix="$out/artifacts/$name-" \
