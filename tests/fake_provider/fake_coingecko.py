@@ -19,7 +19,7 @@ API's 429 body.  With ``--demo-key KEY``, a request carrying another
 uses for a wrong key is not documented here; 10010 is a stand-in).
 
 Symbols in the control API and the request log are coin ids ("bitcoin").
-See ``fake_http.py`` for the options and faults.
+See ``scripted_fake.py`` for the options and faults.
 
     python3 fake_coingecko.py [--host 127.0.0.1] [--port 0]
                               [--port-file PATH] [--unknown ID,...]

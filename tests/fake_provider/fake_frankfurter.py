@@ -15,7 +15,7 @@ currency pair"}``, a bad date 422 ``{"message":"invalid date"}``.
 
 Symbols in the control API and the request log are "BASE/QUOTES", e.g.
 "EUR/USD".  The ``empty`` fault is the real answer for a window without
-rates: the 404 above.  See ``fake_http.py`` for options and faults.
+rates: the 404 above.  See ``scripted_fake.py`` for options and faults.
 
     python3 fake_frankfurter.py [--host 127.0.0.1] [--port 0]
                                 [--port-file PATH] [--unknown SYM,...]

@@ -21,7 +21,7 @@ one the fake answers 401; with ``--api-key KEY`` another key is refused with
 Tiingo's exact wording for them is not recorded in its documentation.
 
 Symbols in the control API and the request log are upper-case tickers.  See
-``fake_http.py`` for the options and faults.
+``scripted_fake.py`` for the options and faults.
 
     python3 fake_tiingo.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
                            [--unknown SYM,...] [--api-key KEY]
