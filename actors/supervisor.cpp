@@ -214,10 +214,16 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       if (!self->state.stopping)
         spawn_role(self, role);
     },
-    [=](atom::tick) {
+    // An idle daemon's unchanged summary is noise at info (issue 12.5).
+    [=, last = std::make_shared<std::string>()](atom::tick) {
       self->delayed_send(self, self->state.settings.summary_interval,
                          atom::tick_v);
-      BF_INFO(self, "Summary: {}", metrics().summary());
+      auto summary = metrics().summary();
+      if (summary == *last)
+        BF_DEBUG(self, "Summary: {}", summary);
+      else
+        BF_INFO(self, "Summary: {}", summary);
+      *last = std::move(summary);
     },
   };
 }
