@@ -115,6 +115,31 @@ class StartUp(PipelineTest):
         warnings = [l for l in lines if re.search(r" (warning|error) ", l)]
         self.assertLessEqual(len(warnings), 2, "\n".join(warnings))
 
+    def test_a_database_that_refuses_a_running_daemon(self):
+        daemon = self.start_daemon()
+        # The server keeps refusing us, with the same message every time.
+        self.db._admin(f"ALTER DATABASE {self.db.name} ALLOW_CONNECTIONS false")
+        self.db._admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                       " WHERE application_name = 'backfilld'")
+        # Many quiet retries (the counter), of the listener and the stores.
+        daemon.wait_for(r"Summary: .*db_unavailable=([2-9]\d|\d{3,})")
+        daemon.wait_for(r"\[job-store\] Database unavailable: ")
+        out = daemon.output()
+        said = re.findall(r".*not currently accepting connections.*", out)
+        # Once by the listener, once by each store, and by the first caller
+        # of each: not once per retry. (The callers still log a short line
+        # per retry: those lines are in dedupe/tracker/writer, see issue 12.)
+        self.assertLessEqual(len(said), 7, "\n".join(said))
+        self.db._admin(f"ALTER DATABASE {self.db.name} ALLOW_CONNECTIONS true")
+        daemon.wait_for(r"Listening again")
+        self.db.add_asset(12, "AMD")
+        self.db.buy(12)
+        self.backfilled_records(daemon, "AMD")
+        daemon.wait_for(r"\[(job|price)-store\] Database available again")
+        self.stop_daemon(daemon)
+        for line in daemon.output().splitlines():
+            self.assertRegex(line, RECORD, "a log record spans lines")
+
     def test_a_malformed_provider_url_is_refused_at_start(self):
         for url in ("htp://x", "http://", "https://:443/v8", "query1.yahoo"):
             proc = subprocess.run(
