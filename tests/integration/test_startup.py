@@ -178,8 +178,11 @@ class LeastPrivilege(PipelineTest):
         self.db._admin(f"CREATE ROLE {role} LOGIN")
         # Runs after tearDown dropped the database and the grants with it.
         self.addCleanup(self.db._admin, f"DROP ROLE IF EXISTS {role}")
-        # Exactly the README's list (section "A role for the daemon").
+        # Exactly the README's list (section "A role for the daemon"), and
+        # nothing through PUBLIC's defaults.
         self.db.execute(f"""
+            REVOKE ALL ON DATABASE {self.db.name} FROM PUBLIC;
+            REVOKE ALL ON SCHEMA public FROM PUBLIC;
             GRANT CONNECT, TEMPORARY ON DATABASE {self.db.name} TO {role};
             GRANT USAGE ON SCHEMA public TO {role};
             GRANT SELECT ON assets, transactions, backfilld_schema TO {role};
