@@ -49,8 +49,12 @@ enum class startup {
 /// thread can obey a signal while libpq blocks (connecting to a peer that
 /// does not answer, or waiting for another daemon's migration lock).
 struct migration_attempt {
+  using outcome = std::pair<fault, migration_report>;
+
+  /// Set once connected: what a signal interrupts, for the log line.
   std::atomic<bool> migrating{false};
-  std::promise<std::pair<fault, migration_report>> done;
+  std::promise<outcome> done;
+  std::future<outcome> result;
 
   static std::shared_ptr<migration_attempt> start(const db_settings& db) {
     auto attempt = std::make_shared<migration_attempt>();
@@ -70,8 +74,6 @@ struct migration_attempt {
     attempt->result = std::move(result);
     return attempt;
   }
-
-  std::future<std::pair<fault, migration_report>> result;
 };
 
 /// Applies the schema once the database answers; a container may start
