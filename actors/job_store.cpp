@@ -15,7 +15,7 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
           db_settings settings, queue_settings lease,
           db_watchdog_actor watchdog) {
   auto& st = self->state;
-  st.open(std::move(settings), std::move(watchdog));
+  st.open(std::move(settings), std::move(watchdog), self->state.name);
   st.lease = std::move(lease);
   // Handlers read the settings from the state, which outlives them.
   const auto& ls = st.lease;

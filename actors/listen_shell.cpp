@@ -9,6 +9,7 @@
 
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "telemetry/counters.hpp"
 
 namespace backfilld {
 
@@ -51,7 +52,9 @@ namespace {
 void schedule_reconnect(self_pointer self, const std::string& reason) {
   auto& st = self->state;
   st.link.reset();
-  self->send(st.logic, atom::lost_v, reason);
+  metrics().db_unavailable++;
+  if (st.said.failed("listen", reason))
+    self->send(st.logic, atom::lost_v, reason);
   self->delayed_send(self, st.reconnect_delay, atom::poll_v);
   st.reconnect_delay =
     std::min(st.reconnect_delay * 2, st.settings.reconnect_max);
@@ -70,6 +73,8 @@ void connect_and_listen(self_pointer self) {
     st.link = std::move(link);
     st.backend_pid = st.link->conn->backendpid();
     st.reconnect_delay = st.settings.reconnect_min;
+    // The listener's "listening" line says that the outage is over.
+    st.said.recovered("listen");
     st.next_ping = steady_clock::now() + st.settings.ping_interval;
     self->send(st.logic, atom::listening_v, st.backend_pid);
     self->send(self, atom::poll_v);

@@ -17,6 +17,7 @@
 #include "actors/db_watchdog.hpp"
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
@@ -44,6 +45,9 @@ struct listen_shell_state {
   std::chrono::steady_clock::time_point next_ping;
   /// Bounds the ping: a silently dead peer would block it forever.
   call_guard guard;
+  /// Each reason for being unable to LISTEN goes to the listener (which
+  /// logs it) once; retries for the same reason are only counted.
+  log_once said;
 };
 
 listen_shell_actor::behavior_type

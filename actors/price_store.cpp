@@ -12,7 +12,7 @@ namespace backfilld {
 price_store_actor::behavior_type
 price_store(price_store_actor::stateful_pointer<price_store_state> self,
             db_settings settings, db_watchdog_actor watchdog) {
-  self->state.open(std::move(settings), std::move(watchdog));
+  self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::write, asset_id asset, const price_series& series) {
       return self->state.query<write_summary>(

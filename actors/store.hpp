@@ -10,20 +10,32 @@
 #include <caf/make_message.hpp>
 #include <caf/result.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/db_watchdog.hpp"
 #include "db/session.hpp"
 #include "messages/error.hpp"
+#include "telemetry/counters.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
 struct store_base {
   std::optional<db_session> db;
   call_guard guard;
+  /// The store's name in log lines ("job-store").
+  const char* source = "store";
+  /// While the database is away, its reason is said once, here, and the
+  /// callers' retries get a short error instead of the server's message
+  /// again (issue 12.4).
+  log_once said;
 
   /// Prepares the session (it connects on first use); every call on it is
   /// bounded by `settings.stall_timeout` through `watchdog`. Call once: the
   /// session keeps references into this object.
-  void open(db_settings settings, db_watchdog_actor watchdog) {
+  void open(db_settings settings, db_watchdog_actor watchdog,
+            const char* name) {
+    source = name;
     guard = call_guard{std::move(watchdog), settings.stall_timeout};
     db.emplace(std::move(settings));
     watch_calls(*db, guard);
@@ -35,6 +47,17 @@ struct store_base {
     T result{};
     auto fault =
       db->run([&](pqxx::connection_base& conn) { result = f(conn); });
+    if (fault.code == ec::database_unavailable) {
+      metrics().db_unavailable++;
+      if (said.failed(source, fault.detail))
+        spdlog::warn("[{}] Database unavailable: {}; retrying quietly", source,
+                     fault.detail);
+      else
+        fault.detail = "database still unavailable (reason logged before)";
+    } else if (auto quiet = said.recovered(source)) {
+      spdlog::info("[{}] Database available again ({} more failed calls)",
+                   source, *quiet);
+    }
     if (fault)
       return to_error(std::move(fault));
     return result;

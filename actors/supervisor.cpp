@@ -166,6 +166,19 @@ void shut_down(self_pointer self) {
       });
 }
 
+/// Logs the summary line, at info only when a counter moved since the last
+/// one: an idle daemon must not repeat itself 1,440 times a day.
+void log_summary(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.settings.summary_interval, atom::tick_v);
+  auto summary = metrics().summary();
+  if (summary == st.last_summary)
+    BF_DEBUG(self, "Summary: {}", summary);
+  else
+    BF_INFO(self, "Summary: {}", summary);
+  st.last_summary = std::move(summary);
+}
+
 } // namespace
 
 supervisor_actor::behavior_type
@@ -191,11 +204,8 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
       if (!self->state.stopping)
         spawn_role(self, r);
     },
-    [=](atom::tick) {
-      self->delayed_send(self, self->state.settings.summary_interval,
-                         atom::tick_v);
-      BF_INFO(self, "Summary: {}", metrics().summary());
-    },
+    // An idle daemon's unchanged summary is noise at info (issue 12.5).
+    [=](atom::tick) { log_summary(self); },
   };
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <string>
 
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
@@ -69,6 +70,8 @@ struct supervisor_state {
   /// Which role each live actor plays.
   std::map<caf::actor_addr, role> roles;
   std::map<role, restart_window> restarts;
+  /// The last summary line logged.
+  std::string last_summary;
   bool stopping = false;
 };
 

@@ -12,7 +12,7 @@ namespace backfilld {
 tracking_store_actor::behavior_type tracking_store(
   tracking_store_actor::stateful_pointer<tracking_store_state> self,
   db_settings settings, db_watchdog_actor watchdog) {
-  self->state.open(std::move(settings), std::move(watchdog));
+  self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
         const std::vector<asset_id>& fresh) {

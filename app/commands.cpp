@@ -1,9 +1,13 @@
 #include "app/commands.hpp"
 
-#include <csignal>
-#include <ctime>
+#include <atomic>
+#include <cstdio>
+#include <future>
 #include <iostream>
+#include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -12,12 +16,15 @@
 #include <pqxx/pqxx>
 
 #include "app/pipeline.hpp"
+#include "app/signals.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/schema.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "telemetry/counters.hpp"
 #include "telemetry/log.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
@@ -25,55 +32,102 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Waits up to `timeout` for SIGTERM or SIGINT (blocked in every thread by
-/// main); returns the signal or 0.
-int wait_for_signal(milliseconds timeout) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  timespec ts;
-  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1'000'000);
-  auto sig = sigtimedwait(&signals, nullptr, &ts);
-  return sig > 0 ? sig : 0;
-}
+/// The longest pause between two attempts to reach the database at start.
+constexpr auto max_startup_retry_delay = milliseconds{10'000};
 
-const char* signal_name(int sig) {
-  return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
-}
+/// What start-up came to.
+enum class startup {
+  /// The schema is current: start the pipeline.
+  ready,
+  /// A shutdown signal came first: exit 0 without starting anything.
+  stopped,
+  /// The schema cannot be applied (not a passing outage): exit 1.
+  failed,
+};
+
+/// One connect-and-migrate attempt on a thread of its own, so that the main
+/// thread can obey a signal while libpq blocks (connecting to a peer that
+/// does not answer, or waiting for another daemon's migration lock).
+struct migration_attempt {
+  using outcome = std::pair<fault, migration_report>;
+
+  /// Set once connected: what a signal interrupts, for the log line.
+  std::atomic<bool> migrating{false};
+  std::promise<outcome> done;
+  std::future<outcome> result;
+
+  static std::shared_ptr<migration_attempt> start(const db_settings& db) {
+    auto attempt = std::make_shared<migration_attempt>();
+    auto result = attempt->done.get_future();
+    std::thread{[attempt, db] {
+      fault f;
+      migration_report report;
+      try {
+        auto conn = open_connection(db);
+        attempt->migrating = true;
+        f = migrate(*conn, report);
+      } catch (...) {
+        f = classify(std::current_exception());
+      }
+      attempt->done.set_value({std::move(f), report});
+    }}.detach();
+    attempt->result = std::move(result);
+    return attempt;
+  }
+};
 
 /// Applies the schema once the database answers; a container may start
-/// before PostgreSQL does. Returns 0 to go on, or the exit code.
-int migrate_when_ready(const db_settings& db) {
+/// before PostgreSQL does, or before it has created our role. A refusal is
+/// said once per cause and then retried quietly with backoff. A shutdown
+/// signal is obeyed at once, whatever the attempt in flight is doing.
+startup migrate_when_ready(const db_settings& db) {
   auto delay = milliseconds{500};
+  log_once said;
+  uint64_t attempts = 0;
   for (;;) {
-    fault f;
-    migration_report report;
-    try {
-      auto conn = open_connection(db);
-      f = migrate(*conn, report);
-    } catch (...) {
-      f = classify(std::current_exception());
+    auto attempt = migration_attempt::start(db);
+    while (attempt->result.wait_for(milliseconds{50}) !=
+           std::future_status::ready) {
+      if (auto sig = wait_for_shutdown_signal(milliseconds{0})) {
+        spdlog::info("Received {} while {}; exiting", signal_name(sig),
+                     attempt->migrating ? "migrating the schema"
+                                        : "connecting to the database");
+        // The attempt cannot be interrupted and holds nothing that the
+        // server does not roll back when the connection goes: leave it.
+        std::fflush(stdout);
+        std::_Exit(0);
+      }
     }
+    auto [f, report] = attempt->result.get();
+    ++attempts;
     if (!f) {
+      if (said.recovered("database"))
+        spdlog::info("Database reachable after {} failed attempts",
+                     attempts - 1);
       if (report.from_version != report.to_version)
         spdlog::info("Schema migrated from version {} to {}",
                      report.from_version, report.to_version);
-      return 0;
+      return startup::ready;
     }
     if (f.code != ec::database_unavailable) {
       spdlog::critical("Cannot apply the schema: {}", f.detail);
-      return 1;
+      return startup::failed;
     }
-    spdlog::warn("Database not reachable yet ({}); retrying in {} ms", f.detail,
-                 delay.count());
-    if (auto sig = wait_for_signal(delay)) {
+    metrics().db_unavailable++;
+    if (said.failed("database", f.detail))
+      spdlog::warn("Database not reachable yet ({}); retrying quietly, every "
+                   "{} s at most",
+                   f.detail, max_startup_retry_delay.count() / 1000);
+    else
+      spdlog::debug("Database still not reachable (attempt {}); retrying in "
+                    "{} ms",
+                    attempts, delay.count());
+    if (auto sig = wait_for_shutdown_signal(delay)) {
       spdlog::info("Received {} while waiting for the database; exiting",
                    signal_name(sig));
-      return 0;
+      return startup::stopped;
     }
-    delay = std::min(delay * 2, milliseconds{10'000});
+    delay = std::min(delay * 2, max_startup_retry_delay);
   }
 }
 
@@ -111,7 +165,7 @@ int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
       }}.detach();
       return rc;
     }
-    auto sig = wait_for_signal(milliseconds{100});
+    auto sig = wait_for_shutdown_signal(milliseconds{100});
     if (sig == 0)
       continue;
     if (stopping) {
@@ -132,12 +186,12 @@ int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
   }
 }
 
-/// Opens a connection and brings the schema up to date for a one-shot
-/// command; prints why not on failure.
-std::unique_ptr<pqxx::connection> connect_and_migrate(const config& cfg) {
+/// Opens a connection and brings the schema up to date, for the one-shot
+/// commands; says why not on stderr and returns null on failure.
+std::unique_ptr<pqxx::connection> open_migrated(const config& cfg,
+                                                migration_report& report) {
   try {
     auto conn = open_connection(cfg.database());
-    migration_report report;
     if (auto f = migrate(*conn, report)) {
       std::cerr << "backfilld: cannot apply the schema: " << f.detail << "\n";
       return nullptr;
@@ -149,6 +203,22 @@ std::unique_ptr<pqxx::connection> connect_and_migrate(const config& cfg) {
               << classify(std::current_exception()).detail << "\n";
     return nullptr;
   }
+}
+
+/// The assets `target` (a symbol, any case, or an id) names, as "SYMBOL
+/// (asset ID)". An operator's typo must not look like "nothing failed".
+std::vector<std::string> matching_assets(pqxx::connection_base& conn,
+                                         const std::string& target) {
+  pqxx::read_transaction txn{conn};
+  auto rows = txn.exec_params("SELECT symbol, id FROM assets"
+                              " WHERE upper(symbol) = upper($1)"
+                              " OR id::text = $1 ORDER BY id",
+                              target);
+  std::vector<std::string> result;
+  for (const auto& row : rows)
+    result.push_back(row[0].as<std::string>() + " (asset " +
+                     row[1].as<std::string>() + ")");
+  return result;
 }
 
 } // namespace
@@ -168,42 +238,65 @@ int run_daemon(config& cfg) {
                settings->fetcher.base_url, settings->limiter.rate,
                settings->limiter.burst, settings->fetch_concurrency,
                settings->fetcher.window, settings->lease.worker);
-  if (auto rc = migrate_when_ready(settings->db); rc != 0)
-    return rc;
+  switch (migrate_when_ready(settings->db)) {
+  case startup::ready:
+    break;
+  case startup::stopped:
+    return 0;
+  case startup::failed:
+    return 1;
+  }
+  // A signal that came while the last attempt finished: nothing runs yet.
+  if (auto sig = wait_for_shutdown_signal(milliseconds{0})) {
+    spdlog::info("Received {} before the pipeline started; exiting",
+                 signal_name(sig));
+    return 0;
+  }
   caf::actor_system sys{cfg};
   auto sup = spawn_supervisor(sys, *settings);
   return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
 }
 
 int run_migrate(config& cfg) {
-  try {
-    auto conn = open_connection(cfg.database());
-    migration_report report;
-    if (auto f = migrate(*conn, report)) {
-      std::cerr << "backfilld: cannot apply the schema: " << f.detail << "\n";
-      return 1;
-    }
-    std::cout << "Schema at version " << report.to_version << " (was "
-              << report.from_version << ")\n";
-    return 0;
-  } catch (...) {
-    std::cerr << "backfilld: cannot connect to "
-              << mask_secrets(cfg.database().url) << ": "
-              << classify(std::current_exception()).detail << "\n";
+  migration_report report;
+  if (!open_migrated(cfg, report))
     return 1;
-  }
+  std::cout << "Schema at version " << report.to_version << " (was "
+            << report.from_version << ")\n";
+  return 0;
 }
 
 int run_retry(config& cfg, const std::string& target) {
-  auto conn = connect_and_migrate(cfg);
+  migration_report report;
+  auto conn = open_migrated(cfg, report);
   if (!conn)
     return 1;
   try {
-    auto symbol = target == "--all-failed" ? std::string{} : target;
-    auto revived = retry_failed(*conn, symbol);
+    if (target == "--all-failed") {
+      auto revived = retry_failed(*conn, {});
+      if (revived == 0)
+        std::cout << "No failed jobs to retry\n";
+      else
+        std::cout << "Retrying " << revived << " failed job"
+                  << (revived == 1 ? "" : "s") << "\n";
+      return 0;
+    }
+    auto assets = matching_assets(*conn, target);
+    if (assets.empty()) {
+      std::cerr << "backfilld: no asset matches " << target
+                << " (give a symbol from the assets table, or an asset id)\n";
+      return 1;
+    }
+    auto revived = retry_failed(*conn, target);
+    if (revived == 0) {
+      std::cout << "Nothing to retry: no failed jobs of " << assets.front();
+      for (size_t i = 1; i < assets.size(); ++i)
+        std::cout << ", " << assets[i];
+      std::cout << "\n";
+      return 0;
+    }
     std::cout << "Retrying " << revived << " failed job"
-              << (revived == 1 ? "" : "s")
-              << (symbol.empty() ? "" : " of " + symbol) << "\n";
+              << (revived == 1 ? "" : "s") << " of " << target << "\n";
     return 0;
   } catch (...) {
     std::cerr << "backfilld: " << classify(std::current_exception()).detail
@@ -213,7 +306,8 @@ int run_retry(config& cfg, const std::string& target) {
 }
 
 int run_status(config& cfg) {
-  auto conn = connect_and_migrate(cfg);
+  migration_report report;
+  auto conn = open_migrated(cfg, report);
   if (!conn)
     return 1;
   try {

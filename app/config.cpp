@@ -1,5 +1,8 @@
 #include "app/config.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -67,6 +70,108 @@ seconds secs(caf::timespan x) {
 caf::error invalid(const std::string& what) {
   return make_error(ec::invalid_config, what);
 }
+
+/// Why `url` is no http(s) URL with a host, or empty when it is one; a typo
+/// there would otherwise start a daemon whose every fetch fails.
+std::string url_problem(const std::string& url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos)
+    return "has no scheme (want http:// or https://)";
+  auto scheme = url.substr(0, scheme_end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http" && scheme != "https")
+    return "has scheme " + scheme + " (want http or https)";
+  auto authority_end = url.find_first_of("/?#", scheme_end + 3);
+  auto authority =
+    url.substr(scheme_end + 3, authority_end == std::string::npos
+                                 ? std::string::npos
+                                 : authority_end - scheme_end - 3);
+  if (auto at = authority.rfind('@'); at != std::string::npos)
+    authority.erase(0, at + 1);
+  auto host = authority;
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string::npos)
+      return "has an unclosed IPv6 address";
+    auto rest = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!rest.empty() && rest.front() != ':')
+      return "has garbage after its IPv6 address";
+    authority = rest;
+  } else if (auto colon = host.find(':'); colon != std::string::npos) {
+    authority = host.substr(colon);
+    host.erase(colon);
+  } else {
+    authority.clear();
+  }
+  if (host.empty())
+    return "has no host";
+  for (unsigned char c : host)
+    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' ||
+          c == '%'))
+      return "has an invalid host " + host;
+  if (!authority.empty()) {
+    // ":port"
+    auto port = authority.substr(1);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(),
+                     [](unsigned char c) { return std::isdigit(c); }) ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535)
+      return "has an invalid port " + port;
+  }
+  return {};
+}
+
+/// A default as an operator writes it: CAF's own rendering turns 6h into
+/// "0d" and 2.0 into "2.000000".
+std::string show(const caf::config_value& value) {
+  if (auto x = caf::get_if<caf::timespan>(&value)) {
+    auto ns = x->count();
+    struct unit {
+      int64_t ns;
+      const char* suffix;
+    };
+    constexpr unit units[] = {{3'600'000'000'000, "h"},
+                              {60'000'000'000, "min"},
+                              {1'000'000'000, "s"},
+                              {1'000'000, "ms"}};
+    for (auto u : units)
+      if (ns != 0 && ns % u.ns == 0)
+        return std::to_string(ns / u.ns) + u.suffix;
+    return std::to_string(ns) + "ns";
+  }
+  if (auto x = caf::get_if<double>(&value)) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", *x);
+    return buf;
+  }
+  if (auto x = caf::get_if<std::string>(&value))
+    return *x;
+  return to_string(value);
+}
+
+/// What `--help` shows: the options operators actually tune, in groups.
+constexpr const char* tuned_options[] = {
+  "db.url",
+  "db.connect-timeout",
+  "db.statement-timeout",
+  "yahoo.base-url",
+  "yahoo.requests-per-second",
+  "yahoo.burst",
+  "yahoo.timeout",
+  "yahoo.ca-file",
+  "fetch.concurrency",
+  "fetch.window",
+  "history.range",
+  "retry.max-attempts",
+  "retry.revive-after",
+  "queue.lease",
+  "queue.catch-up-interval",
+  "shutdown.grace",
+  "log.level",
+  "log.summary-interval",
+};
 
 } // namespace
 
@@ -202,6 +307,41 @@ caf::error config::load(std::vector<std::string> args) {
   return parse(std::move(layered));
 }
 
+std::string config::help_text() const {
+  std::string result;
+  std::string group;
+  for (auto name : tuned_options) {
+    auto option = custom_options_.qualified_name_lookup(name);
+    if (option == nullptr)
+      continue;
+    auto category =
+      std::string{option->category().begin(), option->category().end()};
+    if (category != group) {
+      group = category;
+      result += "\n  " + group + "\n";
+    }
+    auto line =
+      "    --" + std::string{name} + "=" +
+      std::string{option->type_name().begin(), option->type_name().end()};
+    if (line.size() < 42)
+      line.resize(42, ' ');
+    else
+      line += "\n" + std::string(42, ' ');
+    line +=
+      std::string{option->description().begin(), option->description().end()};
+    if (auto value = option->get()) {
+      auto text = show(*value);
+      // Never show a secret a URL may carry.
+      if (std::string_view{name} == "db.url")
+        text = mask_secrets(text);
+      if (!text.empty())
+        line += " [" + text + "]";
+    }
+    result += line + "\n";
+  }
+  return result;
+}
+
 db_settings config::database() const {
   db_settings db;
   db.url = db_url;
@@ -216,6 +356,8 @@ db_settings config::database() const {
 }
 
 caf::expected<pipeline_settings> config::pipeline() const {
+  if (auto problem = url_problem(yahoo_base_url); !problem.empty())
+    return invalid("yahoo.base-url " + yahoo_base_url + " " + problem);
   if (!valid_range(history_range))
     return invalid("history.range " + history_range + " is not a Yahoo range");
   if (yahoo_requests_per_second <= 0)

@@ -31,6 +31,10 @@ class config : public caf::actor_system_config {
   /// bad value.
   caf::expected<pipeline_settings> pipeline() const;
 
+  /// The options an operator tunes, grouped, with their descriptions and
+  /// current values (the defaults, unless already loaded), for `--help`.
+  std::string help_text() const;
+
   /// The database settings alone (for the one-shot subcommands).
   db_settings database() const;
 

@@ -1,14 +1,18 @@
 // Entry point: signals, configuration and the subcommand.
 
 #include <csignal>
+#include <initializer_list>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include <caf/config.hpp>
 #include <curl/curl.h>
+#include <pqxx/version.hxx>
 
 #include "app/commands.hpp"
 #include "app/config.hpp"
+#include "app/signals.hpp"
 #include "messages/error.hpp"
 #include "telemetry/log.hpp"
 
@@ -23,11 +27,33 @@ commands:
   retry SYMBOL|ASSET_ID    retry the failed jobs of one asset
   retry --all-failed       retry every failed job
   status                   show jobs by state and why failed ones failed
+  help, --help             this text
+  --version                versions of backfilld and its libraries
 
 Options are set in the INI file (--config-file=PATH), the environment
 (BACKFILL_DB_URL, BACKFILL_YAHOO_BASE_URL, BACKFILL_LOG_LEVEL) or on the
-command line; `backfilld --help` lists them all.
+command line, in rising precedence. The ones most often tuned:
 )";
+
+constexpr const char* usage_footer =
+  R"(
+`backfilld --long-help` lists every option (also CAF's own);
+configs/backfilld.ini documents each one.
+)";
+
+void print_help(std::ostream& out) {
+  backfilld::config cfg;
+  out << usage << cfg.help_text() << usage_footer;
+}
+
+void print_version(std::ostream& out) {
+  auto curl = curl_version_info(CURLVERSION_NOW);
+  out << "backfilld " << BACKFILLD_VERSION << "\n"
+      << "CAF " << CAF_MAJOR_VERSION << "." << CAF_MINOR_VERSION << "."
+      << CAF_PATCH_VERSION << "\n"
+      << "libpqxx " << PQXX_VERSION << "\n"
+      << "libcurl " << (curl != nullptr ? curl->version : "unknown") << "\n";
+}
 
 /// The command line split into subcommand, its argument, and CAF options.
 struct command_line {
@@ -58,22 +84,29 @@ bool split(int argc, char** argv, command_line& out) {
 int main(int argc, char** argv) {
   // A peer closing a socket must be an error code, not a dead process.
   std::signal(SIGPIPE, SIG_IGN);
-  // Block the shutdown signals before any thread exists, so that every
-  // thread inherits the mask and only the main thread's sigtimedwait sees
-  // them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread exists: see app/signals.hpp.
+  backfilld::block_shutdown_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
   command_line cli;
   if (!split(argc, argv, cli)) {
-    std::cerr << usage;
+    print_help(std::cerr);
     return 2;
   }
-  if (cli.command == "help") {
-    std::cout << usage;
+  // Ours, not CAF's: its --help knows only its own global options.
+  // --long-help still goes to CAF and lists everything.
+  auto asks = [&](std::initializer_list<const char*> flags) {
+    for (const auto& option : cli.options)
+      for (auto flag : flags)
+        if (option == flag)
+          return true;
+    return false;
+  };
+  if (cli.command == "help" || asks({"--help", "-h", "-?"})) {
+    print_help(std::cout);
+    return 0;
+  }
+  if (cli.command == "version" || asks({"--version"})) {
+    print_version(std::cout);
     return 0;
   }
   backfilld::config cfg;
@@ -95,6 +128,6 @@ int main(int argc, char** argv) {
     return backfilld::run_retry(cfg, cli.target);
   if (cli.command == "status")
     return backfilld::run_status(cfg);
-  std::cerr << usage;
+  print_help(std::cerr);
   return 2;
 }

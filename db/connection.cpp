@@ -8,6 +8,8 @@
 
 #include <pqxx/pqxx>
 
+#include "telemetry/log_once.hpp"
+
 namespace backfilld {
 
 namespace {
@@ -26,6 +28,28 @@ void add_default(std::string& conninfo, bool url, const std::string& key,
   else if (!conninfo.empty())
     conninfo += ' ';
   conninfo += key + "=" + value;
+}
+
+fault classify_raw(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const pqxx::broken_connection& e) {
+    return {ec::database_unavailable, e.what()};
+  } catch (const pqxx::insufficient_privilege& e) {
+    return {ec::insufficient_privilege, e.what()};
+  } catch (const pqxx::sql_error& e) {
+    // Admin shutdown, crash recovery and friends also mean "unavailable".
+    auto state = e.sqlstate();
+    if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0)
+      return {ec::database_unavailable, e.what()};
+    return {ec::database_error, e.what()};
+  } catch (const pqxx::in_doubt_error& e) {
+    return {ec::database_unavailable, e.what()};
+  } catch (const std::exception& e) {
+    return {ec::database_error, e.what()};
+  } catch (...) {
+    return {ec::database_error, "unknown exception"};
+  }
 }
 
 std::string seconds(std::chrono::seconds x) {
@@ -98,25 +122,11 @@ std::unique_ptr<pqxx::connection> open_connection(const db_settings& settings) {
 }
 
 fault classify(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const pqxx::broken_connection& e) {
-    return {ec::database_unavailable, e.what()};
-  } catch (const pqxx::insufficient_privilege& e) {
-    return {ec::insufficient_privilege, e.what()};
-  } catch (const pqxx::sql_error& e) {
-    // Admin shutdown, crash recovery and friends also mean "unavailable".
-    auto state = e.sqlstate();
-    if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0)
-      return {ec::database_unavailable, e.what()};
-    return {ec::database_error, e.what()};
-  } catch (const pqxx::in_doubt_error& e) {
-    return {ec::database_unavailable, e.what()};
-  } catch (const std::exception& e) {
-    return {ec::database_error, e.what()};
-  } catch (...) {
-    return {ec::database_error, "unknown exception"};
-  }
+  // libpq ends its messages with a newline and puts hints on lines of their
+  // own; a log record must stay on one line for line-based collectors.
+  auto f = classify_raw(error);
+  f.detail = one_line(f.detail);
+  return f;
 }
 
 std::string worker_name() {

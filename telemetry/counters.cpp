@@ -37,6 +37,7 @@ std::string counters::summary() const {
   add("jobs_in_memory_max", jobs_in_memory_max.load());
   add("reconnects", listener_reconnects.load());
   add("restarts", restarts.load());
+  add("db_unavailable", db_unavailable.load());
   return result;
 }
 

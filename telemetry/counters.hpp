@@ -38,6 +38,11 @@ struct counters {
   std::atomic<uint64_t> rows_written{0};
   std::atomic<uint64_t> write_errors{0};
 
+  // -- database availability ------------------------------------------------
+  /// Connects and calls that failed because the database was unavailable
+  /// (each cause is logged once; this counts the rest).
+  std::atomic<uint64_t> db_unavailable{0};
+
   // -- supervision ------------------------------------------------------------
   std::atomic<uint64_t> restarts{0};
 

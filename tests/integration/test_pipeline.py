@@ -4,7 +4,6 @@ track, with the real binary, a real PostgreSQL and the fake provider."""
 import os
 import subprocess
 import tempfile
-import time
 import unittest
 
 from harness import BINARY, PipelineTest, wait_until
@@ -35,7 +34,12 @@ class NewAsset(PipelineTest):
         self.db.buy(12, portfolio=2)
         wait_until(lambda: self.db.tracking(12)[0] == 2,
                    what="tracking_users = 2")
-        time.sleep(0.5)
+        # Both sightings went through dedupe (the tracker counted the second
+        # portfolio), and a fetch needs a job: no second job, no fetch.
+        daemon.wait_for(r"Notification for asset 12 ", count=3)
+        self.assertEqual(self.db.scalar(
+            "SELECT count(*) FROM backfill_jobs WHERE asset_id = 12"), 1)
+        self.assertEqual(self.db.job(12), ("done", 1, None))
         self.assertEqual(len(self.yahoo.requests("AMD")), 1)
         self.assertEqual(self.db.price_count(12), records)
         self.stop_daemon(daemon)
@@ -150,7 +154,11 @@ class NothingToFetch(PipelineTest):
         # Permanent: not retried in a loop, nor by another transaction.
         self.db.buy(40, portfolio=2)
         daemon.wait_for(r"Asset 40 \(NOSUCH\) failed before")
-        time.sleep(0.5)
+        # Dedupe decided: the failed job stays failed and no job was added,
+        # so nothing can fetch it.
+        self.assertEqual(self.db.scalar(
+            "SELECT count(*) FROM backfill_jobs WHERE asset_id = 40"), 1)
+        self.assertEqual(self.db.job(40)[:2], ("failed", 1))
         self.assertEqual(len(self.yahoo.requests("NOSUCH")), 1)
         self.assertTrue(daemon.alive())
         # ... until an operator asks.
