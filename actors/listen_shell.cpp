@@ -55,9 +55,7 @@ void schedule_reconnect(self_pointer self, const std::string& reason) {
   metrics().db_unavailable++;
   if (st.said.failed("listen", reason))
     self->send(st.logic, atom::lost_v, reason);
-  self->delayed_send(self, st.reconnect_delay, atom::poll_v);
-  st.reconnect_delay =
-    std::min(st.reconnect_delay * 2, st.settings.reconnect_max);
+  self->delayed_send(self, st.reconnect_delay.next(), atom::poll_v);
 }
 
 /// Opens the connection and LISTENs (the receiver's constructor sends it).
@@ -72,7 +70,7 @@ void connect_and_listen(self_pointer self) {
       [self, logic](pg_notification n) { self->send(logic, std::move(n)); });
     st.link = std::move(link);
     st.backend_pid = st.link->conn->backendpid();
-    st.reconnect_delay = st.settings.reconnect_min;
+    st.reconnect_delay.reset();
     // The listener's "listening" line says that the outage is over.
     st.said.recovered("listen");
     st.next_ping = steady_clock::now() + st.settings.ping_interval;
@@ -126,7 +124,8 @@ listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
   st.logic = std::move(logic);
   st.db = std::move(db);
   st.settings = std::move(settings);
-  st.reconnect_delay = st.settings.reconnect_min;
+  st.reconnect_delay =
+    doubling_delay{st.settings.reconnect_min, st.settings.reconnect_max};
   self->send(self, atom::poll_v);
   return {
     [=](atom::poll) {

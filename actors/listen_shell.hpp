@@ -17,6 +17,7 @@
 #include "actors/db_watchdog.hpp"
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
+#include "policy/backoff.hpp"
 #include "telemetry/log_once.hpp"
 
 namespace backfilld {
@@ -41,7 +42,8 @@ struct listen_shell_state {
   db_settings db;
   std::shared_ptr<listen_connection> link;
   int32_t backend_pid = 0;
-  std::chrono::milliseconds reconnect_delay{0};
+  doubling_delay reconnect_delay{std::chrono::milliseconds{0},
+                                 std::chrono::milliseconds{0}};
   std::chrono::steady_clock::time_point next_ping;
   /// Bounds the ping: a silently dead peer would block it forever.
   call_guard guard;

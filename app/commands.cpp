@@ -22,6 +22,7 @@
 #include "db/schema.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "policy/backoff.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/log_once.hpp"
@@ -81,7 +82,7 @@ struct migration_attempt {
 /// said once per cause and then retried quietly with backoff. A shutdown
 /// signal is obeyed at once, whatever the attempt in flight is doing.
 startup migrate_when_ready(const db_settings& db) {
-  auto delay = milliseconds{500};
+  doubling_delay retry_delay{milliseconds{500}, max_startup_retry_delay};
   log_once said;
   uint64_t attempts = 0;
   for (;;) {
@@ -114,6 +115,7 @@ startup migrate_when_ready(const db_settings& db) {
       return startup::failed;
     }
     metrics().db_unavailable++;
+    auto delay = retry_delay.next();
     if (said.failed("database", f.detail))
       spdlog::warn("Database not reachable yet ({}); retrying quietly, every "
                    "{} s at most",
@@ -127,7 +129,6 @@ startup migrate_when_ready(const db_settings& db) {
                    signal_name(sig));
       return startup::stopped;
     }
-    delay = std::min(delay * 2, max_startup_retry_delay);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,36 @@ std::chrono::milliseconds backoff_delay(const backoff_policy& policy,
 
 /// Whether a job that has been tried `attempts` times should be given up.
 bool exhausted(const backoff_policy& policy, int32_t attempts);
+
+/// A delay that doubles with each failed try, up to a cap, and starts over
+/// after a success: for reconnect loops, where one process retries alone
+/// and needs no jitter.
+class doubling_delay {
+ public:
+  doubling_delay(std::chrono::milliseconds first, std::chrono::milliseconds cap)
+    : first_(first),
+      cap_(cap),
+      current_(first) {
+    // nop
+  }
+
+  /// The delay to wait now; the one after it is twice as long.
+  std::chrono::milliseconds next() {
+    auto result = current_;
+    current_ = std::min(current_ * 2, cap_);
+    return result;
+  }
+
+  /// A try succeeded: the next failure waits the first delay again.
+  void reset() {
+    current_ = first_;
+  }
+
+ private:
+  std::chrono::milliseconds first_;
+  std::chrono::milliseconds cap_;
+  std::chrono::milliseconds current_;
+};
 
 /// Counts restarts in a sliding window: allows `max_restarts` within `window`
 /// and reports when a role restarts more often than that (crash loop).

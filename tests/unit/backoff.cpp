@@ -93,3 +93,13 @@ CAF_TEST(reasons are fit for a log line and a text column) {
   CAF_CHECK_EQUAL(printable_reason(cut), std::string(499, 'x'));
   CAF_CHECK_EQUAL(printable_reason("caf\xc3\xa9"), "caf\xc3\xa9");
 }
+
+CAF_TEST(a reconnect delay doubles up to its cap and starts over) {
+  doubling_delay delay{100ms, 700ms};
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 5; ++i)
+    waits.push_back(delay.next().count());
+  CAF_CHECK_EQUAL(waits, std::vector<int64_t>({100, 200, 400, 700, 700}));
+  delay.reset();
+  CAF_CHECK_EQUAL(delay.next().count(), 100);
+}
