@@ -9,6 +9,7 @@
 
 #include "db/connection.hpp"
 #include "messages/error.hpp"
+#include "provider/http_client.hpp"
 #include "provider/yahoo_chart.hpp"
 
 namespace backfilld {
@@ -69,58 +70,6 @@ seconds secs(caf::timespan x) {
 
 caf::error invalid(const std::string& what) {
   return make_error(ec::invalid_config, what);
-}
-
-/// Why `url` is no http(s) URL with a host, or empty when it is one; a typo
-/// there would otherwise start a daemon whose every fetch fails.
-std::string url_problem(const std::string& url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos)
-    return "has no scheme (want http:// or https://)";
-  auto scheme = url.substr(0, scheme_end);
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (scheme != "http" && scheme != "https")
-    return "has scheme " + scheme + " (want http or https)";
-  auto authority_end = url.find_first_of("/?#", scheme_end + 3);
-  auto authority =
-    url.substr(scheme_end + 3, authority_end == std::string::npos
-                                 ? std::string::npos
-                                 : authority_end - scheme_end - 3);
-  if (auto at = authority.rfind('@'); at != std::string::npos)
-    authority.erase(0, at + 1);
-  auto host = authority;
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    if (close == std::string::npos)
-      return "has an unclosed IPv6 address";
-    auto rest = host.substr(close + 1);
-    host = host.substr(1, close - 1);
-    if (!rest.empty() && rest.front() != ':')
-      return "has garbage after its IPv6 address";
-    authority = rest;
-  } else if (auto colon = host.find(':'); colon != std::string::npos) {
-    authority = host.substr(colon);
-    host.erase(colon);
-  } else {
-    authority.clear();
-  }
-  if (host.empty())
-    return "has no host";
-  for (unsigned char c : host)
-    if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':' ||
-          c == '%'))
-      return "has an invalid host " + host;
-  if (!authority.empty()) {
-    // ":port"
-    auto port = authority.substr(1);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(),
-                     [](unsigned char c) { return std::isdigit(c); }) ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535)
-      return "has an invalid port " + port;
-  }
-  return {};
 }
 
 /// A default as an operator writes it: CAF's own rendering turns 6h into
@@ -356,7 +305,7 @@ db_settings config::database() const {
 }
 
 caf::expected<pipeline_settings> config::pipeline() const {
-  if (auto problem = url_problem(yahoo_base_url); !problem.empty())
+  if (auto problem = base_url_problem(yahoo_base_url); !problem.empty())
     return invalid("yahoo.base-url " + yahoo_base_url + " " + problem);
   if (!valid_range(history_range))
     return invalid("history.range " + history_range + " is not a Yahoo range");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <memory>
 
 #include <curl/curl.h>
 
@@ -122,6 +123,30 @@ fault http_client::get(const std::string& url, http_response& out) {
   curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
   if (type != nullptr)
     out.content_type = type;
+  return {};
+}
+
+std::string base_url_problem(std::string_view url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed{curl_url(),
+                                                             curl_url_cleanup};
+  std::string text{url};
+  // Without a default scheme, "query1.yahoo" is refused instead of being
+  // read as a host.
+  if (curl_url_set(parsed.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK)
+    return "is not a URL (want http:// or https:// and a host)";
+  auto part = [&](CURLUPart which) {
+    char* value = nullptr;
+    std::string result;
+    if (curl_url_get(parsed.get(), which, &value, 0) == CURLUE_OK && value)
+      result = value;
+    curl_free(value);
+    return result;
+  };
+  auto scheme = part(CURLUPART_SCHEME);
+  if (scheme != "http" && scheme != "https")
+    return "has scheme " + scheme + " (want http or https)";
+  if (part(CURLUPART_HOST).empty())
+    return "has no host";
   return {};
 }
 

@@ -43,6 +43,12 @@ class http_client {
   void* handle_; // CURL*, kept opaque so that curl.h stays out of headers.
 };
 
+/// Why `url` is no usable provider base URL (scheme http or https, a host,
+/// a valid port if any), or empty when it is one. A typo there would
+/// otherwise start a daemon whose every fetch fails. Read with libcurl's own
+/// URL parser, the one that later fetches from it.
+std::string base_url_problem(std::string_view url);
+
 /// Parses a `Retry-After` value given in seconds; -1 when absent or an
 /// HTTP date (which Yahoo does not send).
 int64_t parse_retry_after(std::string_view value);
