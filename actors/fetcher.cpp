@@ -8,7 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/http_worker.hpp"
+#include "actors/fetcher_worker.hpp"
 #include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -129,7 +129,7 @@ void on_response(self_pointer self, const backfill_job& job,
 }
 
 void get_chart(self_pointer self, const backfill_job& job,
-               http_worker_actor worker, std::string url) {
+               fetcher_worker_actor worker, std::string url) {
   auto& st = self->state;
   metrics().fetches++;
   BF_DEBUG(self, "GET {}", url);
@@ -187,7 +187,7 @@ void request_grant(self_pointer self, job_id id) {
 /// Maps the symbol, then waits for a grant: the provider is never called
 /// without one.
 void start(self_pointer self, const backfill_job& job,
-           http_worker_actor worker) {
+           fetcher_worker_actor worker) {
   auto& st = self->state;
   ++st.active;
   std::string ticker;
@@ -297,7 +297,7 @@ caf::result<int32_t> on_drain(self_pointer self) {
 fetcher_actor::behavior_type
 fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
         job_queue_actor queue, rate_limiter_actor limiter, writer_actor writer,
-        std::vector<http_worker_actor> workers, fetcher_settings settings) {
+        std::vector<fetcher_worker_actor> workers, fetcher_settings settings) {
   auto& st = self->state;
   st.queue = std::move(queue);
   st.limiter = std::move(limiter);
@@ -347,9 +347,9 @@ fetcher_actor spawn_fetcher(caf::actor_system& sys, job_queue_actor queue,
                             rate_limiter_actor limiter, writer_actor writer,
                             size_t concurrency, http_options http,
                             fetcher_settings settings) {
-  std::vector<http_worker_actor> workers;
+  std::vector<fetcher_worker_actor> workers;
   for (size_t i = 0; i < std::max<size_t>(concurrency, 1); ++i)
-    workers.push_back(spawn_http_worker(sys, http));
+    workers.push_back(spawn_fetcher_worker(sys, http));
   auto logic = sys.spawn(fetcher, std::move(queue), std::move(limiter),
                          std::move(writer), workers, std::move(settings));
   for (const auto& worker : workers)

@@ -52,7 +52,7 @@ struct fetcher_settings {
 
 /// A job that has a worker and waits for the rate limiter's grant.
 struct grant_wait {
-  http_worker_actor worker;
+  fetcher_worker_actor worker;
   std::string url;
 };
 
@@ -62,7 +62,7 @@ struct fetcher_state {
   rate_limiter_actor limiter;
   writer_actor writer;
   fetcher_settings settings;
-  std::vector<http_worker_actor> idle_workers;
+  std::vector<fetcher_worker_actor> idle_workers;
   /// Every job in our hands, by id.
   std::map<job_id, backfill_job> held;
   /// Held jobs waiting for a free worker.
@@ -90,7 +90,7 @@ struct fetcher_state {
 fetcher_actor::behavior_type
 fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
         job_queue_actor queue, rate_limiter_actor limiter, writer_actor writer,
-        std::vector<http_worker_actor> workers, fetcher_settings settings);
+        std::vector<fetcher_worker_actor> workers, fetcher_settings settings);
 
 /// Spawns the fetcher with `concurrency` detached HTTP workers.
 fetcher_actor spawn_fetcher(caf::actor_system& sys, job_queue_actor queue,

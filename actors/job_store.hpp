@@ -1,5 +1,7 @@
-// The queue's I/O shell: a detached actor that owns one database connection
-// and runs the job queue's SQL (db/job_queries) on it.
+// The I/O shell of dedupe and of the job queue: a detached actor that owns
+// one database connection and runs the queue's SQL (db/job_queries,
+// db/catch_up_queries) on it. Each of the two spawns its own and sees only
+// its part of the interface (`enqueue_store_actor`, `claim_store_actor`).
 
 #pragma once
 

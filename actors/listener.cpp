@@ -85,8 +85,8 @@ listener_actor spawn_listener(caf::actor_system& sys, dedupe_actor queue,
                               db_settings db, db_watchdog_actor watchdog,
                               listen_settings settings) {
   auto logic = sys.spawn(listener, std::move(queue));
-  auto shell = spawn_listen_shell(sys, logic, std::move(db),
-                                  std::move(watchdog), std::move(settings));
+  auto shell = spawn_listener_shell(sys, logic, std::move(db),
+                                    std::move(watchdog), std::move(settings));
   bind_lifetimes(logic, shell);
   return logic;
 }

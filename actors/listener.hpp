@@ -1,7 +1,7 @@
 // The listener: turns `transaction_created` notifications into sightings for
 // the queue, and has the queue catch up whenever LISTEN starts over.
 //
-// It holds no connection itself: the detached listen shell (listen_shell.hpp)
+// It holds no connection itself: the detached listen shell (listener_shell.hpp)
 // does the blocking I/O and feeds it raw notifications, so this actor is what
 // the deterministic unit tests drive.
 
@@ -9,7 +9,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/listen_shell.hpp"
+#include "actors/listener_shell.hpp"
 #include "messages/interfaces.hpp"
 
 namespace backfilld {

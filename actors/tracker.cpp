@@ -6,7 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lifetime.hpp"
-#include "actors/tracking_store.hpp"
+#include "actors/tracker_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/failpoints.hpp"
@@ -74,7 +74,7 @@ void send_batch(self_pointer self) {
 
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self,
-        tracking_store_actor store, tracker_settings settings) {
+        tracker_store_actor store, tracker_settings settings) {
   self->state.store = std::move(store);
   self->state.settings = settings;
   end_on_exception(self);
@@ -110,7 +110,7 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self,
 tracker_actor spawn_tracker(caf::actor_system& sys, db_settings db,
                             db_watchdog_actor watchdog,
                             tracker_settings settings) {
-  auto store = spawn_tracking_store(sys, std::move(db), std::move(watchdog));
+  auto store = spawn_tracker_store(sys, std::move(db), std::move(watchdog));
   auto logic = sys.spawn(tracker, store, settings);
   bind_lifetimes(logic, store);
   return logic;

@@ -26,7 +26,7 @@ struct tracker_settings {
 
 struct tracker_state {
   static inline const char* name = "tracker";
-  tracking_store_actor store;
+  tracker_store_actor store;
   tracker_settings settings;
   /// Assets whose tracking needs recomputing.
   std::set<asset_id> pending;
@@ -42,7 +42,7 @@ struct tracker_state {
 
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self,
-        tracking_store_actor store, tracker_settings settings);
+        tracker_store_actor store, tracker_settings settings);
 
 /// Spawns the tracker with its detached store.
 tracker_actor spawn_tracker(caf::actor_system& sys, db_settings db,

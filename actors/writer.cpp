@@ -6,7 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lifetime.hpp"
-#include "actors/price_store.hpp"
+#include "actors/writer_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/trading_day.hpp"
@@ -40,7 +40,7 @@ void log_stored(self_pointer self, const backfill_job& job,
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       price_store_actor store, tracker_actor tracker,
+       writer_store_actor store, tracker_actor tracker,
        writer_settings settings) {
   self->state.store = std::move(store);
   self->state.tracker = std::move(tracker);
@@ -78,7 +78,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
 writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
                           db_watchdog_actor watchdog, tracker_actor tracker,
                           writer_settings settings) {
-  auto store = spawn_price_store(sys, std::move(db), std::move(watchdog));
+  auto store = spawn_writer_store(sys, std::move(db), std::move(watchdog));
   auto logic = sys.spawn(writer, store, std::move(tracker), settings);
   bind_lifetimes(logic, store);
   return logic;

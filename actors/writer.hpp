@@ -20,14 +20,14 @@ struct writer_settings {
 
 struct writer_state {
   static inline const char* name = "writer";
-  price_store_actor store;
+  writer_store_actor store;
   tracker_actor tracker;
   writer_settings settings;
 };
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       price_store_actor store, tracker_actor tracker,
+       writer_store_actor store, tracker_actor tracker,
        writer_settings settings);
 
 /// Spawns the writer with its detached store.

@@ -12,7 +12,7 @@
 #include "actors/dedupe.hpp"
 #include "actors/fetcher.hpp"
 #include "actors/job_queue.hpp"
-#include "actors/listen_shell.hpp"
+#include "actors/listener_shell.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/tracker.hpp"

@@ -60,12 +60,12 @@ using db_watchdog_actor = caf::typed_actor<
   caf::reacts_to<atom::tick>>;
 
 /// Owns the writer's database connection.
-using price_store_actor = caf::typed_actor<
+using writer_store_actor = caf::typed_actor<
   /// Upserts a series into `asset_prices` in one transaction: all or nothing.
   caf::replies_to<atom::write, asset_id, price_series>::with<write_summary>>;
 
 /// Owns the tracker's database connection.
-using tracking_store_actor = caf::typed_actor<
+using tracker_store_actor = caf::typed_actor<
   /// Recomputes `tracking_users` for the first list; also stamps
   /// `last_price_update` for the second (assets whose prices were just
   /// written). Replies with the number of rows inserted or changed.
@@ -104,13 +104,13 @@ using claim_store_actor = caf::typed_actor<
 using job_store_actor = enqueue_store_actor::extend_with<claim_store_actor>;
 
 /// One libcurl easy handle on its own thread.
-using http_worker_actor = caf::typed_actor<
+using fetcher_worker_actor = caf::typed_actor<
   /// Performs one GET; transport failures come back as errors.
   caf::replies_to<atom::get, http_request>::with<http_response>>;
 
 /// Owns the LISTEN connection. It drives itself with `poll` messages so that
 /// it stays responsive to exit messages between waits.
-using listen_shell_actor = caf::typed_actor<
+using listener_shell_actor = caf::typed_actor<
   /// Internal: wait for notifications once, ping or reconnect when due.
   caf::reacts_to<atom::poll>>;
 

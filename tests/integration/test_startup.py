@@ -142,7 +142,7 @@ class StartUp(PipelineTest):
         self.db.add_asset(12, "AMD")
         self.db.buy(12)
         self.backfilled_records(daemon, "AMD")
-        daemon.wait_for(r"\[(job|price)-store\] Database available again")
+        daemon.wait_for(r"\[(job|writer)-store\] Database available again")
         self.stop_daemon(daemon)
         for line in records(daemon.output()):
             self.assertRegex(line, RECORD, "a log record spans lines")

@@ -59,7 +59,7 @@ rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
 /// A worker with a lever: `flush` answers the oldest held request with a
 /// good chart.
 using fake_worker_actor =
-  http_worker_actor::extend<caf::reacts_to<atom::flush>>;
+  fetcher_worker_actor::extend<caf::reacts_to<atom::flush>>;
 
 http_response ok_chart();
 
@@ -148,7 +148,7 @@ struct fixture : actor_fixture {
   }
 
   void launch(uint32_t window, size_t worker_count) {
-    std::vector<http_worker_actor> pool;
+    std::vector<fetcher_worker_actor> pool;
     for (size_t i = 0; i < worker_count; ++i) {
       workers.push_back(start(fake_worker, w, i));
       pool.push_back(workers.back());

@@ -15,8 +15,8 @@ struct store_log {
   int failures_left = 0;
 };
 
-tracking_store_actor::behavior_type fake_store(tracking_store_actor::pointer,
-                                               std::shared_ptr<store_log> log) {
+tracker_store_actor::behavior_type fake_store(tracker_store_actor::pointer,
+                                              std::shared_ptr<store_log> log) {
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
         const std::vector<asset_id>& fresh) -> caf::result<int32_t> {
@@ -32,7 +32,7 @@ tracking_store_actor::behavior_type fake_store(tracking_store_actor::pointer,
 
 struct fixture : actor_fixture {
   std::shared_ptr<store_log> log = std::make_shared<store_log>();
-  tracking_store_actor store = start(fake_store, log);
+  tracker_store_actor store = start(fake_store, log);
   tracker_actor hdl =
     start(tracker, store,
           tracker_settings{std::chrono::seconds{5}, std::chrono::seconds{1}});

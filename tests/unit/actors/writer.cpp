@@ -16,8 +16,8 @@ struct log_book {
   bool fail = false;
 };
 
-price_store_actor::behavior_type fake_store(price_store_actor::pointer,
-                                            std::shared_ptr<log_book> log) {
+writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
+                                             std::shared_ptr<log_book> log) {
   return {
     [=](atom::write, asset_id asset,
         const price_series& series) -> caf::result<write_summary> {
@@ -44,7 +44,7 @@ tracker_actor::behavior_type fake_tracker(tracker_actor::pointer,
 
 struct fixture : actor_fixture {
   std::shared_ptr<log_book> log = std::make_shared<log_book>();
-  price_store_actor store = start(fake_store, log);
+  writer_store_actor store = start(fake_store, log);
   tracker_actor tracker = start(fake_tracker, log);
   writer_actor hdl = start(writer, store, tracker, writer_settings{5s});
 

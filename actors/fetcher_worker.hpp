@@ -12,17 +12,17 @@
 
 namespace backfilld {
 
-struct http_worker_state {
-  static inline const char* name = "http-worker";
+struct fetcher_worker_state {
+  static inline const char* name = "fetcher-worker";
   std::optional<http_client> client;
 };
 
-http_worker_actor::behavior_type
-http_worker(http_worker_actor::stateful_pointer<http_worker_state> self,
-            http_options options);
+fetcher_worker_actor::behavior_type fetcher_worker(
+  fetcher_worker_actor::stateful_pointer<fetcher_worker_state> self,
+  http_options options);
 
 /// Spawns a worker on its own thread: a GET blocks for up to its timeout.
-http_worker_actor spawn_http_worker(caf::actor_system& sys,
-                                    http_options options);
+fetcher_worker_actor spawn_fetcher_worker(caf::actor_system& sys,
+                                          http_options options);
 
 } // namespace backfilld

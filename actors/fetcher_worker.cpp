@@ -1,4 +1,4 @@
-#include "actors/http_worker.hpp"
+#include "actors/fetcher_worker.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -8,9 +8,9 @@
 
 namespace backfilld {
 
-http_worker_actor::behavior_type
-http_worker(http_worker_actor::stateful_pointer<http_worker_state> self,
-            http_options options) {
+fetcher_worker_actor::behavior_type fetcher_worker(
+  fetcher_worker_actor::stateful_pointer<fetcher_worker_state> self,
+  http_options options) {
   self->state.client.emplace(std::move(options));
   return {
     [=](atom::get, const http_request& request) -> caf::result<http_response> {
@@ -22,9 +22,9 @@ http_worker(http_worker_actor::stateful_pointer<http_worker_state> self,
   };
 }
 
-http_worker_actor spawn_http_worker(caf::actor_system& sys,
-                                    http_options options) {
-  return sys.spawn<caf::detached>(http_worker, std::move(options));
+fetcher_worker_actor spawn_fetcher_worker(caf::actor_system& sys,
+                                          http_options options) {
+  return sys.spawn<caf::detached>(fetcher_worker, std::move(options));
 }
 
 } // namespace backfilld

@@ -1,4 +1,4 @@
-#include "actors/listen_shell.hpp"
+#include "actors/listener_shell.hpp"
 
 #include <exception>
 #include <functional>
@@ -15,7 +15,8 @@ namespace backfilld {
 
 namespace {
 
-using self_pointer = listen_shell_actor::stateful_pointer<listen_shell_state>;
+using self_pointer =
+  listener_shell_actor::stateful_pointer<listener_shell_state>;
 using std::chrono::steady_clock;
 
 /// Forwards each notification as a message. libpqxx swallows exceptions from
@@ -115,10 +116,10 @@ void wait_once(self_pointer self) {
 
 } // namespace
 
-listen_shell_actor::behavior_type
-listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
-             listener_actor logic, db_settings db, db_watchdog_actor watchdog,
-             listen_settings settings) {
+listener_shell_actor::behavior_type listener_shell(
+  listener_shell_actor::stateful_pointer<listener_shell_state> self,
+  listener_actor logic, db_settings db, db_watchdog_actor watchdog,
+  listen_settings settings) {
   auto& st = self->state;
   st.guard = call_guard{std::move(watchdog), db.stall_timeout};
   st.logic = std::move(logic);
@@ -137,12 +138,13 @@ listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
   };
 }
 
-listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
-                                      listener_actor logic, db_settings db,
-                                      db_watchdog_actor watchdog,
-                                      listen_settings settings) {
-  return sys.spawn<caf::detached>(listen_shell, std::move(logic), std::move(db),
-                                  std::move(watchdog), std::move(settings));
+listener_shell_actor spawn_listener_shell(caf::actor_system& sys,
+                                          listener_actor logic, db_settings db,
+                                          db_watchdog_actor watchdog,
+                                          listen_settings settings) {
+  return sys.spawn<caf::detached>(listener_shell, std::move(logic),
+                                  std::move(db), std::move(watchdog),
+                                  std::move(settings));
 }
 
 } // namespace backfilld

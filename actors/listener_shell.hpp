@@ -35,8 +35,8 @@ struct listen_settings {
 /// The connection with its receivers (defined in the .cpp, libpqxx inside).
 struct listen_connection;
 
-struct listen_shell_state {
-  static inline const char* name = "listen-shell";
+struct listener_shell_state {
+  static inline const char* name = "listener-shell";
   listener_actor logic;
   listen_settings settings;
   db_settings db;
@@ -52,15 +52,15 @@ struct listen_shell_state {
   log_once said;
 };
 
-listen_shell_actor::behavior_type
-listen_shell(listen_shell_actor::stateful_pointer<listen_shell_state> self,
-             listener_actor logic, db_settings db, db_watchdog_actor watchdog,
-             listen_settings settings);
+listener_shell_actor::behavior_type listener_shell(
+  listener_shell_actor::stateful_pointer<listener_shell_state> self,
+  listener_actor logic, db_settings db, db_watchdog_actor watchdog,
+  listen_settings settings);
 
 /// Spawns the shell on its own thread, reporting to `logic`.
-listen_shell_actor spawn_listen_shell(caf::actor_system& sys,
-                                      listener_actor logic, db_settings db,
-                                      db_watchdog_actor watchdog,
-                                      listen_settings settings);
+listener_shell_actor spawn_listener_shell(caf::actor_system& sys,
+                                          listener_actor logic, db_settings db,
+                                          db_watchdog_actor watchdog,
+                                          listen_settings settings);
 
 } // namespace backfilld

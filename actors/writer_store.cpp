@@ -1,4 +1,4 @@
-#include "actors/price_store.hpp"
+#include "actors/writer_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -9,9 +9,9 @@
 
 namespace backfilld {
 
-price_store_actor::behavior_type
-price_store(price_store_actor::stateful_pointer<price_store_state> self,
-            db_settings settings, db_watchdog_actor watchdog) {
+writer_store_actor::behavior_type
+writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
+             db_settings settings, db_watchdog_actor watchdog) {
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::write, asset_id asset, const price_series& series) {
@@ -21,10 +21,10 @@ price_store(price_store_actor::stateful_pointer<price_store_state> self,
   };
 }
 
-price_store_actor spawn_price_store(caf::actor_system& sys,
-                                    db_settings settings,
-                                    db_watchdog_actor watchdog) {
-  return sys.spawn<caf::detached>(price_store, std::move(settings),
+writer_store_actor spawn_writer_store(caf::actor_system& sys,
+                                      db_settings settings,
+                                      db_watchdog_actor watchdog) {
+  return sys.spawn<caf::detached>(writer_store, std::move(settings),
                                   std::move(watchdog));
 }
 

@@ -1,4 +1,4 @@
-#include "actors/tracking_store.hpp"
+#include "actors/tracker_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -9,9 +9,9 @@
 
 namespace backfilld {
 
-tracking_store_actor::behavior_type tracking_store(
-  tracking_store_actor::stateful_pointer<tracking_store_state> self,
-  db_settings settings, db_watchdog_actor watchdog) {
+tracker_store_actor::behavior_type
+tracker_store(tracker_store_actor::stateful_pointer<tracker_store_state> self,
+              db_settings settings, db_watchdog_actor watchdog) {
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::track, const std::vector<asset_id>& assets,
@@ -22,10 +22,10 @@ tracking_store_actor::behavior_type tracking_store(
   };
 }
 
-tracking_store_actor spawn_tracking_store(caf::actor_system& sys,
-                                          db_settings settings,
-                                          db_watchdog_actor watchdog) {
-  return sys.spawn<caf::detached>(tracking_store, std::move(settings),
+tracker_store_actor spawn_tracker_store(caf::actor_system& sys,
+                                        db_settings settings,
+                                        db_watchdog_actor watchdog) {
+  return sys.spawn<caf::detached>(tracker_store, std::move(settings),
                                   std::move(watchdog));
 }
 

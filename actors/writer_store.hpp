@@ -1,0 +1,28 @@
+// The writer's I/O shell: a detached actor that owns one database connection
+// and runs `write_series` on it.
+
+#pragma once
+
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "actors/store.hpp"
+#include "messages/interfaces.hpp"
+
+namespace backfilld {
+
+struct writer_store_state : store_base {
+  static inline const char* name = "writer-store";
+};
+
+writer_store_actor::behavior_type
+writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
+             db_settings settings, db_watchdog_actor watchdog);
+
+/// Spawns the store on its own thread: every message blocks on libpq.
+writer_store_actor spawn_writer_store(caf::actor_system& sys,
+                                      db_settings settings,
+                                      db_watchdog_actor watchdog);
+
+} // namespace backfilld
