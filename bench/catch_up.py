@@ -114,7 +114,10 @@ class Daemon:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(60)
-        os.unlink(self.log.name)
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"log kept: {self.log.name}")
+        else:
+            os.unlink(self.log.name)
 
 
 def new_asset_latency(conn, asset):

@@ -73,6 +73,15 @@ std::string connection_string(const db_settings& settings) {
   if (settings.tcp_user_timeout.count() > 0)
     add_default(result, url, "tcp_user_timeout",
                 std::to_string(settings.tcp_user_timeout.count()));
+  // The server applies the statement timeout as the session starts: no SET
+  // round trip after connecting that the watchdog would not see, and a
+  // connection libpqxx reopens behind our back keeps it.
+  if (settings.statement_timeout.count() > 0) {
+    auto ms = std::to_string(settings.statement_timeout.count());
+    add_default(result, url, "options",
+                url ? "-c%20statement_timeout%3D" + ms
+                    : "'-c statement_timeout=" + ms + "'");
+  }
   return result;
 }
 
@@ -115,7 +124,9 @@ std::string mask_secrets(std::string_view url) {
 
 std::unique_ptr<pqxx::connection> open_connection(const db_settings& settings) {
   auto conn = std::make_unique<pqxx::connection>(connection_string(settings));
-  if (settings.statement_timeout.count() > 0)
+  // The user's own `options` took the place of ours (see connection_string).
+  if (settings.statement_timeout.count() > 0 &&
+      settings.url.find("options=") != std::string::npos)
     conn->set_variable("statement_timeout",
                        std::to_string(settings.statement_timeout.count()));
   return conn;

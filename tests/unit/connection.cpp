@@ -39,3 +39,18 @@ CAF_TEST(connection strings get defaults for unset keys only) {
   url = connection_string(s);
   CAF_CHECK(url.rfind("application_name=backfilld ", 0) == 0);
 }
+
+CAF_TEST(the statement timeout travels in the connection options) {
+  db_settings s;
+  s.statement_timeout = std::chrono::milliseconds{1234};
+  s.url = "postgresql://app@db/pt";
+  CAF_CHECK(connection_string(s).find(
+              "&options=-c%20statement_timeout%3D1234") != std::string::npos);
+  s.url = "host=db dbname=pt";
+  CAF_CHECK(connection_string(s).find(" options='-c statement_timeout=1234'") !=
+            std::string::npos);
+  // The user's own options win.
+  s.url = "host=db options='-c search_path=pt'";
+  CAF_CHECK(connection_string(s).find("statement_timeout") ==
+            std::string::npos);
+}
