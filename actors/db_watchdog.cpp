@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <caf/send.hpp>
@@ -27,12 +29,20 @@ void schedule_tick(self_pointer self) {
   st.tick.schedule(self, earliest - self->clock().now());
 }
 
-/// Cuts every call past its deadline.
+/// Cuts every call past its deadline, unless its connection received data
+/// within the bound: then it is a multi-statement call that is making
+/// progress, and the bound applies from that data on.
 void cut_overdue(self_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
   for (auto i = st.armed.begin(); i != st.armed.end();) {
     if (i->second.deadline > now) {
+      ++i;
+      continue;
+    }
+    auto quiet = socket_quiet_for(i->second.socket);
+    if (quiet && *quiet < i->second.bound) {
+      i->second.deadline = now + (i->second.bound - *quiet);
       ++i;
       continue;
     }
@@ -48,12 +58,21 @@ void cut_overdue(self_pointer self) {
 
 } // namespace
 
+std::optional<std::chrono::milliseconds> socket_quiet_for(int socket) {
+  tcp_info info{};
+  socklen_t size = sizeof(info);
+  if (::getsockopt(socket, IPPROTO_TCP, TCP_INFO, &info, &size) != 0)
+    return std::nullopt;
+  return std::chrono::milliseconds{info.tcpi_last_data_recv};
+}
+
 db_watchdog_actor::behavior_type
 db_watchdog(db_watchdog_actor::stateful_pointer<db_watchdog_state> self) {
   return {
     [=](atom::arm, uint64_t token, int32_t socket, caf::timespan bound) {
-      self->state.armed[token] =
-        armed_call{socket, self->clock().now() + bound};
+      self->state.armed[token] = armed_call{
+        socket, self->clock().now() + bound,
+        std::chrono::duration_cast<std::chrono::milliseconds>(bound)};
       schedule_tick(self);
     },
     [=](atom::disarm, uint64_t token) { self->state.armed.erase(token); },

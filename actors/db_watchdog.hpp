@@ -4,8 +4,11 @@
 // TCP while the database behind it is stuck (a frozen proxy, a hung host
 // behind a NAT). libpq then waits forever inside a blocking call, and the
 // detached shell with it. The shells arm the watchdog around each call; a
-// call that overruns gets its socket shut down, which ends the wait with a
-// broken connection that the shell recovers from like any other.
+// call whose connection stays silent longer than the bound gets its socket
+// shut down, which ends the wait with a broken connection that the shell
+// recovers from like any other. The bound applies per statement, not per
+// call: each answer from the server starts it anew (the server's own
+// `statement_timeout` bounds a statement that computes for long).
 
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
@@ -27,7 +31,15 @@ namespace backfilld {
 struct armed_call {
   int32_t socket = -1;
   caf::actor_clock::time_point deadline;
+  /// How long the connection may stay silent: a call of several statements
+  /// may take longer as a whole, as long as answers keep coming.
+  std::chrono::milliseconds bound{0};
 };
+
+/// How long ago a TCP socket last received data (the kernel's
+/// `tcpi_last_data_recv`); nothing for other sockets (a Unix socket's peer
+/// cannot vanish silently).
+std::optional<std::chrono::milliseconds> socket_quiet_for(int socket);
 
 struct db_watchdog_state {
   static inline const char* name = "db-watchdog";
