@@ -120,7 +120,7 @@ CAF_TEST(requests name the window and the pair) {
                                     "USD");
 }
 
-CAF_TEST(a time series becomes close - only bars) {
+CAF_TEST(a time series becomes close-only bars) {
   price_series series;
   auto err = parse_frankfurter(fixture("eur_usd.json"), series);
   CAF_REQUIRE(!err);

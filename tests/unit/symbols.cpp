@@ -32,7 +32,7 @@ CAF_TEST(crypto gets a USD pair unless it has one) {
   CAF_CHECK_EQUAL(ticker("crypto", "BTC-EUR"), "BTC-EUR");
 }
 
-CAF_TEST(currency pairs get the = X suffix) {
+CAF_TEST(currency pairs get the =X suffix) {
   CAF_CHECK_EQUAL(ticker("currency", "EURUSD"), "EURUSD=X");
   CAF_CHECK_EQUAL(ticker("fx", "EUR/USD"), "EURUSD=X");
   CAF_CHECK_EQUAL(ticker("fx", "GBPUSD=X"), "GBPUSD=X");

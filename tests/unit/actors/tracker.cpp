@@ -57,7 +57,7 @@ CAF_TEST(requests coalesce into batches while one is out) {
   CAF_CHECK_EQUAL(log->batches[1].second, ids({1}));
 }
 
-CAF_TEST(a catch - up batch is taken whole) {
+CAF_TEST(a catch-up batch is taken whole) {
   self->send(hdl, atom::track_v, ids{5, 6, 7});
   settle();
   CAF_REQUIRE_EQUAL(log->batches.size(), 1u);
