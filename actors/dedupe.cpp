@@ -7,6 +7,7 @@
 
 #include "actors/job_store.hpp"
 #include "actors/lifetime.hpp"
+#include "actors/retry_log.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
@@ -102,14 +103,14 @@ void flush_sightings(self_pointer self) {
     .then(
       [=](const std::vector<enqueue_result>& results) {
         self->state.enqueue_in_flight = false;
+        log_recovered(self, "Cannot queue sighted assets");
         handle_results(self, results, found_by::notification);
         flush_sightings(self);
       },
       [=](caf::error& err) {
         auto& st = self->state;
         st.enqueue_in_flight = false;
-        BF_WARN(self, "Cannot queue {} sighted assets: {}; retrying",
-                batch.size(), render(err));
+        log_retry(self, "Cannot queue sighted assets", err);
         for (auto asset : batch)
           if (st.sightings.size() < st.settings.max_sightings)
             st.sightings.insert(asset);
@@ -174,6 +175,7 @@ void catch_up(self_pointer self) {
       [=](const catch_up_report& report) {
         auto& st = self->state;
         st.catch_up_in_flight = false;
+        log_recovered(self, "Catch-up scan failed");
         scanned(self, report);
         if (std::exchange(st.catch_up_again, false))
           catch_up(self);
@@ -181,7 +183,7 @@ void catch_up(self_pointer self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.catch_up_in_flight = false;
-        BF_WARN(self, "Catch-up scan failed: {}; retrying", render(err));
+        log_retry(self, "Catch-up scan failed", err);
         // Try again at the next tick rather than waiting a whole interval.
         st.next_catch_up = self->clock().now();
       });

@@ -20,6 +20,7 @@
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "messages/interfaces.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
@@ -57,6 +58,8 @@ struct dedupe_state {
   std::chrono::steady_clock::time_point next_full_catch_up;
   /// How far the last scan read; none before the first full scan.
   std::optional<backfilld::scan_mark> mark;
+  /// Round trips that fail and are retried, each cause said once.
+  log_once said;
 };
 
 dedupe_actor::behavior_type

@@ -8,6 +8,7 @@
 
 #include "actors/job_store.hpp"
 #include "actors/lifetime.hpp"
+#include "actors/retry_log.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/symbols.hpp"
@@ -75,6 +76,7 @@ void try_claim(self_pointer self) {
     .then(
       [=](std::vector<backfill_job>& jobs) {
         self->state.claim_in_flight = false;
+        log_recovered(self, "Cannot claim jobs");
         if (jobs.empty())
           return;
         hand_out(self, pull, std::move(jobs));
@@ -82,7 +84,7 @@ void try_claim(self_pointer self) {
       },
       [=](caf::error& err) {
         self->state.claim_in_flight = false;
-        BF_WARN(self, "Cannot claim jobs: {}; retrying", render(err));
+        log_retry(self, "Cannot claim jobs", err);
       });
 }
 
@@ -163,6 +165,7 @@ void maybe_finish_drain(self_pointer self) {
 }
 
 void outcome_recorded(self_pointer self) {
+  log_recovered(self, "Cannot record a job outcome");
   self->state.outbox.sent();
   flush_outbox(self);
 }
@@ -177,7 +180,7 @@ void outcome_not_recorded(self_pointer self, const caf::error& err) {
     flush_outbox(self);
     return;
   }
-  BF_WARN(self, "Cannot record a job outcome: {}; retrying", render(err));
+  log_retry(self, "Cannot record a job outcome", err);
 }
 
 /// Sends the oldest outcome to the store; on success, the next one.
@@ -264,13 +267,14 @@ void heartbeat(self_pointer self) {
     .then(
       [=](int32_t extended) {
         self->state.heartbeat_in_flight = false;
+        log_recovered(self, "Cannot extend leases");
         if (static_cast<size_t>(extended) < jobs.size())
           BF_WARN(self, "{} of {} leases were no longer ours",
                   jobs.size() - static_cast<size_t>(extended), jobs.size());
       },
       [=](caf::error& err) {
         self->state.heartbeat_in_flight = false;
-        BF_WARN(self, "Cannot extend leases: {}", render(err));
+        log_retry(self, "Cannot extend leases", err);
       });
 }
 

@@ -25,6 +25,7 @@
 #include "policy/verdict.hpp"
 #include "queue/outbox.hpp"
 #include "queue/pull_book.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
@@ -59,6 +60,8 @@ struct job_queue_state {
   bool draining = false;
   std::optional<caf::typed_response_promise<int32_t>> drain_promise;
   int32_t released_on_drain = 0;
+  /// Round trips that fail and are retried, each cause said once.
+  log_once said;
 };
 
 job_queue_actor::behavior_type

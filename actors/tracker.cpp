@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lifetime.hpp"
+#include "actors/retry_log.hpp"
 #include "actors/tracker_store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -53,6 +54,7 @@ void send_batch(self_pointer self) {
         auto& st = self->state;
         st.in_flight = false;
         st.changed_since_flush += changed;
+        log_recovered(self, "Cannot refresh tracking");
         BF_DEBUG(self, "Refreshed tracking of {} assets ({} rows changed)",
                  assets.size(), changed);
         send_batch(self);
@@ -64,8 +66,7 @@ void send_batch(self_pointer self) {
         // is back.
         st.pending.insert(assets.begin(), assets.end());
         st.fresh.insert(fresh.begin(), fresh.end());
-        BF_WARN(self, "Cannot refresh tracking of {} assets: {}; retrying",
-                assets.size(), render(err));
+        log_retry(self, "Cannot refresh tracking", err);
         retry_later(self);
       });
 }

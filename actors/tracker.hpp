@@ -14,6 +14,7 @@
 #include "actors/pending_tick.hpp"
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
+#include "telemetry/log_once.hpp"
 
 namespace backfilld {
 
@@ -38,6 +39,8 @@ struct tracker_state {
   /// `flush` requests waiting for everything pending to be stored.
   std::vector<caf::typed_response_promise<int32_t>> flush_waiters;
   int32_t changed_since_flush = 0;
+  /// Round trips that fail and are retried, each cause said once.
+  log_once said;
 };
 
 tracker_actor::behavior_type

@@ -44,6 +44,16 @@ bool is(const caf::error& err, ec code) {
          err.code() == static_cast<uint8_t>(code);
 }
 
+std::string cause_of(const caf::error& err) {
+  if (!err)
+    return "none";
+  if (err.category() == category)
+    return to_string(static_cast<ec>(err.code()));
+  if (err.category() == caf::atom("system"))
+    return to_string(static_cast<caf::sec>(err.code()));
+  return to_string(err);
+}
+
 std::string render(const caf::error& err) {
   if (!err)
     return "no error";

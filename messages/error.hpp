@@ -27,6 +27,10 @@ bool is(const caf::error& err, ec code);
 /// Renders any error for a log line: "symbol_not_found: No data found, …".
 std::string render(const caf::error& err);
 
+/// The kind of an error without its detail, e.g. "database_unavailable":
+/// what tells one cause of a failure from another.
+std::string cause_of(const caf::error& err);
+
 /// Registers the message types and the error category with a configuration.
 void register_messages(caf::actor_system_config& cfg);
 
