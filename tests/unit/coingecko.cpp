@@ -1,60 +1,25 @@
 #define CAF_SUITE coingecko
 #include <caf/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/coingecko.hpp"
 #include "provider/trading_day.hpp"
+#include "provider_checks.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
+using test::answer;
+using test::day_close;
+using test::day_closes;
+
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/coingecko/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-http_response answer(int status, std::string body,
-                     std::string content_type = "application/json; "
-                                                "charset=utf-8") {
-  http_response response;
-  response.status = status;
-  response.body = std::move(body);
-  response.content_type = std::move(content_type);
-  return response;
-}
-
-/// A bar as (date, close), for readable failure output.
-struct day_close {
-  std::string day;
-  double close = 0;
-
-  day_close(std::string day, double close)
-    : day(std::move(day)),
-      close(close) {}
-
-  bool operator==(const day_close& other) const {
-    return day == other.day && close == other.close;
-  }
-};
-
-std::string to_string(const day_close& x) {
-  return x.day + " " + std::to_string(x.close);
-}
-
-std::vector<day_close> day_closes(const price_series& series) {
-  std::vector<day_close> result;
-  for (const auto& bar : series.bars)
-    result.emplace_back(iso_date(bar.day), bar.close);
-  return result;
+  return test::test_data("coingecko/" + name);
 }
 
 /// 2024-03-14 15:43 UTC, a minute after the fixtures' live point.

@@ -1,69 +1,31 @@
 #define CAF_SUITE frankfurter
 #include <caf/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/frankfurter.hpp"
 #include "provider/trading_day.hpp"
+#include "provider_checks.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
+using test::answer;
+using test::patched;
+
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/frankfurter/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return test::test_data("frankfurter/" + name);
 }
 
-http_response answer(int status, std::string body,
-                     std::string content_type = "application/json; "
-                                                "charset=utf-8") {
-  http_response response;
-  response.status = status;
-  response.body = std::move(body);
-  response.content_type = std::move(content_type);
-  return response;
-}
-
-/// A bar as (date, close), for readable failure output.
-struct day_rate {
-  std::string day;
-  double close = 0;
-
-  day_rate(std::string day, double close)
-    : day(std::move(day)),
-      close(close) {}
-
-  bool operator==(const day_rate& other) const {
-    return day == other.day && close == other.close;
-  }
-};
-
-std::string to_string(const day_rate& x) {
-  return x.day + " " + std::to_string(x.close);
-}
+/// A day's rate as (date, rate): a rate is stored as the day's close.
+using day_rate = test::day_close;
 
 std::vector<day_rate> day_rates(const price_series& series) {
-  std::vector<day_rate> result;
-  for (const auto& bar : series.bars)
-    result.emplace_back(iso_date(bar.day), bar.close);
-  return result;
-}
-
-/// Replaces the one occurrence of `from` in `text`.
-std::string patched(std::string text, const std::string& from,
-                    const std::string& to) {
-  auto pos = text.find(from);
-  CAF_REQUIRE(pos != std::string::npos);
-  text.replace(pos, from.size(), to);
-  return text;
+  return test::day_closes(series);
 }
 
 } // namespace
