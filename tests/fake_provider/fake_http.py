@@ -17,10 +17,11 @@ import socketserver
 import ssl
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from yahoo_chart_body import JSON_TYPE
+from fake_control import FakeHandler
+from yahoo_chart_body import JSON_TYPE, TEXT_TYPE
 from yahoo_settings import SLOW_LORIS_LENGTH
 
 if TYPE_CHECKING:   # annotations only: fake_yahoo imports this module
@@ -97,10 +98,8 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive; every reply has a length
+class _Handler(FakeHandler):
     server_version = "fake-yahoo/1.0"
-    sys_version = ""
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -111,16 +110,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version     # no Python version, no stray space
-
-    def do_GET(self) -> None:
-        self.server.app._handle(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.app._handle(self, "POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.app.quiet:
-            super().log_message(format, *args)
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -208,6 +197,9 @@ class ResponseWriterMixin:
 
     def _send_json(self, h: _Handler, code: int, doc: Any) -> None:
         self._send(h, code, json.dumps(doc).encode(), JSON_TYPE)
+
+    def _send_text(self, h: _Handler, code: int, body: bytes) -> None:
+        self._send(h, code, body, TEXT_TYPE)
 
     def _send_huge(self, h: _Handler, meta: dict, size: int) -> None:
         """Stream a valid JSON document of exactly SIZE bytes (or the minimum).
