@@ -18,28 +18,16 @@ Not run in CI (it takes an hour); see bench/README.md for figures.
 
 import argparse
 import os
-import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "fake_provider"))
+from bench_support import ROOT, rss_kib, start_cluster, stop_cluster
 
 import psycopg2  # noqa: E402
 
 from fake_yahoo import FakeYahoo  # noqa: E402
-
-
-def rss_kib(pid):
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    return int(match.group(1)) if match else 0
 
 
 def slope(points):
@@ -71,12 +59,7 @@ def main():
     args = parser.parse_args()
     duration = args.minutes * 60.0
 
-    cluster = tempfile.mkdtemp(prefix="backfilld-soak-", dir="/tmp")
-    os.chmod(cluster, 0o755)
-    pg = str(ROOT / "scripts" / "pg-cluster.sh")
-    subprocess.run([pg, "start", cluster, "soak"], check=True,
-                   capture_output=True)
-    url = Path(cluster, "url").read_text().strip()
+    cluster, url = start_cluster("backfilld-soak-", "soak")
     yahoo = FakeYahoo().start()
     log = tempfile.NamedTemporaryFile(prefix="backfilld-soak-", suffix=".log",
                                       delete=False)
@@ -159,8 +142,7 @@ def main():
             daemon.terminate()
             daemon.wait(60)
         yahoo.stop()
-        subprocess.run([pg, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
+        stop_cluster(cluster)
         os.unlink(log.name)
 
 
