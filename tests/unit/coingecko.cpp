@@ -177,7 +177,7 @@ CAF_TEST(points out of order are put in order) {
 }
 
 CAF_TEST(bodies that are not a market chart are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "error code: 1015"},
     {"array", "[]"},
@@ -193,21 +193,14 @@ CAF_TEST(bodies that are not a market chart are refused whole) {
     {"not utf-8", "{\"prices\":[],\"x\":\"\xc3\x28\"}"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_coingecko(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_coingecko(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"chart", answer(200, fixture("btc_daily.json")), ec::none},
     {"unknown coin", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -234,18 +227,15 @@ CAF_TEST(http answers are classified) {
     {"only bad prices", answer(200, R"({"prices":[[1709769600000,0]]})"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    auto err =
-      decode_coingecko_response(r.response, series, 0, {"bitcoin", "eur"});
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none) {
+  test::check_classified(
+    answers,
+    [](const http_response& response, price_series& series) {
+      return decode_coingecko_response(response, series, 0, {"bitcoin", "eur"});
+    },
+    [](const price_series& series) {
       CAF_CHECK_EQUAL(series.currency, "EUR");
       CAF_CHECK_EQUAL(series.symbol, "bitcoin");
-    }
-  }
+    });
   price_series series;
   auto limit = decode_coingecko_response(answer(401, fixture("range_limit."
                                                              "json")),

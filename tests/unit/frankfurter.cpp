@@ -151,7 +151,7 @@ CAF_TEST(todays rate is left out while it may change) {
 }
 
 CAF_TEST(bodies that are not a time series are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "Service Unavailable"},
     {"array", "[]"},
@@ -174,22 +174,14 @@ CAF_TEST(bodies that are not a time series are refused whole) {
     {"not utf-8", "{\"amount\":1.0,\"base\":\"\xff\xfe\"}"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_frankfurter(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-    CAF_CHECK(!err.detail.empty());
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_frankfurter(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"time series", answer(200, fixture("eur_usd.json")), ec::none},
     {"unknown currency", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -217,15 +209,14 @@ CAF_TEST(http answers are classified) {
             R"({"amount":1.0,"base":"EUR","rates":{"2024-01-02":{"USD":0}}})"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    auto err = decode_frankfurter_response(r.response, series);
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none)
+  test::check_classified(
+    answers,
+    [](const http_response& response, price_series& series) {
+      return decode_frankfurter_response(response, series);
+    },
+    [](const price_series& series) {
       CAF_CHECK_EQUAL(series.bars.size(), 7u);
-  }
+    });
 }
 
 CAF_TEST(the fake servers answer parses) {

@@ -9,6 +9,7 @@
 
 #include <caf/test/unit_test.hpp>
 
+#include "messages/ec.hpp"
 #include "messages/types.hpp"
 #include "provider/trading_day.hpp"
 
@@ -58,6 +59,46 @@ inline std::vector<day_close> day_closes(const price_series& series) {
   for (const auto& bar : series.bars)
     result.emplace_back(iso_date(bar.day), bar.close);
   return result;
+}
+
+/// A canned answer and the code its decoder must give for it.
+struct classified_answer {
+  const char* name;
+  http_response response;
+  ec expected;
+};
+
+/// Decodes every answer with `decode(response, series)`, which returns the
+/// fault; fails on the first code that is not the expected one, and hands
+/// every accepted series to `check_accepted`.
+template <class Decode, class CheckAccepted>
+void check_classified(const std::vector<classified_answer>& answers,
+                      Decode decode, CheckAccepted check_accepted) {
+  for (const auto& r : answers) {
+    price_series series;
+    fault err = decode(r.response, series);
+    if (err.code != r.expected)
+      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
+                      << ")");
+    if (r.expected == ec::none)
+      check_accepted(series);
+  }
+}
+
+/// Bodies a parser must refuse whole: (what is wrong, body).
+using refused_bodies = std::vector<std::pair<std::string, std::string>>;
+
+/// Checks that `parse(body, series)` refuses every body as malformed, and
+/// says why.
+template <class Parse>
+void check_refused(const refused_bodies& bodies, Parse parse) {
+  for (const auto& [name, body] : bodies) {
+    price_series series;
+    fault err = parse(body, series);
+    if (err.code != ec::malformed_response)
+      CAF_FAIL(name << ": " << to_string(err.code));
+    CAF_CHECK(!err.detail.empty());
+  }
 }
 
 } // namespace backfilld::test

@@ -148,7 +148,7 @@ CAF_TEST(todays bar waits for the evening corrections) {
 }
 
 CAF_TEST(bodies that are not daily prices are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "Service Unavailable"},
     {"object", R"({"prices":[]})"},
@@ -161,21 +161,14 @@ CAF_TEST(bodies that are not daily prices are refused whole) {
     {"not utf-8", "[{\"date\":\"\xed\xa0\x80\"}]"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_tiingo(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_tiingo(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"prices", answer(200, fixture("aapl.json")), ec::none},
     {"unknown ticker", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -201,16 +194,14 @@ CAF_TEST(http answers are classified) {
                  R"("close":0,"high":0,"low":0,"open":0}])"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    std::vector<tiingo_event> events;
-    auto err = decode_tiingo_response(r.response, series, 0, &events);
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none)
-      CAF_CHECK_EQUAL(events.size(), 1u);
-  }
+  std::vector<tiingo_event> events;
+  test::check_classified(
+    answers,
+    [&](const http_response& response, price_series& series) {
+      events.clear();
+      return decode_tiingo_response(response, series, 0, &events);
+    },
+    [&](const price_series&) { CAF_CHECK_EQUAL(events.size(), 1u); });
   price_series series;
   auto key = decode_tiingo_response(
     answer(401, R"({"detail":"Invalid token."})"), series);
