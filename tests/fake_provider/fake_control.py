@@ -38,6 +38,23 @@ class FakeHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class BackgroundServerMixin:
+    """``with fake:`` starts and stops a fake; ``port`` is where it listens.
+
+    Uses the host's ``start``, ``stop`` and ``_server``.
+    """
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+
 class ControlApiMixin:
     """A fake's settings, request log and clock, and the control endpoints.
 

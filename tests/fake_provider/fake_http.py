@@ -20,7 +20,7 @@ import threading
 from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from fake_control import FakeHandler
+from fake_control import BackgroundServerMixin, FakeHandler
 from yahoo_chart_body import JSON_TYPE, TEXT_TYPE
 from yahoo_settings import SLOW_LORIS_LENGTH
 
@@ -123,7 +123,7 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-class ServerLifecycleMixin:
+class ServerLifecycleMixin(BackgroundServerMixin):
     """FakeYahoo's start/stop and address, moved here beside its server.
 
     Uses the host's ``host``, ``tls``, ``_want_port``, ``_ssl_context``,
@@ -154,16 +154,6 @@ class ServerLifecycleMixin:
         self._server.server_close()      # closes the listening socket
         self._server.cut_all_connections()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeYahoo":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:

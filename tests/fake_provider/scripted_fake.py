@@ -38,8 +38,8 @@ import urllib.parse
 from http.server import ThreadingHTTPServer
 from typing import Any, NamedTuple
 
-from fake_control import (ControlApiMixin, FakeHandler, add_listen_arguments,
-                          add_symbol_arguments, serve)
+from fake_control import (BackgroundServerMixin, ControlApiMixin, FakeHandler,
+                          add_listen_arguments, add_symbol_arguments, serve)
 # The made-up prices live beside this module; the fakes import them from
 # here.
 from scripted_data import days, level, parse_day, spoil, units  # noqa: F401
@@ -152,7 +152,7 @@ class _Handler(FakeHandler):
         return self.server.app.server_name
 
 
-class ScriptedFake(ControlApiMixin):
+class ScriptedFake(ControlApiMixin, BackgroundServerMixin):
     """A provider fake in a background thread; subclasses speak the format.
 
     Subclasses set ``server_name``, ``logged_headers`` and ``path_pattern``
@@ -229,16 +229,6 @@ class ScriptedFake(ControlApiMixin):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> "ScriptedFake":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
