@@ -24,7 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from bench_support import ROOT, rss_kib, start_cluster, stop_cluster
+from bench_support import (ROOT, rss_kib, start_cluster, stop_cluster,
+                           wait_until_logged, write_samples)
 
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
@@ -61,11 +62,7 @@ def main():
         conn = psycopg2.connect(url)
         conn.autocommit = True
         cur = conn.cursor()
-        deadline = time.time() + 30
-        while "listening" not in Path(log.name).read_text():
-            if time.time() > deadline:
-                raise SystemExit("backfilld did not start")
-            time.sleep(0.1)
+        wait_until_logged(log.name, "listening", 30, daemon)
 
         samples = []
         stop = threading.Event()
@@ -124,10 +121,8 @@ def main():
 
         output = Path(log.name).read_text()
         peaks = [int(m) for m in re.findall(r"jobs_in_memory_max=(\d+)", output)]
-        with open(args.csv, "w") as out:
-            out.write("seconds,rss_kib,jobs_done,jobs_queued\n")
-            for s in samples:
-                out.write(f"{s[0]:.1f},{s[1]},{s[2]},{s[3]}\n")
+        write_samples(args.csv, "seconds,rss_kib,jobs_done,jobs_queued",
+                      samples)
 
         print(f"assets:                 {n}")
         print(f"window / concurrency:   {args.window} / {args.concurrency}")

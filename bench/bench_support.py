@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,21 @@ def rss_kib(pid):
         return 0
     match = re.search(r"VmRSS:\s+(\d+) kB", status)
     return int(match.group(1)) if match else 0
+
+
+def wait_until_logged(log_path, text, seconds, daemon):
+    """Waits for `text` in the daemon's log; exits the benchmark when the
+    daemon stops or `seconds` pass first."""
+    deadline = time.time() + seconds
+    while text not in Path(log_path).read_text():
+        if daemon.poll() is not None or time.time() > deadline:
+            raise SystemExit("backfilld did not start")
+        time.sleep(0.1)
+
+
+def write_samples(path, header, samples):
+    """The samples (seconds, RSS KiB, two counts) as CSV under `header`."""
+    with open(path, "w") as out:
+        out.write(header + "\n")
+        for s in samples:
+            out.write(f"{s[0]:.1f},{s[1]},{s[2]},{s[3]}\n")

@@ -21,9 +21,9 @@ import os
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
-from bench_support import ROOT, rss_kib, start_cluster, stop_cluster
+from bench_support import (ROOT, rss_kib, start_cluster, stop_cluster,
+                           wait_until_logged, write_samples)
 
 import psycopg2  # noqa: E402
 
@@ -75,11 +75,8 @@ def main():
         conn = psycopg2.connect(url)
         conn.autocommit = True
         cur = conn.cursor()
-        deadline = time.time() + 60
-        while "listening for new transactions" not in Path(log.name).read_text():
-            if daemon.poll() is not None or time.time() > deadline:
-                raise SystemExit("backfilld did not start")
-            time.sleep(0.1)
+        wait_until_logged(log.name, "listening for new transactions", 60,
+                          daemon)
 
         samples = []  # (seconds, rss KiB, jobs done, assets added)
         t0 = time.monotonic()
@@ -115,10 +112,8 @@ def main():
                             " VALUES (1, %s, 1, 1, now())", (added,))
             time.sleep(0.05)
 
-        with open(args.csv, "w") as out:
-            out.write("seconds,rss_kib,jobs_done,assets_added\n")
-            for s in samples:
-                out.write(f"{s[0]:.1f},{s[1]},{s[2]},{s[3]}\n")
+        write_samples(args.csv, "seconds,rss_kib,jobs_done,assets_added",
+                      samples)
         steady = [(s[0], s[1]) for s in samples if s[0] >= args.warmup]
         whole = slope([(s[0], s[1]) for s in samples])
         after = slope(steady)
