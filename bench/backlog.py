@@ -24,22 +24,14 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_support import (ROOT, rss_kib, start_cluster, stop_cluster,
+                           wait_until_logged, write_samples)
+
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-sys.path.insert(0, str(ROOT / "tests" / "fake_provider"))
 
 import psycopg2  # noqa: E402
 
 from fake_yahoo import FakeYahoo  # noqa: E402
-
-
-def rss_kib(pid):
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    return int(match.group(1)) if match else 0
 
 
 def main():
@@ -52,12 +44,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
 
-    cluster = tempfile.mkdtemp(prefix="backfilld-bench-", dir="/tmp")
-    os.chmod(cluster, 0o755)
-    pg = str(ROOT / "scripts" / "pg-cluster.sh")
-    subprocess.run([pg, "start", cluster, "bench"], check=True,
-                   capture_output=True)
-    url = Path(cluster, "url").read_text().strip()
+    cluster, url = start_cluster("backfilld-bench-", "bench")
     yahoo = FakeYahoo().start()
     log = tempfile.NamedTemporaryFile(prefix="backfilld-bench-", suffix=".log",
                                       delete=False)
@@ -75,11 +62,7 @@ def main():
         conn = psycopg2.connect(url)
         conn.autocommit = True
         cur = conn.cursor()
-        deadline = time.time() + 30
-        while "listening" not in Path(log.name).read_text():
-            if time.time() > deadline:
-                raise SystemExit("backfilld did not start")
-            time.sleep(0.1)
+        wait_until_logged(log.name, "listening", 30, daemon)
 
         samples = []
         stop = threading.Event()
@@ -138,10 +121,8 @@ def main():
 
         output = Path(log.name).read_text()
         peaks = [int(m) for m in re.findall(r"jobs_in_memory_max=(\d+)", output)]
-        with open(args.csv, "w") as out:
-            out.write("seconds,rss_kib,jobs_done,jobs_queued\n")
-            for s in samples:
-                out.write(f"{s[0]:.1f},{s[1]},{s[2]},{s[3]}\n")
+        write_samples(args.csv, "seconds,rss_kib,jobs_done,jobs_queued",
+                      samples)
 
         print(f"assets:                 {n}")
         print(f"window / concurrency:   {args.window} / {args.concurrency}")
@@ -158,8 +139,7 @@ def main():
             daemon.terminate()
             daemon.wait(60)
         yahoo.stop()
-        subprocess.run([pg, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
+        stop_cluster(cluster)
         os.unlink(log.name)
 
 

@@ -18,13 +18,11 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "fake_provider"))
+from bench_support import ROOT, start_cluster, stop_cluster
 
 import psycopg2  # noqa: E402
 
@@ -143,12 +141,7 @@ def main():
                         help="seconds of idle to measure")
     args = parser.parse_args()
 
-    cluster = tempfile.mkdtemp(prefix="backfilld-bench-", dir="/tmp")
-    os.chmod(cluster, 0o755)
-    pg = str(ROOT / "scripts" / "pg-cluster.sh")
-    subprocess.run([pg, "start", cluster, "big"], check=True,
-                   capture_output=True)
-    big_url = Path(cluster, "url").read_text().strip()
+    cluster, big_url = start_cluster("backfilld-bench-", "big")
     small_url = big_url.rsplit("/", 1)[0] + "/small"
     yahoo = FakeYahoo().start()
     daemons = []
@@ -212,8 +205,7 @@ def main():
         for daemon in daemons:
             daemon.stop()
         yahoo.stop()
-        subprocess.run([pg, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
+        stop_cluster(cluster)
 
 
 if __name__ == "__main__":

@@ -18,28 +18,16 @@ Not run in CI (it takes an hour); see bench/README.md for figures.
 
 import argparse
 import os
-import re
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "fake_provider"))
+from bench_support import (ROOT, rss_kib, start_cluster, stop_cluster,
+                           wait_until_logged, write_samples)
 
 import psycopg2  # noqa: E402
 
 from fake_yahoo import FakeYahoo  # noqa: E402
-
-
-def rss_kib(pid):
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    return int(match.group(1)) if match else 0
 
 
 def slope(points):
@@ -71,12 +59,7 @@ def main():
     args = parser.parse_args()
     duration = args.minutes * 60.0
 
-    cluster = tempfile.mkdtemp(prefix="backfilld-soak-", dir="/tmp")
-    os.chmod(cluster, 0o755)
-    pg = str(ROOT / "scripts" / "pg-cluster.sh")
-    subprocess.run([pg, "start", cluster, "soak"], check=True,
-                   capture_output=True)
-    url = Path(cluster, "url").read_text().strip()
+    cluster, url = start_cluster("backfilld-soak-", "soak")
     yahoo = FakeYahoo().start()
     log = tempfile.NamedTemporaryFile(prefix="backfilld-soak-", suffix=".log",
                                       delete=False)
@@ -92,11 +75,8 @@ def main():
         conn = psycopg2.connect(url)
         conn.autocommit = True
         cur = conn.cursor()
-        deadline = time.time() + 60
-        while "listening for new transactions" not in Path(log.name).read_text():
-            if daemon.poll() is not None or time.time() > deadline:
-                raise SystemExit("backfilld did not start")
-            time.sleep(0.1)
+        wait_until_logged(log.name, "listening for new transactions", 60,
+                          daemon)
 
         samples = []  # (seconds, rss KiB, jobs done, assets added)
         t0 = time.monotonic()
@@ -132,10 +112,8 @@ def main():
                             " VALUES (1, %s, 1, 1, now())", (added,))
             time.sleep(0.05)
 
-        with open(args.csv, "w") as out:
-            out.write("seconds,rss_kib,jobs_done,assets_added\n")
-            for s in samples:
-                out.write(f"{s[0]:.1f},{s[1]},{s[2]},{s[3]}\n")
+        write_samples(args.csv, "seconds,rss_kib,jobs_done,assets_added",
+                      samples)
         steady = [(s[0], s[1]) for s in samples if s[0] >= args.warmup]
         whole = slope([(s[0], s[1]) for s in samples])
         after = slope(steady)
@@ -159,8 +137,7 @@ def main():
             daemon.terminate()
             daemon.wait(60)
         yahoo.stop()
-        subprocess.run([pg, "stop", cluster], capture_output=True)
-        subprocess.run(["rm", "-rf", cluster])
+        stop_cluster(cluster)
         os.unlink(log.name)
 
 

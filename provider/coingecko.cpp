@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "provider/trading_day.hpp"
 
@@ -29,24 +28,6 @@ constexpr int64_t ms_per_day = 86'400'000;
 
 /// Beyond the year 9999: not a timestamp.
 constexpr double max_ms = 253'402'300'800'000.0;
-
-fault malformed(std::string what) {
-  return {ec::malformed_response, std::move(what)};
-}
-
-const Value* member(const Value& object, const char* key) {
-  if (!object.IsObject())
-    return nullptr;
-  auto i = object.FindMember(key);
-  return i == object.MemberEnd() ? nullptr : &i->value;
-}
-
-std::string upper(std::string_view text) {
-  std::string result{text};
-  for (auto& c : result)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return result;
-}
 
 std::string lower(std::string_view text) {
   std::string result{text};
@@ -94,16 +75,6 @@ std::string error_message(const Value& doc) {
   return {};
 }
 
-bool parse_json(std::string_view body, rapidjson::Document& doc) {
-  // Iterative parsing keeps a deeply nested body from exhausting the stack;
-  // invalid UTF-8 is refused here rather than by the database later.
-  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
-                         rapidjson::kParseIterativeFlag |
-                         rapidjson::kParseValidateEncodingFlag;
-  doc.Parse<flags>(body.data(), body.size());
-  return !doc.HasParseError();
-}
-
 /// A point [ms, value]: its time, or -1 when it is not a point.
 int64_t point_time(const Value& point) {
   if (!point.IsArray() || point.Size() != 2 || !point[0].IsNumber())
@@ -142,7 +113,7 @@ const coin_id_table& coingecko_default_ids() {
 fault coingecko_ids(const coin_id_table& extra, coin_id_table& out) {
   auto table = coingecko_default_ids();
   for (const auto& [ticker, id] : extra) {
-    auto key = upper(ticker);
+    auto key = to_upper(ticker);
     if (!valid_ticker(key))
       return {ec::invalid_config, "not a ticker: '" + ticker + "'"};
     if (!valid_coin_id(id))
@@ -156,7 +127,7 @@ fault coingecko_ids(const coin_id_table& extra, coin_id_table& out) {
 
 fault coingecko_coin(std::string_view symbol, const coin_id_table& table,
                      coin_ref& out) {
-  auto ticker = upper(symbol);
+  auto ticker = to_upper(symbol);
   std::string vs = "usd";
   // Yahoo's "BTC-EUR": the coin in another currency.
   if (auto dash = ticker.rfind('-'); dash != std::string::npos) {
@@ -212,10 +183,7 @@ fault coingecko_request(std::string_view base_url, const coin_ref& coin,
 fault parse_coingecko(std::string_view body, price_series& out, int64_t now) {
   rapidjson::Document doc;
   if (!parse_json(body, doc))
-    return malformed(std::string{"not JSON ("} +
-                     rapidjson::GetParseError_En(doc.GetParseError()) +
-                     " at offset " + std::to_string(doc.GetErrorOffset()) +
-                     ")");
+    return not_json(doc);
   if (!doc.IsObject())
     return malformed("not a JSON object");
   if (member(doc, "error") != nullptr) {
@@ -284,36 +252,24 @@ fault parse_coingecko(std::string_view body, price_series& out, int64_t now) {
 fault decode_coingecko_response(const http_response& response,
                                 price_series& out, int64_t now,
                                 const coin_ref& coin) {
-  auto status = std::to_string(response.status);
   if (response.status == 200) {
     if (looks_like_html(response))
       return malformed("HTTP 200 with an HTML page instead of JSON");
     if (auto err = parse_coingecko(response.body, out, now))
       return err;
     out.symbol = coin.id;
-    out.currency = upper(coin.vs_currency);
-    if (out.bars.empty())
-      return {ec::no_data,
-              out.skipped_bars > 0
-                ? "no usable price among " + std::to_string(out.skipped_bars)
-                : std::string{"no prices in the window"}};
-    return {};
+    out.currency = to_upper(coin.vs_currency);
+    return require_bars(out, "price");
   }
-  if (response.status == 429)
-    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
   rapidjson::Document doc;
   std::string message;
   if (!looks_like_html(response) && parse_json(response.body, doc))
     message = error_message(doc);
   if (response.status == 404 && message == "coin not found")
     return {ec::symbol_not_found, "CoinGecko: coin not found"};
-  auto what =
-    response.status >= 500 ? "HTTP " + status : "unexpected HTTP " + status;
-  if (!message.empty())
-    what += ": " + message;
   // 401/403 mean a bad key or a window beyond the plan: an operator's
   // problem, not the asset's, so nothing here is final.
-  return {ec::provider_unavailable, std::move(what)};
+  return unexpected_status(response.status, message);
 }
 
 } // namespace backfilld

@@ -1,10 +1,8 @@
 #include "provider/frankfurter.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "provider/trading_day.hpp"
 
@@ -22,34 +20,16 @@ constexpr day_number min_window_days = 7;
 /// much larger is not an answer to our request.
 constexpr rapidjson::SizeType max_days = 100'000;
 
-fault malformed(std::string what) {
-  return {ec::malformed_response, std::move(what)};
-}
-
-const Value* member(const Value& object, const char* key) {
-  if (!object.IsObject())
-    return nullptr;
-  auto i = object.FindMember(key);
-  return i == object.MemberEnd() ? nullptr : &i->value;
-}
-
 bool is_currency(std::string_view code) {
   return code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
            return c >= 'A' && c <= 'Z';
          });
 }
 
-std::string upper(std::string_view text) {
-  std::string result{text};
-  for (auto& c : result)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return result;
-}
-
 } // namespace
 
 fault frankfurter_pair(std::string_view symbol, fx_pair& out) {
-  auto text = upper(symbol);
+  auto text = to_upper(symbol);
   auto invalid = [&] {
     return fault{ec::invalid_symbol,
                  "not a currency pair: '" + std::string{symbol} + "'"};
@@ -85,17 +65,8 @@ provider_request frankfurter_request(std::string_view base_url,
 
 fault parse_frankfurter(std::string_view body, price_series& out, int64_t now) {
   rapidjson::Document doc;
-  // Iterative parsing keeps a deeply nested body from exhausting the stack;
-  // invalid UTF-8 is refused here rather than by the database later.
-  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
-                         rapidjson::kParseIterativeFlag |
-                         rapidjson::kParseValidateEncodingFlag;
-  doc.Parse<flags>(body.data(), body.size());
-  if (doc.HasParseError())
-    return malformed(std::string{"not JSON ("} +
-                     rapidjson::GetParseError_En(doc.GetParseError()) +
-                     " at offset " + std::to_string(doc.GetErrorOffset()) +
-                     ")");
+  if (!parse_json(body, doc))
+    return not_json(doc);
   if (!doc.IsObject())
     return malformed("not a JSON object");
   auto base = member(doc, "base");
@@ -154,19 +125,8 @@ fault parse_frankfurter(std::string_view body, price_series& out, int64_t now) {
     bar.volume = -1;
     series.bars.push_back(bar);
   }
-  // JSON objects carry no order promise; a duplicated date key keeps the
-  // later value, as for every other provider.
-  std::stable_sort(series.bars.begin(), series.bars.end(),
-                   [](const auto& x, const auto& y) { return x.day < y.day; });
-  std::vector<price_bar> unique;
-  unique.reserve(series.bars.size());
-  for (auto& bar : series.bars) {
-    if (!unique.empty() && unique.back().day == bar.day)
-      unique.back() = bar;
-    else
-      unique.push_back(bar);
-  }
-  series.bars.swap(unique);
+  // JSON objects carry no order promise.
+  keep_last_per_day(series.bars);
   series.symbol = std::string{base->GetString()} + "/" + series.currency;
   out = std::move(series);
   return {};
@@ -174,19 +134,13 @@ fault parse_frankfurter(std::string_view body, price_series& out, int64_t now) {
 
 fault decode_frankfurter_response(const http_response& response,
                                   price_series& out, int64_t now) {
-  auto status = std::to_string(response.status);
   switch (response.status) {
   case 200: {
     if (looks_like_html(response))
       return malformed("HTTP 200 with an HTML page instead of JSON");
     if (auto err = parse_frankfurter(response.body, out, now))
       return err;
-    if (out.bars.empty())
-      return {ec::no_data,
-              out.skipped_bars > 0
-                ? "no usable rate among " + std::to_string(out.skipped_bars)
-                : std::string{"no rates in the window"}};
-    return {};
+    return require_bars(out, "rate");
   }
   case 404: {
     // Frankfurter's own answer for an unknown currency (the request always
@@ -205,12 +159,8 @@ fault decode_frankfurter_response(const http_response& response,
     return {ec::provider_unavailable,
             "HTTP 404 without the provider's not-found answer"};
   }
-  case 429:
-    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
   default:
-    if (response.status >= 500)
-      return {ec::provider_unavailable, "HTTP " + status};
-    return {ec::provider_unavailable, "unexpected HTTP " + status};
+    return unexpected_status(response.status);
   }
 }
 

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "provider/trading_day.hpp"
 
@@ -19,31 +18,10 @@ using rapidjson::Value;
 /// UTC the next day.
 constexpr int64_t settled_after_midnight_s = 3600;
 
-fault malformed(std::string what) {
-  return {ec::malformed_response, std::move(what)};
-}
-
-const Value* member(const Value& object, const char* key) {
-  if (!object.IsObject())
-    return nullptr;
-  auto i = object.FindMember(key);
-  return i == object.MemberEnd() ? nullptr : &i->value;
-}
-
 /// A number member, or NaN for null, absent and anything else.
 double number(const Value& object, const char* key) {
   auto x = member(object, key);
   return x != nullptr && x->IsNumber() ? x->GetDouble() : std::nan("");
-}
-
-bool parse_json(std::string_view body, rapidjson::Document& doc) {
-  // Iterative parsing keeps a deeply nested body from exhausting the stack;
-  // invalid UTF-8 is refused here rather than by the database later.
-  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
-                         rapidjson::kParseIterativeFlag |
-                         rapidjson::kParseValidateEncodingFlag;
-  doc.Parse<flags>(body.data(), body.size());
-  return !doc.HasParseError();
 }
 
 /// Tiingo's error text: {"detail": "…"}.
@@ -96,10 +74,7 @@ fault parse_tiingo(std::string_view body, price_series& out,
                    std::vector<tiingo_event>* events, int64_t now) {
   rapidjson::Document doc;
   if (!parse_json(body, doc))
-    return malformed(std::string{"not JSON ("} +
-                     rapidjson::GetParseError_En(doc.GetParseError()) +
-                     " at offset " + std::to_string(doc.GetErrorOffset()) +
-                     ")");
+    return not_json(doc);
   if (doc.IsObject()) {
     auto detail = detail_of(doc);
     if (says_not_found(detail))
@@ -148,32 +123,17 @@ fault parse_tiingo(std::string_view body, price_series& out,
     }
     if (auto adj = number(row, "adjClose"); valid_price(adj))
       bar.adj_close = adj;
-    if (auto volume = member(row, "volume"); volume != nullptr) {
-      if (volume->IsInt64() && volume->GetInt64() >= 0)
-        bar.volume = volume->GetInt64();
-      else if (volume->IsNumber() && volume->GetDouble() >= 0 &&
-               volume->GetDouble() < 9e18)
-        bar.volume = static_cast<int64_t>(volume->GetDouble());
-    }
+    if (auto volume = member(row, "volume"); volume != nullptr)
+      if (auto shares = volume_of(*volume))
+        bar.volume = *shares;
     series.bars.push_back(bar);
   }
-  // Tiingo sends days in order; a repeated day keeps the later row, as for
-  // every other provider.
-  auto by_day = [](const auto& x, const auto& y) {
-    return x.day < y.day;
-  };
-  std::stable_sort(series.bars.begin(), series.bars.end(), by_day);
-  std::vector<price_bar> unique;
-  unique.reserve(series.bars.size());
-  for (auto& bar : series.bars) {
-    if (!unique.empty() && unique.back().day == bar.day)
-      unique.back() = bar;
-    else
-      unique.push_back(bar);
-  }
-  series.bars.swap(unique);
+  // Tiingo sends days in order, but promises none.
+  keep_last_per_day(series.bars);
   if (events != nullptr) {
-    std::stable_sort(found.begin(), found.end(), by_day);
+    std::stable_sort(
+      found.begin(), found.end(),
+      [](const auto& x, const auto& y) { return x.day < y.day; });
     events->insert(events->end(), found.begin(), found.end());
   }
   out = std::move(series);
@@ -182,21 +142,13 @@ fault parse_tiingo(std::string_view body, price_series& out,
 
 fault decode_tiingo_response(const http_response& response, price_series& out,
                              int64_t now, std::vector<tiingo_event>* events) {
-  auto status = std::to_string(response.status);
   if (response.status == 200) {
     if (looks_like_html(response))
       return malformed("HTTP 200 with an HTML page instead of JSON");
     if (auto err = parse_tiingo(response.body, out, events, now))
       return err;
-    if (out.bars.empty())
-      return {ec::no_data,
-              out.skipped_bars > 0
-                ? "no usable bar among " + std::to_string(out.skipped_bars)
-                : std::string{"no bars in the window"}};
-    return {};
+    return require_bars(out, "bar");
   }
-  if (response.status == 429)
-    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
   rapidjson::Document doc;
   std::string detail;
   if (!looks_like_html(response) && parse_json(response.body, doc))
@@ -205,12 +157,8 @@ fault decode_tiingo_response(const http_response& response, price_series& out,
   // must not fail assets for good.
   if (response.status == 404 && says_not_found(detail))
     return {ec::symbol_not_found, "Tiingo: " + detail};
-  auto what =
-    response.status >= 500 ? "HTTP " + status : "unexpected HTTP " + status;
-  if (!detail.empty())
-    what += ": " + detail;
   // 401/403: a missing or revoked key, the operator's to fix.
-  return {ec::provider_unavailable, std::move(what)};
+  return unexpected_status(response.status, detail);
 }
 
 } // namespace backfilld

@@ -1,9 +1,12 @@
 #include "provider/wire.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include <curl/curl.h>
 #include <date/date.h>
+#include <rapidjson/error/en.h>
 
 namespace backfilld {
 
@@ -71,6 +74,80 @@ std::string trim_base_url(std::string_view base_url) {
   while (!url.empty() && url.back() == '/')
     url.pop_back();
   return url;
+}
+
+std::string to_upper(std::string_view text) {
+  std::string result{text};
+  for (auto& c : result)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return result;
+}
+
+fault malformed(std::string what) {
+  return {ec::malformed_response, std::move(what)};
+}
+
+bool parse_json(std::string_view body, rapidjson::Document& doc) {
+  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
+                         rapidjson::kParseIterativeFlag |
+                         rapidjson::kParseValidateEncodingFlag;
+  doc.Parse<flags>(body.data(), body.size());
+  return !doc.HasParseError();
+}
+
+fault not_json(const rapidjson::Document& doc) {
+  return malformed(std::string{"not JSON ("} +
+                   rapidjson::GetParseError_En(doc.GetParseError()) +
+                   " at offset " + std::to_string(doc.GetErrorOffset()) + ")");
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object,
+                               const char* key) {
+  if (!object.IsObject())
+    return nullptr;
+  auto i = object.FindMember(key);
+  return i == object.MemberEnd() ? nullptr : &i->value;
+}
+
+std::optional<int64_t> volume_of(const rapidjson::Value& x) {
+  if (x.IsInt64() && x.GetInt64() >= 0)
+    return x.GetInt64();
+  if (x.IsNumber() && x.GetDouble() >= 0 && x.GetDouble() < 9e18)
+    return static_cast<int64_t>(x.GetDouble());
+  return std::nullopt;
+}
+
+void keep_last_per_day(std::vector<price_bar>& bars) {
+  std::stable_sort(bars.begin(), bars.end(),
+                   [](const auto& x, const auto& y) { return x.day < y.day; });
+  std::vector<price_bar> unique;
+  unique.reserve(bars.size());
+  for (auto& bar : bars) {
+    if (!unique.empty() && unique.back().day == bar.day)
+      unique.back() = bar;
+    else
+      unique.push_back(bar);
+  }
+  bars.swap(unique);
+}
+
+fault require_bars(const price_series& series, std::string_view what) {
+  if (!series.bars.empty())
+    return {};
+  if (series.skipped_bars > 0)
+    return {ec::no_data, "no usable " + std::string{what} + " among " +
+                           std::to_string(series.skipped_bars)};
+  return {ec::no_data, "no " + std::string{what} + "s in the window"};
+}
+
+fault unexpected_status(int status, const std::string& message) {
+  if (status == 429)
+    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
+  auto text = std::to_string(status);
+  auto what = status >= 500 ? "HTTP " + text : "unexpected HTTP " + text;
+  if (!message.empty())
+    what += ": " + message;
+  return {ec::provider_unavailable, std::move(what)};
 }
 
 } // namespace backfilld

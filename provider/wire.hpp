@@ -3,11 +3,16 @@
 
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <rapidjson/document.h>
+
+#include "messages/ec.hpp"
 #include "messages/types.hpp"
 
 namespace backfilld {
@@ -39,5 +44,41 @@ bool valid_price(double x);
 
 /// The base URL without trailing slashes, so that paths can be appended.
 std::string trim_base_url(std::string_view base_url);
+
+/// ASCII upper case, for tickers and currency codes.
+std::string to_upper(std::string_view text);
+
+/// An answer that is not what the provider's API promises.
+fault malformed(std::string what);
+
+/// Parses a provider's JSON answer. Accepts bare NaN and Infinity (the
+/// decoders skip such prices); parses iteratively, so that a deeply nested
+/// body cannot exhaust the stack; refuses invalid UTF-8 here rather than
+/// letting the database refuse it later. False on a parse error.
+bool parse_json(std::string_view body, rapidjson::Document& doc);
+
+/// The `malformed` fault for a document `parse_json` refused.
+fault not_json(const rapidjson::Document& doc);
+
+/// The member `key` of a JSON object, or null when it is absent or `object`
+/// is no object.
+const rapidjson::Value* member(const rapidjson::Value& object, const char* key);
+
+/// A volume as the providers send it: a non-negative integer, or a number
+/// that fits one. Empty for null and anything else.
+std::optional<int64_t> volume_of(const rapidjson::Value& x);
+
+/// Keeps one bar per day, the last one served for that day, in day order
+/// (a repeated day keeps the later bar for every provider alike).
+void keep_last_per_day(std::vector<price_bar>& bars);
+
+/// The `no_data` fault for a decoded series without bars (a window without
+/// trading, or only unusable `what`s, e.g. "bar"), or none when it has bars.
+fault require_bars(const price_series& series, std::string_view what);
+
+/// A status other than the API's own answers: 429 is rate limiting, all
+/// else a provider that is unavailable for now (never final for the asset).
+/// `message` is the provider's own error text, when it sent one.
+fault unexpected_status(int status, const std::string& message = {});
 
 } // namespace backfilld

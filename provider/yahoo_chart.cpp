@@ -4,11 +4,10 @@
 #include <cmath>
 #include <limits>
 
-#include <curl/curl.h>
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "provider/trading_day.hpp"
+#include "provider/wire.hpp"
 
 namespace backfilld {
 
@@ -19,17 +18,6 @@ using rapidjson::Value;
 /// A week of slack before the earliest wanted day, so the series also holds
 /// the last close before it (weekends, holidays).
 constexpr day_number margin_days = 7;
-
-fault malformed(std::string what) {
-  return {ec::malformed_response, std::move(what)};
-}
-
-const Value* member(const Value& object, const char* key) {
-  if (!object.IsObject())
-    return nullptr;
-  auto i = object.FindMember(key);
-  return i == object.MemberEnd() ? nullptr : &i->value;
-}
 
 /// The first element of an array member, e.g. `indicators.quote[0]`.
 const Value* first_of(const Value& object, const char* key) {
@@ -48,10 +36,6 @@ std::string string_member(const Value& object, const char* key) {
 double price_at(const Value& array, rapidjson::SizeType i) {
   const auto& x = array[i];
   return x.IsNumber() ? x.GetDouble() : std::nan("");
-}
-
-bool valid_price(double x) {
-  return std::isfinite(x) && x > 0;
 }
 
 /// Checks that an indicator array exists and lines up with the timestamps.
@@ -118,44 +102,14 @@ price_bar read_bar(const quote_arrays& q, rapidjson::SizeType i) {
   bar.high = price_at(*q.high, i);
   bar.low = price_at(*q.low, i);
   bar.close = price_at(*q.close, i);
-  const auto& volume = (*q.volume)[i];
-  if (volume.IsInt64() && volume.GetInt64() >= 0)
-    bar.volume = volume.GetInt64();
-  else if (volume.IsNumber() && volume.GetDouble() >= 0 &&
-           volume.GetDouble() < 9e18)
-    bar.volume = static_cast<int64_t>(volume.GetDouble());
+  if (auto volume = volume_of((*q.volume)[i]))
+    bar.volume = *volume;
   if (q.adj_close != nullptr) {
     auto adj = price_at(*q.adj_close, i);
     if (valid_price(adj))
       bar.adj_close = adj;
   }
   return bar;
-}
-
-/// Keeps one bar per day, the last one served for that day.
-void keep_last_per_day(std::vector<price_bar>& bars) {
-  std::stable_sort(bars.begin(), bars.end(),
-                   [](const auto& x, const auto& y) { return x.day < y.day; });
-  std::vector<price_bar> unique;
-  unique.reserve(bars.size());
-  for (auto& bar : bars) {
-    if (!unique.empty() && unique.back().day == bar.day)
-      unique.back() = bar;
-    else
-      unique.push_back(bar);
-  }
-  bars.swap(unique);
-}
-
-std::string percent_encode(std::string_view text) {
-  // Since curl 7.82 the handle argument is ignored.
-  auto encoded =
-    curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
-  if (encoded == nullptr)
-    return {};
-  std::string result{encoded};
-  curl_free(encoded);
-  return result;
 }
 
 /// The regular session `meta.currentTradingPeriod` names: today's while the
@@ -179,13 +133,6 @@ session current_session(const Value& meta) {
     result.end = end->GetInt64();
   }
   return result;
-}
-
-bool looks_like_html(const http_response& response) {
-  if (response.content_type.find("html") != std::string::npos)
-    return true;
-  auto start = response.body.find_first_not_of(" \t\r\n");
-  return start != std::string::npos && response.body[start] == '<';
 }
 
 } // namespace
@@ -255,18 +202,10 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
 
 fault parse_chart(std::string_view body, price_series& out, int64_t now) {
   rapidjson::Document doc;
-  // Yahoo has been seen to send bare NaN: accept it, then skip those bars.
-  // Iterative parsing keeps a deeply nested body from exhausting the stack;
-  // invalid UTF-8 is refused here rather than by the database later.
-  constexpr auto flags = rapidjson::kParseNanAndInfFlag |
-                         rapidjson::kParseIterativeFlag |
-                         rapidjson::kParseValidateEncodingFlag;
-  doc.Parse<flags>(body.data(), body.size());
-  if (doc.HasParseError())
-    return malformed(std::string{"not JSON ("} +
-                     rapidjson::GetParseError_En(doc.GetParseError()) +
-                     " at offset " + std::to_string(doc.GetErrorOffset()) +
-                     ")");
+  // Yahoo has been seen to send bare NaN: parse_json accepts it, and the
+  // bars holding it are skipped.
+  if (!parse_json(body, doc))
+    return not_json(doc);
   auto chart = member(doc, "chart");
   if (chart == nullptr || !chart->IsObject())
     return malformed("no chart object");
@@ -324,19 +263,13 @@ fault parse_chart(std::string_view body, price_series& out, int64_t now) {
 
 fault decode_chart_response(const http_response& response, price_series& out,
                             int64_t now) {
-  auto status = std::to_string(response.status);
   switch (response.status) {
   case 200: {
     if (looks_like_html(response))
       return malformed("HTTP 200 with an HTML page instead of JSON");
     if (auto err = parse_chart(response.body, out, now))
       return err;
-    if (out.bars.empty())
-      return {ec::no_data,
-              out.skipped_bars > 0
-                ? "no usable bar among " + std::to_string(out.skipped_bars)
-                : std::string{"no bars in the window"}};
-    return {};
+    return require_bars(out, "bar");
   }
   case 404: {
     // Only Yahoo's own "Not Found" answer is final. Any other 404 (a wrong
@@ -348,13 +281,9 @@ fault decode_chart_response(const http_response& response, price_series& out,
     return {ec::provider_unavailable,
             "HTTP 404 without the provider's not-found answer"};
   }
-  case 429:
-    return {ec::rate_limited, "HTTP 429 Too Many Requests"};
   default:
-    if (response.status >= 500)
-      return {ec::provider_unavailable, "HTTP " + status};
     // 401/403 (Yahoo's cookie walls) and other surprises: worth a retry.
-    return {ec::provider_unavailable, "unexpected HTTP " + status};
+    return unexpected_status(response.status);
   }
 }
 

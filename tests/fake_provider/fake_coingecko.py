@@ -33,10 +33,10 @@ import json
 import math
 import re
 import sys
-import urllib.parse
 
 from scripted_fake import (JSON_TYPE, Answer, BadRequest, Route, ScriptedFake,
-                       level, parse_day, run, spoil, units)
+                       level, parse_day, run, spoil, units,
+                       common_options)
 
 NOT_FOUND_BODY = b'{"error":"coin not found"}'
 RATE_LIMITED_BODY = json.dumps({"status": {
@@ -61,6 +61,7 @@ VS = {"usd": 1.0, "eur": 0.92, "gbp": 0.79, "jpy": 150.0, "chf": 0.88}
 
 class FakeCoinGecko(ScriptedFake):
     server_name = "fake-coingecko/1.0"
+    path_pattern = PATH
     logged_headers = ("x-cg-demo-api-key", "accept", "user-agent")
 
     def __init__(self, *args, demo_key: str | None = None, **kwargs) -> None:
@@ -69,12 +70,6 @@ class FakeCoinGecko(ScriptedFake):
 
     def normalize(self, symbol: str) -> str:
         return symbol.strip().lower()
-
-    def route(self, path: str, query: dict[str, str]) -> Route | None:
-        m = PATH.match(path)
-        if m is None:
-            return None
-        return Route(urllib.parse.unquote(m[1]), dict(query))
 
     def unknown_path(self) -> Answer:
         return Answer(404, b'{"error":"Incorrect path. Please check '
@@ -163,9 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--demo-key",
                             help="refuse requests carrying another demo key")
     return run("Fake CoinGecko (API v3) for tests.",
-               lambda a: FakeCoinGecko(a.host, a.port,
-                                       unknown=a.unknown.split(","),
-                                       quiet=a.quiet, demo_key=a.demo_key),
+               lambda a: FakeCoinGecko(**common_options(a),
+                                       demo_key=a.demo_key),
                extra, argv)
 
 

@@ -29,7 +29,7 @@ import re
 import sys
 
 from scripted_fake import (Answer, BadRequest, Route, ScriptedFake, days, level,
-                       parse_day, run, spoil)
+                       parse_day, run, spoil, common_options)
 
 #: The currencies of the ECB's reference rates (EUR is the base).
 CURRENCIES = frozenset("""AUD BGN BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF IDR
@@ -124,9 +124,7 @@ class FakeFrankfurter(ScriptedFake):
 
 def main(argv: list[str] | None = None) -> int:
     return run("Fake Frankfurter (v1) for tests.",
-               lambda a: FakeFrankfurter(a.host, a.port,
-                                         unknown=a.unknown.split(","),
-                                         quiet=a.quiet), argv=argv)
+               lambda a: FakeFrankfurter(**common_options(a)), argv=argv)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ import socketserver
 import ssl
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from yahoo_chart_body import JSON_TYPE
+from fake_control import BackgroundServerMixin, FakeHandler
+from yahoo_chart_body import JSON_TYPE, TEXT_TYPE
 from yahoo_settings import SLOW_LORIS_LENGTH
 
 if TYPE_CHECKING:   # annotations only: fake_yahoo imports this module
@@ -97,10 +98,8 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive; every reply has a length
+class _Handler(FakeHandler):
     server_version = "fake-yahoo/1.0"
-    sys_version = ""
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -111,16 +110,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version     # no Python version, no stray space
-
-    def do_GET(self) -> None:
-        self.server.app._handle(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.app._handle(self, "POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.app.quiet:
-            super().log_message(format, *args)
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -134,7 +123,7 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-class ServerLifecycleMixin:
+class ServerLifecycleMixin(BackgroundServerMixin):
     """FakeYahoo's start/stop and address, moved here beside its server.
 
     Uses the host's ``host``, ``tls``, ``_want_port``, ``_ssl_context``,
@@ -165,16 +154,6 @@ class ServerLifecycleMixin:
         self._server.server_close()      # closes the listening socket
         self._server.cut_all_connections()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeYahoo":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
@@ -208,6 +187,9 @@ class ResponseWriterMixin:
 
     def _send_json(self, h: _Handler, code: int, doc: Any) -> None:
         self._send(h, code, json.dumps(doc).encode(), JSON_TYPE)
+
+    def _send_text(self, h: _Handler, code: int, body: bytes) -> None:
+        self._send(h, code, body, TEXT_TYPE)
 
     def _send_huge(self, h: _Handler, meta: dict, size: int) -> None:
         """Stream a valid JSON document of exactly SIZE bytes (or the minimum).

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -26,6 +27,46 @@ def fetch(url: str, headers: dict | None = None,
     except urllib.error.HTTPError as err:
         with err:
             return err.code, dict(err.headers), err.read()
+
+
+class FakeServerTest(unittest.TestCase):
+    """One fake per test class, back to its start-up settings with the
+    clock at ``now`` before every test.
+
+    Subclasses implement ``make_fake``; ``default_headers`` go with every
+    request that does not name its own.
+    """
+
+    now: float = 0
+    default_headers: dict | None = None
+
+    @classmethod
+    def make_fake(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.fake = cls.make_fake().start()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.fake.stop()
+
+    def setUp(self) -> None:
+        self.fake.reset()
+        self.fake.set_now(self.now)
+
+    def get(self, path: str,
+            headers: dict | None = None) -> tuple[int, dict, bytes]:
+        return fetch(self.fake.base_url + path,
+                     self.default_headers if headers is None else headers)
+
+    def json_answer(self, path: str, headers: dict | None = None):
+        """The JSON of a 200 answer to a GET of ``path``."""
+        status, response_headers, body = self.get(path, headers)
+        self.assertEqual(status, 200, body)
+        self.assertIn("application/json", response_headers["Content-Type"])
+        return loads(body)
 
 
 def fixture(provider: str, name: str):

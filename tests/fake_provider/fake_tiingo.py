@@ -33,10 +33,10 @@ import datetime as dt
 import json
 import re
 import sys
-import urllib.parse
 
 from scripted_fake import (JSON_TYPE, Answer, BadRequest, Route, ScriptedFake,
-                       days, level, parse_day, run, spoil, units)
+                       days, level, parse_day, run, spoil, units,
+                       common_options)
 
 PATH = re.compile(r"^/tiingo/daily/([^/]+)/prices$")
 #: Splits the fake knows: ticker → (day, shares after per share before).
@@ -62,17 +62,12 @@ def lenient_day(text: str) -> dt.date:
 
 class FakeTiingo(ScriptedFake):
     server_name = "fake-tiingo/1.0"
+    path_pattern = PATH
     logged_headers = ("authorization", "accept", "user-agent")
 
     def __init__(self, *args, api_key: str | None = None, **kwargs) -> None:
         self.api_key = api_key
         super().__init__(*args, **kwargs)
-
-    def route(self, path: str, query: dict[str, str]) -> Route | None:
-        m = PATH.match(path)
-        if m is None:
-            return None
-        return Route(urllib.parse.unquote(m[1]), dict(query))
 
     def unknown_path(self) -> Answer:
         return Answer(404, b'{"detail":"Not found."}')
@@ -170,9 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--api-key",
                             help="the only key accepted (default: any)")
     return run("Fake Tiingo end-of-day prices for tests.",
-               lambda a: FakeTiingo(a.host, a.port,
-                                    unknown=a.unknown.split(","),
-                                    quiet=a.quiet, api_key=a.api_key),
+               lambda a: FakeTiingo(**common_options(a),
+                                    api_key=a.api_key),
                extra, argv)
 
 

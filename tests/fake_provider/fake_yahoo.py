@@ -49,17 +49,15 @@ name is still importable from here:
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
-import json
-import os
-import signal
 import ssl
 import sys
 import threading
 import time
 import urllib.parse
-from typing import Any
+
+from fake_control import (ControlApiMixin, add_listen_arguments,
+                          add_symbol_arguments, serve)
 
 # Everything these modules make public is re-exported: tests, the harness
 # and bench import it all from fake_yahoo.
@@ -87,7 +85,7 @@ CHART_PREFIX = "/v8/finance/chart/"
 # --------------------------------------------------------------------------
 
 class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
-                ResponseWriterMixin):
+                ResponseWriterMixin, ControlApiMixin):
     """A fake Yahoo chart server, in a background thread.
 
     ``FakeYahoo(host='127.0.0.1', port=0, tls_cert=None, tls_key=None,
@@ -127,10 +125,8 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
         # One condition guards all mutable state; hung handlers wait on it
         # and every settings change wakes them to re-check.
         self._cond = threading.Condition()
-        self._global: dict = {}
-        self._symbols: dict = {}
-        self._log: list[dict] = []
-        self._now: float | None = None
+        self._lock = self._cond          # what the control API holds
+        self._init_control()
         self._generation = 0           # bumped by reset(): releases hangs
         self._stopping = False
         self._stop_event = threading.Event()
@@ -140,104 +136,26 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
 
     # Start, stop, port and base_url are in fake_http.ServerLifecycleMixin.
 
-    # -- control API (Python side) ----------------------------------------
+    # The control API is in fake_control.ControlApiMixin.
 
-    def set_symbol(self, symbol: str, **opts: Any) -> None:
-        self.configure({"symbols": {symbol: opts}})
-
-    def set_global(self, **opts: Any) -> None:
-        self.configure({"global": opts})
-
-    def set_now(self, now: float | None) -> None:
-        """Pretend the clock reads NOW (unix seconds); None = real time."""
-        self.configure({"now": now})
-
-    def configure(self, body: Any) -> dict:
-        """Apply a /_control body; raises ValueError when it is invalid."""
-        if not isinstance(body, dict):
-            raise ValueError("control body must be a JSON object")
-        unknown = set(body) - {"global", "symbols", "now"}
-        if unknown:
-            raise ValueError(f"unknown control keys: {sorted(unknown)}")
-        glob = _validate_options(body.get("global") or {}, "global")
-        symbols = body.get("symbols") or {}
-        if not isinstance(symbols, dict):
-            raise ValueError("symbols must be an object")
-        symbols = {_normalize_symbol(s): _validate_options(o, s)
-                   for s, o in symbols.items()}
-        now = body.get("now")
-        if "now" in body and now is not None and (
-                isinstance(now, bool) or not isinstance(now, (int, float))):
-            raise ValueError("now must be unix seconds or null")
-        with self._cond:
-            _merge(self._global, glob)
-            for symbol, opts in symbols.items():
-                target = self._symbols.setdefault(symbol, {})
-                _merge(target, opts)
-                if not target:
-                    del self._symbols[symbol]
-            if "now" in body:
-                self._now = now
-            self._cond.notify_all()      # hung handlers re-check their fault
-            return self._state_locked()
-
-    def state(self) -> dict:
-        with self._cond:
-            return self._state_locked()
-
-    def requests(self, symbol: str | None = None) -> list[dict]:
-        """Chart requests so far, in arrival order (copies)."""
-        with self._cond:
-            log = [e for e in self._log
-                   if symbol is None or e["symbol"] == _normalize_symbol(
-                       symbol)]
-            return copy.deepcopy(log)
+    def _settings_changed_locked(self) -> None:
+        self._cond.notify_all()          # hung handlers re-check their fault
 
     def reset(self) -> None:
         """Start-up settings, empty log, real clock; releases hangs."""
         with self._cond:
-            self._global = {}
-            self._symbols = copy.deepcopy(self._baseline)
-            self._log = []
-            self._now = None
             self._generation += 1
-            self._cond.notify_all()
+            super().reset()
 
-    def _state_locked(self) -> dict:
-        return {"global": copy.deepcopy(self._global),
-                "symbols": copy.deepcopy(self._symbols), "now": self._now}
-
-    # Option resolution is in yahoo_settings.OptionResolutionMixin.
+    # The options are in yahoo_settings.OptionResolutionMixin.
 
     # -- request handling --------------------------------------------------
 
     def _handle(self, h: _Handler, method: str) -> None:
-        url = urllib.parse.urlsplit(h.path)
-        query = dict(urllib.parse.parse_qsl(url.query,
-                                            keep_blank_values=True))
-        body = b""
-        if method == "POST":
-            length = int(h.headers.get("Content-Length") or 0)
-            body = h.rfile.read(length) if length else b""
-        if method == "GET" and url.path.startswith(CHART_PREFIX):
-            self._handle_chart(h, url.path, query)
-        elif method == "GET" and url.path == "/_health":
-            self._send(h, 200, b"ok", TEXT_TYPE)
-        elif method == "GET" and url.path == "/_requests":
-            self._send_json(h, 200, self.requests(query.get("symbol")))
-        elif method == "GET" and url.path == "/_control":
-            self._send_json(h, 200, self.state())
-        elif method == "POST" and url.path == "/_control":
-            try:
-                state = self.configure(json.loads(body or b"{}"))
-            except ValueError as exc:   # includes JSONDecodeError
-                self._send_json(h, 400, {"error": str(exc)})
-                return
-            self._send_json(h, 200, state)
-        elif method == "POST" and url.path == "/_reset":
-            self.reset()
-            self._send_json(h, 200, {"ok": True})
-        else:
+        path, query, body = self._read_request(h, method)
+        if method == "GET" and path.startswith(CHART_PREFIX):
+            self._handle_chart(h, path, query)
+        elif not self._handle_control(h, method, path, query, body):
             self._send(h, 404, b'{"finance":{"result":null,"error":{"code":'
                        b'"Not Found","description":"HTTP 404 Not Found"}}}',
                        JSON_TYPE)
@@ -311,7 +229,7 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
         first_day = inst.first_day
         if opts["listed"]:
             first_day = dt.date.fromisoformat(opts["listed"])
-        now = self._clock()
+        now = self.clock()
         try:
             q = parse_chart_query(query, inst, first_day, now)
         except BadRequest as exc:
@@ -344,52 +262,19 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
 # Command line
 # --------------------------------------------------------------------------
 
-def _write_port_file(path: str, port: int) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, path)    # atomic: readers never see a partial number
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Fake Yahoo Finance chart API (v8) for tests.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0,
-                        help="0 picks a free port")
-    parser.add_argument("--port-file",
-                        help="write the bound port here once listening")
+    add_listen_arguments(parser)
     parser.add_argument("--tls-cert", help="server certificate (PEM)")
     parser.add_argument("--tls-key", help="server private key (PEM)")
-    parser.add_argument("--unknown", default="",
-                        help="comma-separated symbols answering 404")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no access log on stderr")
+    add_symbol_arguments(parser, "comma-separated symbols answering 404")
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
-
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
     fake = FakeYahoo(args.host, args.port, args.tls_cert, args.tls_key,
                      unknown=args.unknown.split(","), quiet=args.quiet)
-    fake.start()
-    if args.port_file:
-        _write_port_file(args.port_file, fake.port)
-    print(f"fake-yahoo listening on {fake.base_url}", flush=True)
-    try:
-        # wait() with a timeout so signal handlers run promptly.
-        while not done.wait(0.5):
-            pass
-    finally:
-        fake.stop()
-    return 0
+    return serve(fake, "fake-yahoo", args.port_file)
 
 
 if __name__ == "__main__":

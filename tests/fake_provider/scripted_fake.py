@@ -3,7 +3,8 @@
 Each fake is a threaded ``http.server`` on loopback that answers one data
 endpoint in its provider's documented wire format, with scripted faults, a
 request log and a control API, in the style of ``fake_yahoo.py``.  Standard
-library only.
+library only.  The control API's code is shared with Yahoo's fake in
+``fake_control``; the made-up prices are in ``scripted_data``.
 
 Control API (JSON in and out, never subject to faults):
 
@@ -28,19 +29,20 @@ Options (per symbol, or global for symbols without their own value):
 from __future__ import annotations
 
 import argparse
-import copy
-import datetime as dt
-import hashlib
 import json
-import math
-import os
-import signal
+import re
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, NamedTuple
+
+from fake_control import (BackgroundServerMixin, ControlApiMixin, FakeHandler,
+                          add_listen_arguments, add_symbol_arguments, serve)
+# The made-up prices live beside this module; the fakes import them from
+# here.
+from scripted_data import days, level, parse_day, spoil, units  # noqa: F401
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -101,42 +103,6 @@ class BadRequest(Exception):
         self.answer = answer
 
 
-def units(*parts: str) -> list[float]:
-    """Eight uniform numbers in [0, 1) derived from the parts (stable)."""
-    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=32).digest()
-    return [int.from_bytes(digest[i:i + 4], "big") / 2 ** 32
-            for i in range(0, 32, 4)]
-
-
-def level(symbol: str, day: dt.date, base: float, volatility: float) -> float:
-    """A deterministic price for (symbol, day): slow waves plus daily noise.
-
-    Whatever window is asked for, one day always has the same price.
-    """
-    a, b = (2 * math.pi * x for x in units("phase", symbol)[:2])
-    n = day.toordinal()
-    noise = units("day", symbol, day.isoformat())[0]
-    swing = volatility * (0.3 * math.sin(2 * math.pi * n / 911 + a)
-                          + 0.1 * math.sin(2 * math.pi * n / 97 + b)
-                          + 0.01 * (2 * noise - 1))
-    return base * math.exp(swing)
-
-
-def days(first: dt.date, last: dt.date, weekdays_only: bool):
-    day = first
-    while day <= last:
-        if not weekdays_only or day.weekday() < 5:
-            yield day
-        day += dt.timedelta(days=1)
-
-
-def parse_day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"not a date: {text!r}") from None
-
-
 def _validate_options(opts: Any, where: str) -> dict:
     if not isinstance(opts, dict):
         raise ValueError(f"{where}: options must be an object")
@@ -181,29 +147,17 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive; every reply has a length
-    sys_version = ""
-
+class _Handler(FakeHandler):
     def version_string(self) -> str:
         return self.server.app.server_name
 
-    def do_GET(self) -> None:
-        self.server.app._handle(self, "GET")
 
-    def do_POST(self) -> None:
-        self.server.app._handle(self, "POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.app.quiet:
-            super().log_message(format, *args)
-
-
-class ScriptedFake:
+class ScriptedFake(ControlApiMixin, BackgroundServerMixin):
     """A provider fake in a background thread; subclasses speak the format.
 
-    Subclasses set ``server_name`` and ``logged_headers`` and implement
-    ``route`` (path → Route, or None for "not this endpoint"), ``data``
+    Subclasses set ``server_name``, ``logged_headers`` and ``path_pattern``
+    (or implement ``route``: path → Route, or None for "not this
+    endpoint"), and implement ``data``
     (the answer with data, honouring the data faults), ``not_found`` and
     ``rate_limited``.
     """
@@ -211,6 +165,11 @@ class ScriptedFake:
     server_name = "fake-provider/1.0"
     #: Request headers worth recording in the log (lower case).
     logged_headers: tuple[str, ...] = ()
+    #: The data endpoint's path; its first group is the symbol.
+    path_pattern: re.Pattern | None = None
+    resolved_keys = ("status", "listed", "delay_ms", "retry_after")
+    _validate_options = staticmethod(_validate_options)
+    _merge_options = staticmethod(_merge)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  unknown: tuple[str, ...] | list[str] = (),
@@ -221,10 +180,7 @@ class ScriptedFake:
         self._baseline = {self.normalize(s): {"status": "unknown"}
                           for s in unknown if s.strip()}
         self._lock = threading.Lock()
-        self._global: dict = {}
-        self._symbols: dict = {}
-        self._log: list[dict] = []
-        self._now: float | None = None
+        self._init_control()
         self._stop_event = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -233,7 +189,10 @@ class ScriptedFake:
     # -- to implement -------------------------------------------------------
 
     def route(self, path: str, query: dict[str, str]) -> Route | None:
-        raise NotImplementedError
+        m = self.path_pattern.match(path)
+        if m is None:
+            return None
+        return Route(urllib.parse.unquote(m[1]), dict(query))
 
     def data(self, route: Route, headers: Any, opts: dict,
              now: float) -> Answer:
@@ -271,127 +230,20 @@ class ScriptedFake:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "ScriptedFake":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    # -- control (Python side) ------------------------------------------------
-
-    def set_symbol(self, symbol: str, **opts: Any) -> None:
-        self.configure({"symbols": {symbol: opts}})
-
-    def set_global(self, **opts: Any) -> None:
-        self.configure({"global": opts})
-
-    def set_now(self, now: float | None) -> None:
-        """Pretend the clock reads NOW (unix seconds); None = real time."""
-        self.configure({"now": now})
-
-    def configure(self, body: Any) -> dict:
-        if not isinstance(body, dict):
-            raise ValueError("control body must be a JSON object")
-        unknown = set(body) - {"global", "symbols", "now"}
-        if unknown:
-            raise ValueError(f"unknown control keys: {sorted(unknown)}")
-        glob = _validate_options(body.get("global") or {}, "global")
-        symbols = body.get("symbols") or {}
-        if not isinstance(symbols, dict):
-            raise ValueError("symbols must be an object")
-        symbols = {self.normalize(s): _validate_options(o, s)
-                   for s, o in symbols.items()}
-        now = body.get("now")
-        if "now" in body and now is not None and (
-                isinstance(now, bool) or not isinstance(now, (int, float))):
-            raise ValueError("now must be unix seconds or null")
-        with self._lock:
-            _merge(self._global, glob)
-            for symbol, opts in symbols.items():
-                target = self._symbols.setdefault(symbol, {})
-                _merge(target, opts)
-                if not target:
-                    del self._symbols[symbol]
-            if "now" in body:
-                self._now = now
-            return self._state_locked()
-
-    def state(self) -> dict:
-        with self._lock:
-            return self._state_locked()
-
-    def requests(self, symbol: str | None = None) -> list[dict]:
-        with self._lock:
-            return copy.deepcopy([
-                e for e in self._log
-                if symbol is None or e["symbol"] == self.normalize(symbol)])
-
-    def reset(self) -> None:
-        with self._lock:
-            self._global = {}
-            self._symbols = copy.deepcopy(self._baseline)
-            self._log = []
-            self._now = None
-
-    def clock(self) -> float:
-        with self._lock:
-            return time.time() if self._now is None else self._now
-
-    def _state_locked(self) -> dict:
-        return {"global": copy.deepcopy(self._global),
-                "symbols": copy.deepcopy(self._symbols), "now": self._now}
-
-    def _resolve_locked(self, symbol: str) -> dict:
-        """Effective options for one request; consumes a fault count."""
-        own = self._symbols.get(symbol, {})
-        eff = {key: own.get(key, self._global.get(key))
-               for key in ("status", "listed", "delay_ms", "retry_after")}
-        source = own if "fault" in own else self._global
-        fault = source.get("fault")
-        remaining = source.get("fault_times")
-        if fault is not None and remaining is not None:
-            if remaining > 0:
-                source["fault_times"] = remaining - 1
-            else:
-                fault = None
-        eff["fault"] = None if fault == "none" else fault
-        return eff
+    # The control API is in fake_control.ControlApiMixin.
 
     # -- request handling -------------------------------------------------------
 
     def _handle(self, h: _Handler, method: str) -> None:
-        url = urllib.parse.urlsplit(h.path)
-        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        body = b""
-        if method == "POST":
-            length = int(h.headers.get("Content-Length") or 0)
-            body = h.rfile.read(length) if length else b""
-        if method == "GET" and url.path == "/_health":
-            self._send(h, Answer(200, b"ok", TEXT_TYPE))
-        elif method == "GET" and url.path == "/_requests":
-            self._send_json(h, 200, self.requests(query.get("symbol")))
-        elif method == "GET" and url.path == "/_control":
-            self._send_json(h, 200, self.state())
-        elif method == "POST" and url.path == "/_control":
-            try:
-                state = self.configure(json.loads(body or b"{}"))
-            except ValueError as exc:   # includes JSONDecodeError
-                self._send_json(h, 400, {"error": str(exc)})
-                return
-            self._send_json(h, 200, state)
-        elif method == "POST" and url.path == "/_reset":
-            self.reset()
-            self._send_json(h, 200, {"ok": True})
-        elif method == "GET" and (route := self.route(url.path, query)):
-            self._handle_data(h, url.path, query,
+        path, query, body = self._read_request(h, method)
+        if self._handle_control(h, method, path, query, body):
+            return
+        if method == "GET" and (route := self.route(path, query)):
+            self._handle_data(h, path, query,
                               route._replace(symbol=self.normalize(
                                   route.symbol)))
         else:
@@ -460,59 +312,29 @@ class ScriptedFake:
     def _send_json(self, h: _Handler, code: int, doc: Any) -> None:
         self._send(h, Answer(code, json.dumps(doc).encode()))
 
-
-def spoil(values: list, fault: str | None) -> list:
-    """Applies the nulls and nan_negative faults to a list of numbers.
-
-    The result may hold ``math.nan``: serialize with ``allow_nan=True`` so
-    that it goes out as the bare token NaN.
-    """
-    if fault == "nulls":
-        return [None if i % 5 == 2 else v for i, v in enumerate(values)]
-    if fault == "nan_negative":
-        return [math.nan if i % 7 == 3 else -v if i % 7 == 5 else v
-                for i, v in enumerate(values)]
-    return values
+    def _send_text(self, h: _Handler, code: int, body: bytes) -> None:
+        self._send(h, Answer(code, body, TEXT_TYPE))
 
 
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
 
-def _write_port_file(path: str, port: int) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, path)    # atomic: readers never see a partial number
+def common_options(args) -> dict:
+    """The constructor arguments every fake takes from its command line."""
+    return {"host": args.host, "port": args.port,
+            "unknown": args.unknown.split(","), "quiet": args.quiet}
 
 
 def run(description: str, make, extra=None, argv=None) -> int:
     """Runs a fake until SIGTERM/SIGINT: ``make(args)`` builds it;
     ``extra(parser)`` adds the provider's own options."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0,
-                        help="0 picks a free port")
-    parser.add_argument("--port-file",
-                        help="write the bound port here once listening")
-    parser.add_argument("--unknown", default="",
-                        help="comma-separated symbols answering not found")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no access log on stderr")
+    add_listen_arguments(parser)
+    add_symbol_arguments(parser,
+                         "comma-separated symbols answering not found")
     if extra is not None:
         extra(parser)
     args = parser.parse_args(argv)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     fake = make(args)
-    fake.start()
-    if args.port_file:
-        _write_port_file(args.port_file, fake.port)
-    print(f"{fake.server_name} listening on {fake.base_url}", flush=True)
-    try:
-        while not done.wait(0.5):   # a timeout, so signals are handled
-            pass
-    finally:
-        fake.stop()
-    return 0
+    return serve(fake, fake.server_name, args.port_file)

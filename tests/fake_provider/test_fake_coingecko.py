@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_coingecko import (NOT_FOUND_BODY, RATE_LIMITED_BODY,  # noqa: E402
                             FakeCoinGecko)
-from fake_test_support import (fetch, fixture, loads, matches_fixture,  # noqa: E402
-                         run_script)
+from fake_test_support import (FakeServerTest, fixture, loads,  # noqa: E402
+                               matches_fixture, run_script)
 
 #: 2024-03-14 15:43 UTC.
 NOW = 1710430980
@@ -29,28 +29,15 @@ def chart(coin: str, start: int, end: int, vs: str = "usd") -> str:
             f"&from={start}&to={end}")
 
 
-class FakeCoinGeckoTest(unittest.TestCase):
+class FakeCoinGeckoTest(FakeServerTest):
+    now = NOW
 
     @classmethod
-    def setUpClass(cls) -> None:
-        cls.fake = FakeCoinGecko(demo_key="good-key").start()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.fake.stop()
-
-    def setUp(self) -> None:
-        self.fake.reset()
-        self.fake.set_now(NOW)
-
-    def get(self, path: str, headers: dict | None = None):
-        return fetch(self.fake.base_url + path, headers)
+    def make_fake(cls) -> FakeCoinGecko:
+        return FakeCoinGecko(demo_key="good-key")
 
     def body(self, path: str, headers: dict | None = None) -> dict:
-        status, response_headers, body = self.get(path, headers)
-        self.assertEqual(status, 200, body)
-        self.assertIn("application/json", response_headers["Content-Type"])
-        return loads(body)
+        return self.json_answer(path, headers)
 
     def test_over_90_days_daily_snapshots_then_the_live_price(self) -> None:
         doc = self.body(chart("bitcoin", NOW - 100 * DAY, NOW))

@@ -14,29 +14,19 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_frankfurter import NOT_FOUND_BODY, FakeFrankfurter  # noqa: E402
-from fake_test_support import (fetch, fixture, loads, matches_fixture,  # noqa: E402
-                         run_script)
+from fake_test_support import (FakeServerTest, fetch, fixture,  # noqa: E402
+                               loads, matches_fixture, run_script)
 
 #: 2024-01-11 12:00 UTC.
 NOW = 1704974400
 
 
-class FakeFrankfurterTest(unittest.TestCase):
+class FakeFrankfurterTest(FakeServerTest):
+    now = NOW
 
     @classmethod
-    def setUpClass(cls) -> None:
-        cls.fake = FakeFrankfurter().start()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.fake.stop()
-
-    def setUp(self) -> None:
-        self.fake.reset()
-        self.fake.set_now(NOW)
-
-    def get(self, path: str) -> tuple[int, dict, bytes]:
-        return fetch(self.fake.base_url + path)
+    def make_fake(cls) -> FakeFrankfurter:
+        return FakeFrankfurter()
 
     def series(self, path: str) -> dict:
         status, headers, body = self.get(path)

@@ -15,8 +15,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_tiingo import FakeTiingo, not_found_body  # noqa: E402
-from fake_test_support import (fetch, fixture, loads, matches_fixture,  # noqa: E402
-                         run_script)
+from fake_test_support import (FakeServerTest, fixture,  # noqa: E402
+                               matches_fixture, run_script)
 
 #: 2024-06-14 12:00 UTC, a Friday.
 NOW = 1718366400
@@ -28,28 +28,16 @@ def prices(ticker: str, start: str, end: str | None = None) -> str:
     return path + (f"&endDate={end}" if end else "")
 
 
-class FakeTiingoTest(unittest.TestCase):
+class FakeTiingoTest(FakeServerTest):
+    now = NOW
+    default_headers = KEY
 
     @classmethod
-    def setUpClass(cls) -> None:
-        cls.fake = FakeTiingo(api_key="right-key").start()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.fake.stop()
-
-    def setUp(self) -> None:
-        self.fake.reset()
-        self.fake.set_now(NOW)
-
-    def get(self, path: str, headers: dict | None = KEY):
-        return fetch(self.fake.base_url + path, headers)
+    def make_fake(cls) -> FakeTiingo:
+        return FakeTiingo(api_key="right-key")
 
     def rows(self, path: str) -> list:
-        status, headers, body = self.get(path)
-        self.assertEqual(status, 200, body)
-        self.assertIn("application/json", headers["Content-Type"])
-        return loads(body)
+        return self.json_answer(path)
 
     def test_rows_in_the_documented_shape(self) -> None:
         rows = self.rows(prices("AAPL", "2024-02-05", "2024-02-12"))

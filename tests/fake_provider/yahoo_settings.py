@@ -108,34 +108,22 @@ def _normalize_symbol(symbol: str) -> str:
 # --------------------------------------------------------------------------
 
 class OptionResolutionMixin:
-    """FakeYahoo's option resolution, moved here with the settings it reads.
+    """FakeYahoo's options and the release of hung connections.
 
-    Uses the host's ``_cond`` (held where the name says "locked"),
-    ``_global``, ``_symbols``, ``_now``, ``_generation`` and ``_stopping``.
+    Fault counts and the clock are resolved by fake_control.ControlApiMixin
+    with these options; this uses the host's ``_cond`` (held where a name
+    says "locked"), ``_generation`` and ``_stopping``.
     """
 
-    # -- option resolution -------------------------------------------------
+    resolved_keys = ("status", "listed", "delay_ms", "retry_after",
+                     "huge_bytes")
+    _validate_options = staticmethod(_validate_options)
+    _merge_options = staticmethod(_merge)
 
-    def _fault_source(self, symbol: str) -> dict:
-        own = self._symbols.get(symbol, {})
-        return own if "fault" in own else self._global
+    def normalize(self, symbol: str) -> str:
+        return _normalize_symbol(symbol)
 
-    def _resolve_locked(self, symbol: str) -> dict:
-        """Effective options for one request; consumes a fault count."""
-        own = self._symbols.get(symbol, {})
-        eff = {key: own.get(key, self._global.get(key))
-               for key in ("status", "listed", "delay_ms", "retry_after",
-                           "huge_bytes")}
-        source = self._fault_source(symbol)
-        fault = source.get("fault")
-        remaining = source.get("fault_times")
-        if fault is not None and remaining is not None:
-            if remaining > 0:
-                source["fault_times"] = remaining - 1
-            else:
-                fault = None
-        eff["fault"] = None if fault == "none" else fault
-        return eff
+    # -- release of hung connections ---------------------------------------
 
     def _released(self, symbol: str, fault: str, generation: int) -> bool:
         """Whether a hung/slow connection should be let go (lock held)."""
@@ -152,7 +140,3 @@ class OptionResolutionMixin:
                     return False
                 self._cond.wait(left)
             return True
-
-    def _clock(self) -> float:
-        with self._cond:
-            return time.time() if self._now is None else self._now

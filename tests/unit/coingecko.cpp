@@ -1,60 +1,25 @@
 #define CAF_SUITE coingecko
 #include <caf/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/coingecko.hpp"
 #include "provider/trading_day.hpp"
+#include "provider_checks.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
+using test::answer;
+using test::day_close;
+using test::day_closes;
+
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/coingecko/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-http_response answer(int status, std::string body,
-                     std::string content_type = "application/json; "
-                                                "charset=utf-8") {
-  http_response response;
-  response.status = status;
-  response.body = std::move(body);
-  response.content_type = std::move(content_type);
-  return response;
-}
-
-/// A bar as (date, close), for readable failure output.
-struct day_close {
-  std::string day;
-  double close = 0;
-
-  day_close(std::string day, double close)
-    : day(std::move(day)),
-      close(close) {}
-
-  bool operator==(const day_close& other) const {
-    return day == other.day && close == other.close;
-  }
-};
-
-std::string to_string(const day_close& x) {
-  return x.day + " " + std::to_string(x.close);
-}
-
-std::vector<day_close> day_closes(const price_series& series) {
-  std::vector<day_close> result;
-  for (const auto& bar : series.bars)
-    result.emplace_back(iso_date(bar.day), bar.close);
-  return result;
+  return test::test_data("coingecko/" + name);
 }
 
 /// 2024-03-14 15:43 UTC, a minute after the fixtures' live point.
@@ -212,7 +177,7 @@ CAF_TEST(points out of order are put in order) {
 }
 
 CAF_TEST(bodies that are not a market chart are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "error code: 1015"},
     {"array", "[]"},
@@ -228,21 +193,14 @@ CAF_TEST(bodies that are not a market chart are refused whole) {
     {"not utf-8", "{\"prices\":[],\"x\":\"\xc3\x28\"}"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_coingecko(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_coingecko(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"chart", answer(200, fixture("btc_daily.json")), ec::none},
     {"unknown coin", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -269,18 +227,15 @@ CAF_TEST(http answers are classified) {
     {"only bad prices", answer(200, R"({"prices":[[1709769600000,0]]})"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    auto err =
-      decode_coingecko_response(r.response, series, 0, {"bitcoin", "eur"});
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none) {
+  test::check_classified(
+    answers,
+    [](const http_response& response, price_series& series) {
+      return decode_coingecko_response(response, series, 0, {"bitcoin", "eur"});
+    },
+    [](const price_series& series) {
       CAF_CHECK_EQUAL(series.currency, "EUR");
       CAF_CHECK_EQUAL(series.symbol, "bitcoin");
-    }
-  }
+    });
   price_series series;
   auto limit = decode_coingecko_response(answer(401, fixture("range_limit."
                                                              "json")),

@@ -1,69 +1,31 @@
 #define CAF_SUITE frankfurter
 #include <caf/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/frankfurter.hpp"
 #include "provider/trading_day.hpp"
+#include "provider_checks.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
+using test::answer;
+using test::patched;
+
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/frankfurter/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return test::test_data("frankfurter/" + name);
 }
 
-http_response answer(int status, std::string body,
-                     std::string content_type = "application/json; "
-                                                "charset=utf-8") {
-  http_response response;
-  response.status = status;
-  response.body = std::move(body);
-  response.content_type = std::move(content_type);
-  return response;
-}
-
-/// A bar as (date, close), for readable failure output.
-struct day_rate {
-  std::string day;
-  double close = 0;
-
-  day_rate(std::string day, double close)
-    : day(std::move(day)),
-      close(close) {}
-
-  bool operator==(const day_rate& other) const {
-    return day == other.day && close == other.close;
-  }
-};
-
-std::string to_string(const day_rate& x) {
-  return x.day + " " + std::to_string(x.close);
-}
+/// A day's rate as (date, rate): a rate is stored as the day's close.
+using day_rate = test::day_close;
 
 std::vector<day_rate> day_rates(const price_series& series) {
-  std::vector<day_rate> result;
-  for (const auto& bar : series.bars)
-    result.emplace_back(iso_date(bar.day), bar.close);
-  return result;
-}
-
-/// Replaces the one occurrence of `from` in `text`.
-std::string patched(std::string text, const std::string& from,
-                    const std::string& to) {
-  auto pos = text.find(from);
-  CAF_REQUIRE(pos != std::string::npos);
-  text.replace(pos, from.size(), to);
-  return text;
+  return test::day_closes(series);
 }
 
 } // namespace
@@ -189,7 +151,7 @@ CAF_TEST(todays rate is left out while it may change) {
 }
 
 CAF_TEST(bodies that are not a time series are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "Service Unavailable"},
     {"array", "[]"},
@@ -212,22 +174,14 @@ CAF_TEST(bodies that are not a time series are refused whole) {
     {"not utf-8", "{\"amount\":1.0,\"base\":\"\xff\xfe\"}"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_frankfurter(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-    CAF_CHECK(!err.detail.empty());
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_frankfurter(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"time series", answer(200, fixture("eur_usd.json")), ec::none},
     {"unknown currency", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -255,15 +209,14 @@ CAF_TEST(http answers are classified) {
             R"({"amount":1.0,"base":"EUR","rates":{"2024-01-02":{"USD":0}}})"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    auto err = decode_frankfurter_response(r.response, series);
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none)
+  test::check_classified(
+    answers,
+    [](const http_response& response, price_series& series) {
+      return decode_frankfurter_response(response, series);
+    },
+    [](const price_series& series) {
       CAF_CHECK_EQUAL(series.bars.size(), 7u);
-  }
+    });
 }
 
 CAF_TEST(the fake servers answer parses) {

@@ -2,67 +2,26 @@
 #include <caf/test/unit_test.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "provider/tiingo.hpp"
 #include "provider/trading_day.hpp"
+#include "provider_checks.hpp"
+#include "test_data.hpp"
 
 using namespace backfilld;
 
 namespace {
 
+using test::answer;
+using test::day_close;
+using test::day_closes;
+using test::patched;
+
 std::string fixture(const std::string& name) {
-  std::ifstream in{std::string{BACKFILLD_TEST_DATA} + "/tiingo/" + name};
-  CAF_REQUIRE(in.good());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-http_response answer(int status, std::string body,
-                     std::string content_type = "application/json") {
-  http_response response;
-  response.status = status;
-  response.body = std::move(body);
-  response.content_type = std::move(content_type);
-  return response;
-}
-
-/// A bar as (date, close), for readable failure output.
-struct day_close {
-  std::string day;
-  double close = 0;
-
-  day_close(std::string day, double close)
-    : day(std::move(day)),
-      close(close) {}
-
-  bool operator==(const day_close& other) const {
-    return day == other.day && close == other.close;
-  }
-};
-
-std::string to_string(const day_close& x) {
-  return x.day + " " + std::to_string(x.close);
-}
-
-std::vector<day_close> day_closes(const price_series& series) {
-  std::vector<day_close> result;
-  for (const auto& bar : series.bars)
-    result.emplace_back(iso_date(bar.day), bar.close);
-  return result;
-}
-
-std::string patched(std::string text, const std::string& from,
-                    const std::string& to) {
-  auto pos = text.find(from);
-  CAF_REQUIRE(pos != std::string::npos);
-  text.replace(pos, from.size(), to);
-  return text;
+  return test::test_data("tiingo/" + name);
 }
 
 } // namespace
@@ -189,7 +148,7 @@ CAF_TEST(todays bar waits for the evening corrections) {
 }
 
 CAF_TEST(bodies that are not daily prices are refused whole) {
-  std::vector<std::pair<std::string, std::string>> bodies{
+  test::refused_bodies bodies{
     {"empty", ""},
     {"text", "Service Unavailable"},
     {"object", R"({"prices":[]})"},
@@ -202,21 +161,14 @@ CAF_TEST(bodies that are not daily prices are refused whole) {
     {"not utf-8", "[{\"date\":\"\xed\xa0\x80\"}]"},
     {"deep", std::string(100'000, '[')},
   };
-  for (const auto& [name, body] : bodies) {
-    price_series series;
-    auto err = parse_tiingo(body, series);
-    if (err.code != ec::malformed_response)
-      CAF_FAIL(name << ": " << to_string(err.code));
-  }
+  test::check_refused(bodies,
+                      [](const std::string& body, price_series& series) {
+                        return parse_tiingo(body, series);
+                      });
 }
 
 CAF_TEST(http answers are classified) {
-  struct row {
-    const char* name;
-    http_response response;
-    ec expected;
-  };
-  std::vector<row> rows{
+  std::vector<test::classified_answer> answers{
     {"prices", answer(200, fixture("aapl.json")), ec::none},
     {"unknown ticker", answer(404, fixture("not_found.json")),
      ec::symbol_not_found},
@@ -242,16 +194,14 @@ CAF_TEST(http answers are classified) {
                  R"("close":0,"high":0,"low":0,"open":0}])"),
      ec::no_data},
   };
-  for (const auto& r : rows) {
-    price_series series;
-    std::vector<tiingo_event> events;
-    auto err = decode_tiingo_response(r.response, series, 0, &events);
-    if (err.code != r.expected)
-      CAF_FAIL(r.name << ": got " << to_string(err.code) << " (" << err.detail
-                      << ")");
-    if (r.expected == ec::none)
-      CAF_CHECK_EQUAL(events.size(), 1u);
-  }
+  std::vector<tiingo_event> events;
+  test::check_classified(
+    answers,
+    [&](const http_response& response, price_series& series) {
+      events.clear();
+      return decode_tiingo_response(response, series, 0, &events);
+    },
+    [&](const price_series&) { CAF_CHECK_EQUAL(events.size(), 1u); });
   price_series series;
   auto key = decode_tiingo_response(
     answer(401, R"({"detail":"Invalid token."})"), series);
