@@ -59,6 +59,7 @@ caf::error invalid(const std::string& what) {
 /// What `--help` shows: the options operators actually tune, in groups.
 constexpr const char* tuned_options[] = {
   "db.url",
+  "db.url-file",
   "db.connect-timeout",
   "db.statement-timeout",
   "yahoo.base-url",

@@ -294,7 +294,14 @@ caf::error read_secret_files(const caf::config_option_set& options,
     if (!in)
       return invalid(file_key + " " + *path + " cannot be read: " +
                      std::strerror(errno) + " (" + file_source + ")");
-    std::string secret{std::istreambuf_iterator<char>{in}, {}};
+    std::string secret;
+    try {
+      secret.assign(std::istreambuf_iterator<char>{in}, {});
+    } catch (const std::ios_base::failure&) {
+      // libstdc++ throws from a read that fails after opening (a directory).
+      return invalid(file_key + " " + *path + " cannot be read: " +
+                     std::strerror(errno) + " (" + file_source + ")");
+    }
     // What `echo secret > file` and most secret stores leave at the end.
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
       secret.pop_back();

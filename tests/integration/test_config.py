@@ -179,6 +179,15 @@ class CheckConfig(TempFiles):
                               rf"\(file {re.escape(ini)}\)$")
 
 
+class Help(unittest.TestCase):
+
+    def test_help_names_check_config_and_secret_files(self):
+        code, out, err = run("--help")
+        self.assertEqual(code, 0, err)
+        self.assertRegex(out, r"(?m)^  check-config +\S")
+        self.assertIn("--db.url-file=", out)
+
+
 class SecretFiles(TempFiles):
 
     def test_db_url_from_a_file_is_used_and_masked(self):
@@ -200,6 +209,9 @@ class SecretFiles(TempFiles):
         code, out, err = run("migrate", f"--db.url-file={missing}")
         self.assertEqual(code, 2, out + err)
         self.assertIn(f"db.url-file {missing} cannot be read", err)
+        code, out, err = run("check-config", f"--db.url-file={self.dir.name}")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn(f"db.url-file {self.dir.name} cannot be read", err)
         empty = self.write("empty", "\n")
         code, out, err = run("check-config", f"--db.url-file={empty}")
         self.assertEqual(code, 1, out + err)
