@@ -258,6 +258,17 @@ int run_daemon(config& cfg) {
   return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
 }
 
+int run_check_config(const config& cfg) {
+  // The effective values help find the one a range error is about.
+  std::cout << cfg.effective_text();
+  if (auto err = cfg.validate()) {
+    std::cerr << "backfilld: " << render(err) << "\n";
+    return 1;
+  }
+  std::cout << "Configuration valid\n";
+  return 0;
+}
+
 int run_migrate(config& cfg) {
   migration_report report;
   if (!open_migrated(cfg, report))

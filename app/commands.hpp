@@ -22,4 +22,8 @@ int run_retry(config& cfg, const std::string& target);
 /// `backfilld status`: jobs by state, and why the failed ones failed.
 int run_status(config& cfg);
 
+/// `backfilld check-config`: validates as `run` does and prints every
+/// option with its value and source, secrets masked; 0 when valid, else 1.
+int run_check_config(const config& cfg);
+
 } // namespace backfilld

@@ -6,7 +6,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <sstream>
 
+#include <caf/settings.hpp>
+#include <spdlog/common.h>
+
+#include "app/config_check.hpp"
 #include "db/connection.hpp"
 #include "messages/error.hpp"
 #include "provider/http_client.hpp"
@@ -20,33 +25,12 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-/// Environment variables that stand in for an option when the command line
-/// does not set it.
-struct env_option {
-  const char* variable;
-  const char* option;
-};
-
-constexpr env_option env_options[] = {
-  {"BACKFILL_DB_URL", "db.url"},
-  {"BACKFILL_YAHOO_BASE_URL", "yahoo.base-url"},
-  {"BACKFILL_LOG_LEVEL", "log.level"},
-};
-
 constexpr const char* default_config_file = "/etc/backfilld/backfilld.ini";
 
 /// A browser's string: Yahoo answers obvious bots with 429s.
 constexpr const char* browser_user_agent =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
   "Chrome/131.0.0.0 Safari/537.36";
-
-bool sets_option(const std::vector<std::string>& args, const char* option) {
-  auto prefix = std::string{"--"} + option + "=";
-  for (const auto& arg : args)
-    if (arg.rfind(prefix, 0) == 0)
-      return true;
-  return false;
-}
 
 std::string config_file_from(const std::vector<std::string>& args) {
   constexpr std::string_view flag = "--config-file=";
@@ -72,37 +56,10 @@ caf::error invalid(const std::string& what) {
   return make_error(ec::invalid_config, what);
 }
 
-/// A default as an operator writes it: CAF's own rendering turns 6h into
-/// "0d" and 2.0 into "2.000000".
-std::string show(const caf::config_value& value) {
-  if (auto x = caf::get_if<caf::timespan>(&value)) {
-    auto ns = x->count();
-    struct unit {
-      int64_t ns;
-      const char* suffix;
-    };
-    constexpr unit units[] = {{3'600'000'000'000, "h"},
-                              {60'000'000'000, "min"},
-                              {1'000'000'000, "s"},
-                              {1'000'000, "ms"}};
-    for (auto u : units)
-      if (ns != 0 && ns % u.ns == 0)
-        return std::to_string(ns / u.ns) + u.suffix;
-    return std::to_string(ns) + "ns";
-  }
-  if (auto x = caf::get_if<double>(&value)) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%g", *x);
-    return buf;
-  }
-  if (auto x = caf::get_if<std::string>(&value))
-    return *x;
-  return to_string(value);
-}
-
 /// What `--help` shows: the options operators actually tune, in groups.
 constexpr const char* tuned_options[] = {
   "db.url",
+  "db.url-file",
   "db.connect-timeout",
   "db.statement-timeout",
   "yahoo.base-url",
@@ -164,10 +121,12 @@ config::config()
     shutdown_grace(30s),
     log_level("info"),
     log_summary_interval(60s) {
+  own_options_begin_ = custom_options_.size();
   opt_group{custom_options_, "db"}
     .add(db_url, "url",
-         "libpq URL or key=value string (env BACKFILL_DB_URL; empty: "
-         "libpq's PG* variables)")
+         "libpq URL or key=value string (empty: libpq's PG* variables)")
+    .add(db_url_file, "url-file",
+         "read db.url from this file (a mounted secret)")
     .add(db_connect_timeout, "connect-timeout", "bound on connecting")
     .add(db_statement_timeout, "statement-timeout",
          "server-side bound on every statement")
@@ -242,18 +201,47 @@ config::config()
 }
 
 caf::error config::load(std::vector<std::string> args) {
+  namespace check = config_check;
+  sources_.clear();
+  if (auto err =
+        check::check_arguments(custom_options_, args, "command line", sources_))
+    return err;
+  // Each option of ours has a variable, below the command line in rank.
+  std::vector<std::string> variables;
+  std::vector<std::string> layered;
+  for (auto i = own_options_begin_; i < custom_options_.size(); ++i) {
+    const auto& option = *(custom_options_.begin() + i);
+    variables.push_back(check::env_variable(option));
+    auto value = std::getenv(variables.back().c_str());
+    if (value == nullptr || sources_.count(check::qualified_name(option)))
+      continue;
+    std::vector<std::string> arg{"--" + check::qualified_name(option) + "=" +
+                                 value};
+    if (auto err = check::check_arguments(
+          custom_options_, arg, "environment " + variables.back(), sources_))
+      return err;
+    layered.push_back(std::move(arg.front()));
+  }
+  if (auto err = check::check_environment(variables))
+    return err;
   config_file = config_file_from(args);
+  if (!sources_.count("config-file") && std::getenv("BACKFILL_CONFIG"))
+    sources_["config-file"] = "environment BACKFILL_CONFIG";
   if (!config_file.empty() && !std::ifstream{config_file})
     return invalid("cannot read config file " + config_file);
-  std::vector<std::string> layered;
-  for (const auto& env : env_options)
-    if (auto value = std::getenv(env.variable);
-        value != nullptr && !sets_option(args, env.option))
-      layered.push_back(std::string{"--"} + env.option + "=" + value);
+  if (!config_file.empty())
+    if (auto err = check::check_file(custom_options_, config_file, sources_))
+      return err;
   layered.insert(layered.end(), args.begin(), args.end());
-  if (!config_file.empty() && !sets_option(layered, "config-file"))
-    layered.push_back("--config-file=" + config_file);
-  return parse(std::move(layered));
+  // The file by stream: given a path, CAF would look for
+  // caf-application.ini in the working directory when we have none.
+  std::ifstream file{config_file};
+  std::istringstream none;
+  if (auto err =
+        parse(std::move(layered),
+              config_file.empty() ? static_cast<std::istream&>(none) : file))
+    return err;
+  return check::read_secret_files(custom_options_, sources_);
 }
 
 std::string config::help_text() const {
@@ -279,10 +267,7 @@ std::string config::help_text() const {
     line +=
       std::string{option->description().begin(), option->description().end()};
     if (auto value = option->get()) {
-      auto text = show(*value);
-      // Never show a secret a URL may carry.
-      if (std::string_view{name} == "db.url")
-        text = mask_secrets(text);
+      auto text = config_check::masked(name, config_check::show(*value));
       if (!text.empty())
         line += " [" + text + "]";
     }
@@ -305,23 +290,60 @@ db_settings config::database() const {
 }
 
 caf::expected<pipeline_settings> config::pipeline() const {
+  // "<key> <what is wrong> (<source>)": the operator knows where to look.
+  auto bad = [this](const std::string& key, const std::string& what) {
+    return invalid(key + " " + what + " (" + source_of(key) + ")");
+  };
+  auto num = [](auto x) {
+    return config_check::show(caf::config_value{x});
+  };
+  // A negative count or duration means nothing here, and some become huge
+  // once cast to the unsigned types downstream.
+  for (auto i = custom_options_.begin() + own_options_begin_;
+       i != custom_options_.end(); ++i) {
+    auto value = i->get();
+    if (!value)
+      continue;
+    auto span = caf::get_if<caf::timespan>(&*value);
+    auto integer = caf::get_if<int64_t>(&*value);
+    auto real = caf::get_if<double>(&*value);
+    if ((span && span->count() < 0) || (integer && *integer < 0) ||
+        (real && *real < 0))
+      return bad(config_check::qualified_name(*i),
+                 "must not be negative, not " + config_check::show(*value));
+  }
   if (auto problem = base_url_problem(yahoo_base_url); !problem.empty())
-    return invalid("yahoo.base-url " + yahoo_base_url + " " + problem);
+    return bad("yahoo.base-url", yahoo_base_url + " " + problem);
   if (!valid_range(history_range))
-    return invalid("history.range " + history_range + " is not a Yahoo range");
+    return bad("history.range", history_range + " is not a Yahoo range");
   if (yahoo_requests_per_second <= 0)
-    return invalid("yahoo.requests-per-second must be positive");
+    return bad("yahoo.requests-per-second", "must be positive, not 0");
+  if (yahoo_burst < 1)
+    return bad("yahoo.burst", "must be at least 1, not " + num(yahoo_burst));
+  if (yahoo_max_response_bytes < 1)
+    return bad("yahoo.max-response-bytes", "must be at least 1, not 0");
   if (fetch_concurrency < 1 || fetch_concurrency > 64)
-    return invalid("fetch.concurrency must be within 1..64");
+    return bad("fetch.concurrency",
+               "must be within 1..64, not " + num(fetch_concurrency));
   if (fetch_window < fetch_concurrency)
-    return invalid("fetch.window must be at least fetch.concurrency");
+    return bad("fetch.window", "must be at least fetch.concurrency (" +
+                                 num(fetch_concurrency) + ", " +
+                                 source_of("fetch.concurrency") + "), not " +
+                                 num(fetch_window));
   if (retry_max_attempts < 1)
-    return invalid("retry.max-attempts must be at least 1");
+    return bad("retry.max-attempts", "must be at least 1, not 0");
+  if (retry_factor < 1)
+    return bad("retry.factor", "must be at least 1, not " + num(retry_factor));
   if (db_stall_timeout <= db_statement_timeout)
-    return invalid("db.stall-timeout must exceed db.statement-timeout");
+    return bad("db.stall-timeout", "must exceed db.statement-timeout (" +
+                                     num(db_statement_timeout) + ", " +
+                                     source_of("db.statement-timeout") +
+                                     "), not " + num(db_stall_timeout));
   if (queue_heartbeat_interval * 2 > queue_lease)
-    return invalid("queue.heartbeat-interval must be under half of "
-                   "queue.lease");
+    return bad("queue.heartbeat-interval",
+               "must be under half of queue.lease (" + num(queue_lease) + ", " +
+                 source_of("queue.lease") + "), not " +
+                 num(queue_heartbeat_interval));
   pipeline_settings s;
   s.db = database();
   s.lease.worker = worker_name();

@@ -8,6 +8,7 @@
 
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,29 @@ class config : public caf::actor_system_config {
   config();
 
   /// Parses the INI file, the environment and `args` (the command line
-  /// without the program name and subcommand), in rising precedence.
+  /// without the program name and subcommand), in rising precedence. An
+  /// unknown key or a value of the wrong type anywhere is an error that
+  /// names it, its source and the closest valid key.
   caf::error load(std::vector<std::string> args);
 
   /// The settings the pipeline runs with; `invalid_config` names the first
-  /// bad value.
+  /// bad value and where it came from.
   caf::expected<pipeline_settings> pipeline() const;
+
+  /// Everything `run` checks before it starts: what `pipeline` checks and
+  /// the log level.
+  caf::error validate() const;
+
+  /// `log.level` names a level spdlog knows.
+  caf::error check_log_level() const;
+
+  /// Where option `key` ("fetch.window") came from: "default", "file PATH",
+  /// "environment VAR", "command line" or "secret file PATH".
+  std::string source_of(const std::string& key) const;
+
+  /// One line per option, `key = value   (source)`, secrets masked: ours
+  /// all, CAF's when set.
+  std::string effective_text() const;
 
   /// The options an operator tunes, grouped, with their descriptions and
   /// current values (the defaults, unless already loaded), for `--help`.
@@ -41,6 +59,7 @@ class config : public caf::actor_system_config {
   // -- options, bound by reference to CAF's option set ------------------------
 
   std::string db_url;
+  std::string db_url_file;
   caf::timespan db_connect_timeout;
   caf::timespan db_statement_timeout;
   caf::timespan db_keepalive_idle;
@@ -93,6 +112,13 @@ class config : public caf::actor_system_config {
 
   /// The INI file actually read (empty when none).
   std::string config_file;
+
+ private:
+  /// Where each option an operator set came from (see `source_of`).
+  std::map<std::string, std::string> sources_;
+
+  /// Options before this index are CAF's own.
+  size_t own_options_begin_ = 0;
 };
 
 } // namespace backfilld

@@ -27,12 +27,15 @@ commands:
   retry SYMBOL|ASSET_ID    retry the failed jobs of one asset
   retry --all-failed       retry every failed job
   status                   show jobs by state and why failed ones failed
+  check-config             check the configuration and print it, each value
+                           with where it came from (exit 0 valid, 1 not)
   help, --help             this text
   --version                versions of backfilld and its libraries
 
 Options are set in the INI file (--config-file=PATH), the environment
-(BACKFILL_DB_URL, BACKFILL_YAHOO_BASE_URL, BACKFILL_LOG_LEVEL) or on the
-command line, in rising precedence. The ones most often tuned:
+(BACKFILL_GROUP_KEY, e.g. BACKFILL_DB_URL) or on the command line, in rising
+precedence; an unknown key stops start-up. A secret can come from a file:
+--db.url-file=/run/secrets/db_url. The ones most often tuned:
 )";
 
 constexpr const char* usage_footer =
@@ -109,17 +112,23 @@ int main(int argc, char** argv) {
     print_version(std::cout);
     return 0;
   }
+  // check-config answers "would it start?": 1 for no, like a failed check,
+  // where the daemon itself exits 2 for a usage error.
+  auto check_only = cli.command == "check-config";
   backfilld::config cfg;
   if (auto err = cfg.load(cli.options)) {
     std::cerr << "backfilld: " << backfilld::render(err) << "\n";
-    return 2;
+    return check_only ? 1 : 2;
   }
   if (cfg.cli_helptext_printed)
     return 0;
-  if (!backfilld::setup_logging(cfg.log_level)) {
-    std::cerr << "backfilld: unknown log.level " << cfg.log_level << "\n";
+  if (check_only)
+    return backfilld::run_check_config(cfg);
+  if (auto err = cfg.check_log_level()) {
+    std::cerr << "backfilld: " << backfilld::render(err) << "\n";
     return 2;
   }
+  backfilld::setup_logging(cfg.log_level);
   if (cli.command == "run")
     return backfilld::run_daemon(cfg);
   if (cli.command == "migrate")
