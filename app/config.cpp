@@ -56,29 +56,6 @@ caf::error invalid(const std::string& what) {
   return make_error(ec::invalid_config, what);
 }
 
-/// What `--help` shows: the options operators actually tune, in groups.
-constexpr const char* tuned_options[] = {
-  "db.url",
-  "db.url-file",
-  "db.connect-timeout",
-  "db.statement-timeout",
-  "yahoo.base-url",
-  "yahoo.requests-per-second",
-  "yahoo.burst",
-  "yahoo.timeout",
-  "yahoo.ca-file",
-  "fetch.concurrency",
-  "fetch.window",
-  "history.range",
-  "retry.max-attempts",
-  "retry.revive-after",
-  "queue.lease",
-  "queue.catch-up-interval",
-  "shutdown.grace",
-  "log.level",
-  "log.summary-interval",
-};
-
 } // namespace
 
 config::config()
@@ -242,38 +219,6 @@ caf::error config::load(std::vector<std::string> args) {
               config_file.empty() ? static_cast<std::istream&>(none) : file))
     return err;
   return check::read_secret_files(custom_options_, sources_);
-}
-
-std::string config::help_text() const {
-  std::string result;
-  std::string group;
-  for (auto name : tuned_options) {
-    auto option = custom_options_.qualified_name_lookup(name);
-    if (option == nullptr)
-      continue;
-    auto category =
-      std::string{option->category().begin(), option->category().end()};
-    if (category != group) {
-      group = category;
-      result += "\n  " + group + "\n";
-    }
-    auto line =
-      "    --" + std::string{name} + "=" +
-      std::string{option->type_name().begin(), option->type_name().end()};
-    if (line.size() < 42)
-      line.resize(42, ' ');
-    else
-      line += "\n" + std::string(42, ' ');
-    line +=
-      std::string{option->description().begin(), option->description().end()};
-    if (auto value = option->get()) {
-      auto text = config_check::masked(name, config_check::show(*value));
-      if (!text.empty())
-        line += " [" + text + "]";
-    }
-    result += line + "\n";
-  }
-  return result;
 }
 
 db_settings config::database() const {
