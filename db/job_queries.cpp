@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/array_literal.hpp"
+
 namespace backfilld {
 
 namespace {

@@ -113,18 +113,4 @@ struct failed_job {
 std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn,
                                          int limit);
 
-/// Formats integers as a PostgreSQL array literal, e.g. "{1,2,3}"
-/// (libpqxx 6 has no array conversion for parameters).
-template <class Integer>
-std::string array_literal(const std::vector<Integer>& xs) {
-  std::string result = "{";
-  for (size_t i = 0; i < xs.size(); ++i) {
-    if (i > 0)
-      result += ',';
-    result += std::to_string(xs[i]);
-  }
-  result += '}';
-  return result;
-}
-
 } // namespace backfilld

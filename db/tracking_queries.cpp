@@ -2,7 +2,7 @@
 
 #include <pqxx/pqxx>
 
-#include "db/job_queries.hpp"
+#include "db/array_literal.hpp"
 
 namespace backfilld {
 
