@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <pqxx/except>
 
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -25,8 +26,40 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
     },
     [=, &ls](atom::claim, uint32_t limit) {
       std::vector<std::string> notes;
-      auto result = self->state.query<std::vector<backfill_job>>(
-        [&](auto& conn) { return claim_jobs(conn, limit, ls, notes); });
+      auto& st = self->state;
+      auto result = st.query<std::vector<backfill_job>>(
+        [&](auto& conn) -> std::vector<backfill_job> {
+          if (st.doubtful_claim) {
+            // Whatever the unanswered claim took is ours: hand it out once,
+            // on this (new) session, instead of leaving it to the lease.
+            auto jobs = resolve_claim(conn, *st.doubtful_claim, ls);
+            st.doubtful_claim.reset();
+            if (jobs.size() > limit) {
+              job_release extra;
+              for (auto i = jobs.begin() + limit; i != jobs.end(); ++i)
+                extra.jobs.push_back(i->id);
+              release_jobs(conn, extra, ls);
+              jobs.resize(limit);
+            }
+            if (!jobs.empty()) {
+              notes.push_back("Recovered " + std::to_string(jobs.size()) +
+                              " jobs of a claim whose commit went unanswered");
+              return jobs;
+            }
+          }
+          auto token = claim_token(ls);
+          try {
+            return claim_jobs(conn, limit, ls, notes, token);
+          } catch (const pqxx::in_doubt_error&) {
+            // The session retries on a new connection (or the next claim
+            // does): both read this claim back first.
+            st.doubtful_claim = token;
+            notes.push_back("The outcome of claim " + token +
+                            " is unknown (the connection broke during "
+                            "COMMIT); reading it back");
+            throw;
+          }
+        });
       for (const auto& note : notes)
         BF_WARN(self, "{}", note);
       return result;
@@ -57,9 +90,17 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
         [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
     [=, &ls](atom::catch_up) {
-      return self->state.query<std::vector<enqueue_result>>([&](auto& conn) {
-        return enqueue_jobs(conn, assets_with_transactions(conn), ls);
-      });
+      int32_t pruned = 0;
+      auto result =
+        self->state.query<std::vector<enqueue_result>>([&](auto& conn) {
+          auto results = enqueue_jobs(conn, assets_with_transactions(conn), ls);
+          // Catch-up's pace suits housekeeping: finished jobs do not pile up.
+          pruned = prune_jobs(conn, ls);
+          return results;
+        });
+      if (pruned > 0)
+        BF_INFO(self, "Pruned {} finished jobs", pruned);
+      return result;
     },
   };
 }

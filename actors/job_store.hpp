@@ -16,6 +16,9 @@ namespace backfilld {
 struct job_store_state : store_base {
   static inline const char* name = "job-store";
   queue_settings lease;
+  /// A claim whose commit went unanswered (`pqxx::in_doubt_error`): read
+  /// back before anything else is claimed.
+  std::optional<std::string> doubtful_claim;
 };
 
 job_store_actor::behavior_type

@@ -179,6 +179,10 @@ config::config()
     .add(log_level, "level", "trace debug info warn error critical")
     .add(log_summary_interval, "summary-interval",
          "period of the summary line");
+  opt_group{custom_options_, "queue"}.add(
+    queue_prune_after, "prune-after",
+    "finished jobs are deleted after this (0s: never; the newest per asset "
+    "stays)");
   // Nodes of another protocol version refuse to talk to us.
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
   register_messages(*this);
@@ -236,6 +240,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
     2 * ms(queue_heartbeat_interval) + ms(queue_poll_interval);
   s.lease.max_attempts = static_cast<int32_t>(retry_max_attempts);
   s.lease.revive_after = ms(retry_revive_after);
+  s.lease.history_range = history_range;
+  s.lease.prune_after = ms(queue_prune_after);
   s.listen.poll_interval = ms(listener_poll_interval);
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
@@ -271,6 +277,7 @@ caf::expected<pipeline_settings> config::pipeline() const {
     ms(yahoo_throttle_pause) + milliseconds{60'000} +
     milliseconds{
       static_cast<int64_t>(1000.0 * fetch_window / yahoo_requests_per_second)};
+  s.limiter.grant_timeout = s.fetcher.grant_timeout;
   s.http.user_agent = yahoo_user_agent;
   s.http.connect_timeout = ms(yahoo_connect_timeout);
   s.http.total_timeout = ms(yahoo_timeout);

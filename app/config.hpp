@@ -88,6 +88,9 @@ class config : public caf::actor_system_config {
 
   /// The INI file actually read (empty when none).
   std::string config_file;
+
+  /// `queue.prune-after`: finished jobs older than this are deleted.
+  caf::timespan queue_prune_after = std::chrono::hours{24 * 30};
 };
 
 } // namespace backfilld

@@ -172,6 +172,21 @@ CREATE INDEX IF NOT EXISTS backfill_jobs_asset
 ALTER TABLE backfill_jobs
   ADD COLUMN IF NOT EXISTS permanent boolean NOT NULL DEFAULT true;
 )sql"},
+  {3, "claims tied to the holder's session; unanswered claims readable",
+   R"sql(
+-- The database session holding a running job. When that session is gone (its
+-- daemon was killed), any daemon takes the job at once instead of waiting
+-- for the lease; pid and start time together name one session for good.
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS holder_pid int;
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS holder_started timestamptz;
+-- Names the claim that took a job, so a claim whose commit went unanswered
+-- can be read back instead of guessed at.
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS claim_token text;
+-- Attempts that ran out on "no data" in a row: the second such run is
+-- permanent, so a dead symbol stops costing requests every revival.
+ALTER TABLE backfill_jobs
+  ADD COLUMN IF NOT EXISTS no_data_runs int NOT NULL DEFAULT 0;
+)sql"},
 };
 
 int current_version(pqxx::work& txn) {
