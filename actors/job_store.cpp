@@ -21,13 +21,13 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
   const auto& ls = st.lease;
   return {
     [=, &ls](atom::enqueue, const std::vector<asset_id>& assets) {
-      return self->state.query<std::vector<enqueue_result>>(
+      return self->state.query_tied<std::vector<enqueue_result>>(
         [&](auto& conn) { return enqueue_jobs(conn, assets, ls); });
     },
     [=, &ls](atom::claim, uint32_t limit) {
       std::vector<std::string> notes;
       auto& st = self->state;
-      auto result = st.query<std::vector<backfill_job>>(
+      auto result = st.query_tied<std::vector<backfill_job>>(
         [&](auto& conn) -> std::vector<backfill_job> {
           if (st.doubtful_claim) {
             // Whatever the unanswered claim took is ours: hand it out once,
@@ -65,16 +65,16 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return result;
     },
     [=, &ls](atom::done, job_id job) {
-      return self->state.query<bool>(
+      return self->state.query_tied<bool>(
         [&](auto& conn) { return finish_job(conn, job, ls); });
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
-      return self->state.query<bool>(
+      return self->state.query_tied<bool>(
         [&](auto& conn) { return fail_job(conn, verdict, ls); });
     },
     [=, &ls](atom::heartbeat, const std::vector<job_id>& held) {
       lease_check check;
-      auto result = self->state.query<int32_t>([&](auto& conn) {
+      auto result = self->state.query_tied<int32_t>([&](auto& conn) {
         check = extend_leases(conn, held, ls);
         return check.extended;
       });
@@ -86,13 +86,13 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return result;
     },
     [=, &ls](atom::release, const job_release& release) {
-      return self->state.query<int32_t>(
+      return self->state.query_tied<int32_t>(
         [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
     [=, &ls](atom::catch_up) {
       int32_t pruned = 0;
       auto result =
-        self->state.query<std::vector<enqueue_result>>([&](auto& conn) {
+        self->state.query_tied<std::vector<enqueue_result>>([&](auto& conn) {
           auto results = enqueue_jobs(conn, assets_with_transactions(conn), ls);
           // Catch-up's pace suits housekeeping: finished jobs do not pile up.
           pruned = prune_jobs(conn, ls);

@@ -52,24 +52,29 @@ namespace {
 
 // What a claimed job carries to the fetcher. Symbol and type are coalesced:
 // a tracker row with NULL there must not make a claim undecodable.
-#define CLAIMED_COLUMNS                                                        \
-  "j.id, j.asset_id, j.kind, coalesce(a.symbol, '') AS symbol,"                \
-  " coalesce(a.asset_type, '') AS asset_type,"                                 \
-  " coalesce(a.currency, '') AS currency, j.attempts, " DAY_NUMBER(            \
-    FIRST_TRANSACTION_DAY(                                                     \
-      "j.asset_id")) " AS first_transaction, " DAY_NUMBER("SELECT "            \
-                                                          "min(p.date) FROM "  \
-                                                          "asset_prices p "    \
-                                                          "WHERE p.asset_id "  \
-                                                          "= j.asset_id") " A" \
-                                                                          "S " \
-                                                                          "fi" \
-                                                                          "rs" \
-                                                                          "t_" \
-                                                                          "pr" \
-                                                                          "ic" \
-                                                                          "e," \
-                                                                          " " DAY_NUMBER("j.want_from") " AS want_from"
+#define CLAIMED_COLUMNS                                                                   \
+  "j.id, j.asset_id, j.kind, coalesce(a.symbol, '') AS symbol,"                           \
+  " coalesce(a.asset_type, '') AS asset_type,"                                            \
+  " coalesce(a.currency, '') AS currency, j.attempts, " DAY_NUMBER(FIRST_TRANSACTION_DAY( \
+    "j.asset_id")) " AS first_transaction, " DAY_NUMBER("SELECT "                         \
+                                                        "min(p.date) FROM "               \
+                                                        "asset_prices p "                 \
+                                                        "WHERE p.asset_id "               \
+                                                        "= j.asset_id") " A"              \
+                                                                        "S "              \
+                                                                        "fi"              \
+                                                                        "rs"              \
+                                                                        "t_"              \
+                                                                        "pr"              \
+                                                                        "ic"              \
+                                                                        "e,"              \
+                                                                        " " DAY_NUMBER(   \
+                                                                          "j."            \
+                                                                          "wa"            \
+                                                                          "nt"            \
+                                                                          "_f"            \
+                                                                          "ro"            \
+                                                                          "m") " AS want_from"
 
 const char* enqueue_sql = R"sql(
 WITH input AS (
@@ -297,6 +302,13 @@ SET locked_until = now() + $3::float8 * interval '1 millisecond',
     )sql" HOLDER_SET R"sql(,
     updated_at = now()
 WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
+)sql";
+
+// After a reconnect: our running jobs still name the session that broke.
+const char* retie_sql = R"sql(
+UPDATE backfill_jobs
+SET )sql" HOLDER_SET R"sql(, updated_at = now()
+WHERE state = 'running' AND locked_by = $1
 )sql";
 
 // Ours, running, in nobody's hands, and not extended for `orphan_after`:
@@ -534,6 +546,13 @@ lease_check extend_leases(pqxx::connection_base& conn,
       .affected_rows());
   txn.commit();
   return result;
+}
+
+int32_t retie_jobs(pqxx::connection_base& conn, const queue_settings& lease) {
+  pqxx::work txn{conn};
+  auto rows = txn.exec_params(retie_sql, lease.worker);
+  txn.commit();
+  return static_cast<int32_t>(rows.affected_rows());
 }
 
 int32_t release_jobs(pqxx::connection_base& conn, const job_release& release,

@@ -112,6 +112,11 @@ lease_check extend_leases(pqxx::connection_base& conn,
                           const std::vector<job_id>& held,
                           const queue_settings& lease);
 
+/// Ties all our running jobs to this connection's session: after a
+/// reconnect they name a session that is gone, and other daemons would take
+/// them before the next heartbeat. Returns how many.
+int32_t retie_jobs(pqxx::connection_base& conn, const queue_settings& lease);
+
 /// Returns jobs to `pending` at once. A job handed back unstarted gets its
 /// attempt back; one whose holder died keeps it, so that a job that kills
 /// its worker every time runs out of attempts instead of looping.

@@ -405,6 +405,19 @@ CAF_TEST(a heartbeat after a reconnect keeps the jobs of a live daemon) {
   CAF_CHECK_EQUAL(claim(2, me).size(), 2u);
 }
 
+CAF_TEST(a reconnected daemon ties its running jobs to its new session) {
+  enqueue({12, 13});
+  auto holder = connect();
+  queue_settings alive{"alive:1:x", 300'000ms};
+  std::vector<std::string> notes;
+  CAF_REQUIRE_EQUAL(claim_jobs(*holder, 2, alive, notes).size(), 2u);
+  CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                           std::to_string(holder->backendpid()) + ", 30000)"));
+  CAF_CHECK_EQUAL(reconnecting([&] { return retie_jobs(*holder, alive); }), 2);
+  CAF_CHECK(claim(2, me).empty());
+  CAF_CHECK_EQUAL(retie_jobs(*conn, me), 0);
+}
+
 CAF_TEST(a claim whose commit went unanswered is read back) {
   enqueue({12});
   auto token_of = [&] {
