@@ -33,8 +33,11 @@ namespace {
   " WHERE t.asset_id = " asset ") m)"
 
 // Whether a running job's holder session is gone (its daemon died). Only
-// jobs claimed since holders were recorded; pid and start time are visible
-// in pg_stat_activity to any role. pg_stat_activity is read once per
+// jobs claimed since holders were recorded. pg_stat_activity shows every
+// session's pid to any role, but its start only to the same role (or
+// pg_read_all_stats): where the start is hidden, a live pid counts as the
+// holder (a reused pid then only delays the takeover to the lease). It is
+// read once per
 // transaction, while SKIP LOCKED re-reads a row claimed since: only a holder
 // that stamped the row before this transaction began (`updated_at`, its own
 // transaction's start) was surely running when that read was taken, so only
@@ -43,7 +46,8 @@ namespace {
   "(" j ".holder_pid IS NOT NULL AND " j ".holder_started IS NOT NULL"         \
   " AND " j ".updated_at < now()"                                              \
   " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.pid = " j         \
-  ".holder_pid AND s.backend_start = " j ".holder_started))"
+  ".holder_pid AND (s.backend_start = " j ".holder_started"                    \
+  " OR s.backend_start IS NULL)))"
 
 // This connection's session, which a claim or heartbeat names as holder.
 #define HOLDER_SET                                                             \
@@ -55,26 +59,27 @@ namespace {
 #define CLAIMED_COLUMNS                                                                   \
   "j.id, j.asset_id, j.kind, coalesce(a.symbol, '') AS symbol,"                           \
   " coalesce(a.asset_type, '') AS asset_type,"                                            \
-  " coalesce(a.currency, '') AS currency, j.attempts, " DAY_NUMBER(FIRST_TRANSACTION_DAY( \
-    "j.asset_id")) " AS first_transaction, " DAY_NUMBER("SELECT "                         \
-                                                        "min(p.date) FROM "               \
-                                                        "asset_prices p "                 \
-                                                        "WHERE p.asset_id "               \
-                                                        "= j.asset_id") " A"              \
-                                                                        "S "              \
-                                                                        "fi"              \
-                                                                        "rs"              \
-                                                                        "t_"              \
-                                                                        "pr"              \
-                                                                        "ic"              \
-                                                                        "e,"              \
-                                                                        " " DAY_NUMBER(   \
-                                                                          "j."            \
-                                                                          "wa"            \
-                                                                          "nt"            \
-                                                                          "_f"            \
-                                                                          "ro"            \
-                                                                          "m") " AS want_from"
+  " coalesce(a.currency, '') AS currency, j.attempts, " DAY_NUMBER(                       \
+    FIRST_TRANSACTION_DAY(                                                                \
+      "j.asset_id")) " AS first_transaction, " DAY_NUMBER("SELECT "                       \
+                                                          "min(p.date) FROM "             \
+                                                          "asset_prices p "               \
+                                                          "WHERE p.asset_id "             \
+                                                          "= j.asset_id") " A"            \
+                                                                          "S "            \
+                                                                          "fi"            \
+                                                                          "rs"            \
+                                                                          "t_"            \
+                                                                          "pr"            \
+                                                                          "ic"            \
+                                                                          "e,"            \
+                                                                          " " DAY_NUMBER( \
+                                                                            "j."          \
+                                                                            "wa"          \
+                                                                            "nt"          \
+                                                                            "_f"          \
+                                                                            "ro"          \
+                                                                            "m") " AS want_from"
 
 const char* enqueue_sql = R"sql(
 WITH input AS (

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <unistd.h>
+
 #include "db/job_queries.hpp"
 #include "db_fixture.hpp"
 
@@ -380,6 +382,46 @@ CAF_TEST(a job whose holder session ended is claimable at once) {
   CAF_CHECK(
     !reconnecting([&] { return finish_job(*holder, held[0].id, dead); }));
   CAF_CHECK(finish_job(*conn, held[0].id, me));
+}
+
+CAF_TEST(daemons under different roles never take each other for dead) {
+  // Another role's session start is hidden in pg_stat_activity: a holder
+  // must still count as alive while its pid is there.
+  auto suffix = std::to_string(getpid());
+  auto holder_role = "bf_holder_" + suffix;
+  auto claimer_role = "bf_claimer_" + suffix;
+  for (const auto& role : {holder_role, claimer_role}) {
+    admin_exec("DROP ROLE IF EXISTS " + role);
+    admin_exec("CREATE ROLE " + role + " LOGIN");
+    exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role +
+         "; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+  }
+  auto as = [&](const std::string& role) {
+    auto at = url.find('@');
+    auto scheme = url.find("://") + 3;
+    db_settings settings;
+    settings.url = url.substr(0, scheme) + role + url.substr(at);
+    return open_connection(settings);
+  };
+  enqueue({12});
+  {
+    auto holder = as(holder_role);
+    auto claimer = as(claimer_role);
+    queue_settings first{"first:1:x", 300'000ms};
+    queue_settings second{"second:1:x", 300'000ms};
+    std::vector<std::string> notes;
+    auto held = claim_jobs(*holder, 1, first, notes);
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    CAF_CHECK(claim_jobs(*claimer, 1, second, notes).empty());
+    CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                             std::to_string(holder->backendpid()) +
+                             ", 30000)"));
+    CAF_CHECK_EQUAL(claim_jobs(*claimer, 1, second, notes).size(), 1u);
+  }
+  exec("REASSIGN OWNED BY " + holder_role + ", " + claimer_role +
+       " TO CURRENT_USER; DROP OWNED BY " + holder_role + ", " + claimer_role);
+  for (const auto& role : {holder_role, claimer_role})
+    admin_exec("DROP ROLE IF EXISTS " + role);
 }
 
 CAF_TEST(a heartbeat after a reconnect keeps the jobs of a live daemon) {
