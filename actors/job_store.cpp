@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <pqxx/except>
 
 #include "db/catch_up_queries.hpp"
 #include "messages/error.hpp"
@@ -21,28 +22,60 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
   const auto& ls = st.lease;
   return {
     [=, &ls](atom::enqueue, const std::vector<asset_id>& assets) {
-      return self->state.query<std::vector<enqueue_result>>(
+      return self->state.query_tied<std::vector<enqueue_result>>(
         [&](auto& conn) { return enqueue_jobs(conn, assets, ls); });
     },
     [=, &ls](atom::claim, uint32_t limit) {
       std::vector<std::string> notes;
-      auto result = self->state.query<std::vector<backfill_job>>(
-        [&](auto& conn) { return claim_jobs(conn, limit, ls, notes); });
+      auto& st = self->state;
+      auto result = st.query_tied<std::vector<backfill_job>>(
+        [&](auto& conn) -> std::vector<backfill_job> {
+          if (st.doubtful_claim) {
+            // Whatever the unanswered claim took is ours: hand it out once,
+            // on this (new) session, instead of leaving it to the lease.
+            auto jobs = resolve_claim(conn, *st.doubtful_claim, ls);
+            st.doubtful_claim.reset();
+            if (jobs.size() > limit) {
+              job_release extra;
+              for (auto i = jobs.begin() + limit; i != jobs.end(); ++i)
+                extra.jobs.push_back(i->id);
+              release_jobs(conn, extra, ls);
+              jobs.resize(limit);
+            }
+            if (!jobs.empty()) {
+              notes.push_back("Recovered " + std::to_string(jobs.size()) +
+                              " jobs of a claim whose commit went unanswered");
+              return jobs;
+            }
+          }
+          auto token = claim_token(ls);
+          try {
+            return claim_jobs(conn, limit, ls, notes, token);
+          } catch (const pqxx::in_doubt_error&) {
+            // The session retries on a new connection (or the next claim
+            // does): both read this claim back first.
+            st.doubtful_claim = token;
+            notes.push_back("The outcome of claim " + token +
+                            " is unknown (the connection broke during "
+                            "COMMIT); reading it back");
+            throw;
+          }
+        });
       for (const auto& note : notes)
         BF_WARN(self, "{}", note);
       return result;
     },
     [=, &ls](atom::done, job_id job) {
-      return self->state.query<bool>(
+      return self->state.query_tied<bool>(
         [&](auto& conn) { return finish_job(conn, job, ls); });
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
-      return self->state.query<bool>(
+      return self->state.query_tied<bool>(
         [&](auto& conn) { return fail_job(conn, verdict, ls); });
     },
     [=, &ls](atom::heartbeat, const std::vector<job_id>& held) {
       lease_check check;
-      auto result = self->state.query<int32_t>([&](auto& conn) {
+      auto result = self->state.query_tied<int32_t>([&](auto& conn) {
         check = extend_leases(conn, held, ls);
         return check.extended;
       });
@@ -54,17 +87,26 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
       return result;
     },
     [=, &ls](atom::release, const job_release& release) {
-      return self->state.query<int32_t>(
+      return self->state.query_tied<int32_t>(
         [&](auto& conn) { return release_jobs(conn, release, ls); });
     },
     [=, &ls](atom::catch_up, const scan_mark& mark) {
-      return self->state.query<catch_up_report>([&](auto& conn) {
-        auto full = mark.transaction < 0;
+      int32_t pruned = 0;
+      auto result = self->state.query_tied<catch_up_report>([&](auto& conn) {
+        auto full = mark.transaction < 0 || rewritten_since(conn, mark);
         auto found = full ? all_assets_with_transactions(conn)
                           : assets_changed_since(conn, mark, ls.revive_after);
-        return catch_up_report{enqueue_jobs(conn, found.assets, ls), found.mark,
-                               full};
+        catch_up_report report{enqueue_jobs(conn, found.assets, ls),
+                               found.mark, full};
+        // A full scan's pace suits housekeeping: finished jobs do not pile
+        // up.
+        if (full)
+          pruned = prune_jobs(conn, ls);
+        return report;
       });
+      if (pruned > 0)
+        BF_INFO(self, "Pruned {} finished jobs", pruned);
+      return result;
     },
   };
 }

@@ -18,6 +18,27 @@ namespace backfilld {
 struct job_store_state : store_base {
   static inline const char* name = "job-store";
   queue_settings lease;
+  /// A claim whose commit went unanswered (`pqxx::in_doubt_error`): read
+  /// back before anything else is claimed.
+  std::optional<std::string> doubtful_claim;
+  /// The session our running jobs are tied to (0: none yet).
+  int backend_pid = 0;
+
+  /// `query`, after tying our running jobs to a session that replaced the
+  /// last one (a reconnect): between the two, other daemons would take them
+  /// for a dead daemon's.
+  template <class T, class F>
+  caf::result<T> query_tied(F&& f) {
+    return query<T>([&](pqxx::connection_base& conn) {
+      auto pid = conn.backendpid();
+      if (pid != backend_pid) {
+        if (backend_pid != 0)
+          retie_jobs(conn, lease);
+        backend_pid = pid;
+      }
+      return f(conn);
+    });
+  }
 };
 
 job_store_actor::behavior_type

@@ -22,8 +22,16 @@ using self_pointer = rate_limiter_actor::stateful_pointer<rate_limiter_state>;
 void serve_waiting(self_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  while (!st.waiting.empty() && st.bucket->try_take(now)) {
-    st.waiting.front().deliver(atom::grant_v);
+  for (;;) {
+    // An asker whose request timed out asks again (or gave up): granting
+    // its old request would spend a token on nobody.
+    while (!st.waiting.empty() && st.waiting.front().deadline <= now) {
+      st.waiting.pop_front();
+      ++st.expired;
+    }
+    if (st.waiting.empty() || !st.bucket->try_take(now))
+      break;
+    st.waiting.front().promise.deliver(atom::grant_v);
     st.waiting.pop_front();
   }
   if (!st.waiting.empty() && !st.tick_pending) {
@@ -39,6 +47,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
              rate_limiter_settings settings) {
   self->state.bucket.emplace(settings.rate, settings.burst,
                              self->clock().now());
+  self->state.settings = settings;
   end_on_exception(self);
   return {
     [=](atom::acquire) -> caf::result<atom::grant> {
@@ -48,7 +57,10 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
       if (st.waiting.empty() && st.bucket->try_take(self->clock().now()))
         return atom::grant_v;
       auto promise = self->make_response_promise<atom::grant>();
-      st.waiting.push_back(promise);
+      auto deadline = st.settings.grant_timeout.count() > 0
+                        ? self->clock().now() + st.settings.grant_timeout
+                        : caf::actor_clock::time_point::max();
+      st.waiting.push_back(limiter_wait{promise, deadline});
       serve_waiting(self);
       return promise;
     },

@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -19,14 +20,27 @@ struct rate_limiter_settings {
   double rate = 2.0;
   /// Requests allowed back to back after a quiet spell.
   double burst = 5.0;
+  /// How long an asker waits for its grant (its request's timeout); a grant
+  /// after that would burn a token nobody uses. Zero: askers wait forever.
+  caf::timespan grant_timeout{0};
+};
+
+/// A fetch waiting for a token, and when it stops waiting.
+struct limiter_wait {
+  caf::typed_response_promise<atom::grant> promise;
+  caf::actor_clock::time_point deadline;
 };
 
 struct rate_limiter_state {
   static inline const char* name = "rate-limiter";
   std::optional<token_bucket> bucket;
   /// Fetches waiting for a token, first come first served. Bounded by the
-  /// fetchers' concurrency: each fetch asks once and waits.
-  std::deque<caf::typed_response_promise<atom::grant>> waiting;
+  /// fetchers' concurrency and by each asker's timeout: a request whose
+  /// asker gave up is dropped, never granted.
+  std::deque<limiter_wait> waiting;
+  rate_limiter_settings settings;
+  /// Requests dropped because their asker had stopped waiting.
+  uint64_t expired = 0;
   /// Whether a `tick` is scheduled already.
   bool tick_pending = false;
 };

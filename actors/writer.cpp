@@ -7,6 +7,7 @@
 
 #include "actors/lifetime.hpp"
 #include "actors/writer_store.hpp"
+#include "db/price_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "provider/trading_day.hpp"
@@ -25,6 +26,9 @@ void log_stored(self_pointer self, const backfill_job& job,
                 const price_series& series, const write_summary& summary) {
   if (job.kind == job_kind::backfill)
     BF_INFO(self, "Backfilled {}: {} records", job.symbol, summary.bars);
+  else if (series.bars.empty())
+    BF_INFO(self, "Extended {}: nothing older than its stored history",
+            job.symbol);
   else
     BF_INFO(self, "Extended {} back to {}: {} records", job.symbol,
             iso_date(series.bars.front().day), summary.bars);
@@ -48,9 +52,10 @@ writer(writer_actor::stateful_pointer<writer_state> self,
   end_on_exception(self);
   return {
     [=](atom::write, const backfill_job& job,
-        const price_series& series) -> caf::result<write_summary> {
+        const price_series& fetched) -> caf::result<write_summary> {
       if (failpoint("writer.crash"))
         throw std::runtime_error("failpoint writer.crash");
+      auto series = bars_to_store(job, fetched);
       auto promise = self->make_response_promise<write_summary>();
       self
         ->request(self->state.store, self->state.settings.store_timeout,

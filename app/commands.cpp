@@ -108,6 +108,8 @@ startup migrate_when_ready(const db_settings& db) {
       if (report.from_version != report.to_version)
         spdlog::info("Schema migrated from version {} to {}",
                      report.from_version, report.to_version);
+      for (const auto& note : report.notes)
+        spdlog::info("Schema: {}", note);
       return startup::ready;
     }
     if (f.code != ec::database_unavailable) {
@@ -275,6 +277,8 @@ int run_migrate(config& cfg) {
     return 1;
   std::cout << "Schema at version " << report.to_version << " (was "
             << report.from_version << ")\n";
+  for (const auto& note : report.notes)
+    std::cout << note << "\n";
   return 0;
 }
 

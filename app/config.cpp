@@ -82,6 +82,7 @@ config::config()
     queue_heartbeat_interval(1min),
     queue_catch_up_interval(5min),
     queue_full_catch_up_interval(24h),
+    queue_prune_after(720h),
     queue_max_sightings(10'000),
     retry_base(30s),
     retry_factor(2.0),
@@ -145,7 +146,10 @@ config::config()
     .add(queue_full_catch_up_interval, "full-catch-up-interval",
          "scan every asset this often (and at start)")
     .add(queue_max_sightings, "max-sightings",
-         "sightings buffered while the database is away");
+         "sightings buffered while the database is away")
+    .add(queue_prune_after, "prune-after",
+         "finished jobs are deleted after this (0s: never; the newest per "
+         "asset stays)");
   opt_group{custom_options_, "retry"}
     .add(retry_base, "base", "first backoff")
     .add(retry_factor, "factor", "backoff growth per attempt")
@@ -297,6 +301,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
     2 * ms(queue_heartbeat_interval) + ms(queue_poll_interval);
   s.lease.max_attempts = static_cast<int32_t>(retry_max_attempts);
   s.lease.revive_after = ms(retry_revive_after);
+  s.lease.history_range = history_range;
+  s.lease.prune_after = ms(queue_prune_after);
   s.listen.poll_interval = ms(listener_poll_interval);
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
@@ -334,6 +340,7 @@ caf::expected<pipeline_settings> config::pipeline() const {
     ms(yahoo_throttle_pause) + milliseconds{60'000} +
     milliseconds{
       static_cast<int64_t>(1000.0 * fetch_window / yahoo_requests_per_second)};
+  s.limiter.grant_timeout = s.fetcher.grant_timeout;
   s.http.user_agent = yahoo_user_agent;
   s.http.connect_timeout = ms(yahoo_connect_timeout);
   s.http.total_timeout = ms(yahoo_timeout);

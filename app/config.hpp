@@ -88,6 +88,7 @@ class config : public caf::actor_system_config {
   caf::timespan queue_heartbeat_interval;
   caf::timespan queue_catch_up_interval;
   caf::timespan queue_full_catch_up_interval;
+  caf::timespan queue_prune_after;
   int64_t queue_max_sightings;
 
   caf::timespan retry_base;

@@ -11,14 +11,24 @@ namespace {
 using snapshot = pqxx::transaction<pqxx::isolation_level::repeatable_read,
                                    pqxx::readwrite_policy::read_only>;
 
-// The newest id, and how many rows the overlap below it holds now.
+// Deleted and updated rows of `transactions` so far: a cheap counter the
+// server keeps anyway (it may lag by a few seconds).
+#define REWRITES                                                               \
+  "(SELECT coalesce(n_tup_del + n_tup_upd, 0) FROM pg_stat_user_tables"        \
+  " WHERE relid = 'transactions'::regclass)"
+
+// The newest id, how many rows the overlap below it holds now, and how
+// many rows were deleted or updated so far.
 const char* mark_sql = R"sql(
 WITH newest AS (SELECT coalesce(max(id), 0) AS id FROM transactions)
 SELECT newest.id,
        (SELECT count(*) FROM transactions t
-        WHERE t.id > newest.id - $1::bigint AND t.id <= newest.id)
+        WHERE t.id > newest.id - $1::bigint AND t.id <= newest.id),
+       )sql" REWRITES R"sql(
 FROM newest
 )sql";
+
+const char* rewrites_sql = "SELECT " REWRITES;
 
 // One index probe per asset instead of one row per transaction.
 const char* all_assets_sql = R"sql(
@@ -31,6 +41,10 @@ WITH RECURSIVE walk AS (
   FROM walk WHERE walk.asset_id IS NOT NULL
 )
 SELECT asset_id FROM walk WHERE asset_id IS NOT NULL
+UNION
+-- A tracked asset whose transactions are all gone: its count must drop.
+SELECT asset_id FROM tracked_assets WHERE tracking_users > 0
+ORDER BY 1
 )sql";
 
 // $1 the mark, $2 the overlap, $3 the rows the overlap held at the mark.
@@ -60,7 +74,8 @@ catch_up_candidates read(snapshot& txn, const pqxx::result& rows) {
   for (const auto& row : rows)
     result.assets.push_back(row[0].as<asset_id>());
   auto mark = txn.exec_params1(mark_sql, catch_up_overlap);
-  result.mark = scan_mark{mark[0].as<int64_t>(), mark[1].as<int64_t>()};
+  result.mark = scan_mark{mark[0].as<int64_t>(), mark[1].as<int64_t>(),
+                          mark[2].as<int64_t>()};
   return result;
 }
 
@@ -80,6 +95,11 @@ assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
     txn.exec_params(changed_sql, mark.transaction, catch_up_overlap,
                     mark.rows_below, static_cast<double>(revive_after.count()));
   return read(txn, rows);
+}
+
+bool rewritten_since(pqxx::connection_base& conn, const scan_mark& mark) {
+  pqxx::nontransaction txn{conn};
+  return txn.exec1(rewrites_sql)[0].as<int64_t>() != mark.rewrites;
 }
 
 } // namespace backfilld

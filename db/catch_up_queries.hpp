@@ -6,7 +6,8 @@
 // "loose index scan", one probe per asset). Between full scans, an
 // incremental scan reads only what changed since the last one: transactions
 // above a high-water mark on `transactions.id`, plus failed jobs whose
-// revival is due. Deleted transactions are only noticed by a full scan.
+// revival is due. Deleted or edited transactions are only seen by a full
+// scan, which the next scan becomes when the server counted any.
 
 #pragma once
 
@@ -35,7 +36,8 @@ struct catch_up_candidates {
 /// in that window; only when the count changed are its assets looked at.
 constexpr int64_t catch_up_overlap = 1'000;
 
-/// Every asset that has transactions.
+/// Every asset that has transactions, and every asset still tracked (its
+/// transactions may all be gone, and its `tracking_users` must drop).
 catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn);
 
 /// Assets with transactions above `mark` (and in the overlap below it when
@@ -44,5 +46,9 @@ catch_up_candidates all_assets_with_transactions(pqxx::connection_base& conn);
 catch_up_candidates
 assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
                      std::chrono::milliseconds revive_after);
+
+/// Whether rows of `transactions` were deleted or updated since `mark`: then
+/// only a full scan gets every count right.
+bool rewritten_since(pqxx::connection_base& conn, const scan_mark& mark);
 
 } // namespace backfilld

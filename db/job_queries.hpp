@@ -34,26 +34,58 @@ struct queue_settings {
   /// A job given up on after transient failures (an outage) is queued again
   /// by catch-up after this; permanent failures wait for `backfilld retry`.
   std::chrono::milliseconds revive_after{21'600'000};
+  /// `history.range`: an asset whose stored prices do not reach back this
+  /// far (or to its first transaction) still needs its backfill.
+  std::string history_range = "1y";
+  /// Finished jobs are deleted after this (0 = never), except the newest
+  /// one of each asset and kind, which remembers what was settled.
+  std::chrono::milliseconds prune_after{2'592'000'000};
 };
 
-/// Queues a backfill for each asset that has no prices, no live job and no
+/// Queues a backfill for each asset that needs one, has no live job and no
 /// failure that still holds it back (a permanent one, or attempts that ran
-/// out less than `revive_after` ago), and an extension where a transaction
-/// predates the first price by more than a week (once per target day). Reports
-/// per asset.
+/// out less than `revive_after` ago). An asset needs a backfill while it has
+/// no prices, or while it has transactions, its prices do not reach back to
+/// the earlier of its first transaction and `history_range` ago (with a
+/// week's slack) and no backfill of it ever finished. An asset that does not
+/// need one gets an extension where a transaction predates the first price by
+/// more than a week (once per target day; a failed extension is revived like
+/// a backfill). A job row is revived in place rather than added, so the table
+/// keeps one row per asset and kind. Reports per asset.
 std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
                                          const std::vector<asset_id>& assets,
                                          const queue_settings& queue);
 
-/// Claims up to `limit` due jobs (pending and due, or running with an expired
-/// lease) and returns them with what the fetcher needs about their assets.
-/// Jobs taken over from an expired lease, and jobs given up on because they
-/// were claimed `max_attempts` times without an outcome, are described in
-/// `notes` for the log.
+/// Claims up to `limit` due jobs (pending and due, running with an expired
+/// lease, or running in another daemon's hands whose database session is
+/// gone) and returns them with what the fetcher needs about their assets.
+/// The claim is tied to this connection's session (`holder_pid`) and named
+/// `token` (a fresh one when empty). Jobs taken over, and jobs given up on
+/// because they were claimed `max_attempts` times without an outcome, are
+/// described in `notes` for the log. Throws `pqxx::in_doubt_error` when the
+/// connection broke during COMMIT: the claim may have committed, so do not
+/// claim blindly again; read it back with `resolve_claim(token)` on a new
+/// session. (Committed rows nobody reads back are orphans: the holder check,
+/// the orphan release and the lease hand them back, never twice.)
 std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
                                      uint32_t limit,
                                      const queue_settings& lease,
-                                     std::vector<std::string>& notes);
+                                     std::vector<std::string>& notes,
+                                     const std::string& token = {});
+
+/// A name for one claim of this process, unique across processes.
+std::string claim_token(const queue_settings& lease);
+
+/// Returns the jobs that the claim named `token` took and that we still hold,
+/// re-tied to this session with a fresh lease. For a claim whose commit went
+/// unanswered: empty when it never committed.
+std::vector<backfill_job> resolve_claim(pqxx::connection_base& conn,
+                                        const std::string& token,
+                                        const queue_settings& lease);
+
+/// Deletes finished jobs older than `prune_after`, keeping the newest job of
+/// each asset and kind. Returns how many went.
+int32_t prune_jobs(pqxx::connection_base& conn, const queue_settings& queue);
 
 /// Marks a job done if we still hold its lease.
 bool finish_job(pqxx::connection_base& conn, job_id job,
@@ -72,22 +104,24 @@ struct lease_check {
   int32_t orphans_released = 0;
 };
 
-/// Extends the leases of the jobs we hold, and releases our running jobs
+/// Extends the leases of the jobs we hold and ties them to this connection's
+/// session (after a reconnect it is a new one), and releases our running jobs
 /// that are not among them and went without a heartbeat for `orphan_after`
 /// (a claim whose answer was lost to a timeout).
 lease_check extend_leases(pqxx::connection_base& conn,
                           const std::vector<job_id>& held,
                           const queue_settings& lease);
 
+/// Ties all our running jobs to this connection's session: after a
+/// reconnect they name a session that is gone, and other daemons would take
+/// them before the next heartbeat. Returns how many.
+int32_t retie_jobs(pqxx::connection_base& conn, const queue_settings& lease);
+
 /// Returns jobs to `pending` at once. A job handed back unstarted gets its
 /// attempt back; one whose holder died keeps it, so that a job that kills
 /// its worker every time runs out of attempts instead of looping.
 int32_t release_jobs(pqxx::connection_base& conn, const job_release& release,
                      const queue_settings& lease);
-
-/// Every asset that has transactions: the candidates of a catch-up scan,
-/// which runs them through `enqueue_jobs` like any notification.
-std::vector<asset_id> assets_with_transactions(pqxx::connection_base& conn);
 
 /// Revives failed jobs for one symbol (or all when `symbol` is empty) so they
 /// run again with fresh attempts. Returns how many were revived.
@@ -112,19 +146,5 @@ struct failed_job {
 };
 std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn,
                                          int limit);
-
-/// Formats integers as a PostgreSQL array literal, e.g. "{1,2,3}"
-/// (libpqxx 6 has no array conversion for parameters).
-template <class Integer>
-std::string array_literal(const std::vector<Integer>& xs) {
-  std::string result = "{";
-  for (size_t i = 0; i < xs.size(); ++i) {
-    if (i > 0)
-      result += ',';
-    result += std::to_string(xs[i]);
-  }
-  result += '}';
-  return result;
-}
 
 } // namespace backfilld

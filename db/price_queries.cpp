@@ -1,5 +1,6 @@
 #include "db/price_queries.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -29,14 +30,20 @@ SELECT $1, s.date, s.open, s.high, s.low, s.close, s.adj_close, s.volume,
        $2, nullif($3, ''), now()
 FROM backfilld_stage s
 ON CONFLICT (asset_id, date) DO UPDATE
+-- A value the provider left out this time (no adjusted close, no volume, no
+-- currency) keeps what an earlier answer stored.
 SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
-    close = EXCLUDED.close, adj_close = EXCLUDED.adj_close,
-    volume = EXCLUDED.volume, source = EXCLUDED.source,
-    currency = EXCLUDED.currency, fetched_at = EXCLUDED.fetched_at
+    close = EXCLUDED.close,
+    adj_close = coalesce(EXCLUDED.adj_close, p.adj_close),
+    volume = coalesce(EXCLUDED.volume, p.volume), source = EXCLUDED.source,
+    currency = coalesce(EXCLUDED.currency, p.currency),
+    fetched_at = EXCLUDED.fetched_at
 WHERE (p.open, p.high, p.low, p.close, p.adj_close, p.volume, p.currency)
       IS DISTINCT FROM
       (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
-       EXCLUDED.adj_close, EXCLUDED.volume, EXCLUDED.currency)
+       coalesce(EXCLUDED.adj_close, p.adj_close),
+       coalesce(EXCLUDED.volume, p.volume),
+       coalesce(EXCLUDED.currency, p.currency))
 )sql";
 
 const std::array<std::string, 7> stage_columns = {
@@ -50,6 +57,18 @@ std::string numeric_text(double x) {
   if (err != std::errc{})
     return "NaN";
   return std::string{buf.data(), end};
+}
+
+price_series bars_to_store(const backfill_job& job, price_series series) {
+  if (job.kind == job_kind::extend && job.first_price != no_day) {
+    auto& bars = series.bars;
+    bars.erase(std::remove_if(bars.begin(), bars.end(),
+                              [&](const price_bar& bar) {
+                                return bar.day >= job.first_price;
+                              }),
+               bars.end());
+  }
+  return series;
 }
 
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,

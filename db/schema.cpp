@@ -1,6 +1,10 @@
 #include "db/schema.hpp"
 
+#include <chrono>
 #include <exception>
+#include <optional>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -107,9 +111,9 @@ BEGIN
 END
 $$;
 
--- Catch-up and tracking look transactions up by asset.
-CREATE INDEX IF NOT EXISTS backfilld_transactions_asset
-  ON transactions (asset_id);
+-- The index on transactions (asset_id) that catch-up and tracking need is
+-- not built here: inside this transaction it would block the tracker's
+-- inserts for the whole build. See `ensure_transactions_index`.
 
 -- The tracker's own trigger wins: only create ours where none exists.
 DO $$
@@ -172,7 +176,88 @@ CREATE INDEX IF NOT EXISTS backfill_jobs_asset
 ALTER TABLE backfill_jobs
   ADD COLUMN IF NOT EXISTS permanent boolean NOT NULL DEFAULT true;
 )sql"},
+  {3, "claims tied to the holder's session; unanswered claims readable",
+   R"sql(
+-- The database session holding a running job. When that session is gone (its
+-- daemon was killed), any daemon takes the job at once instead of waiting
+-- for the lease; pid and start time together name one session for good.
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS holder_pid int;
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS holder_started timestamptz;
+-- Names the claim that took a job, so a claim whose commit went unanswered
+-- can be read back instead of guessed at.
+ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS claim_token text;
+-- Attempts that ran out on "no data" in a row: the second such run is
+-- permanent, so a dead symbol stops costing requests every revival.
+ALTER TABLE backfill_jobs
+  ADD COLUMN IF NOT EXISTS no_data_runs int NOT NULL DEFAULT 0;
+)sql"},
 };
+
+/// Our index on transactions (asset_id), built only when the tracker has
+/// none that serves the same lookups.
+constexpr const char* asset_index = "backfilld_transactions_asset";
+
+/// Whether the tracker has a usable index led by `transactions.asset_id`
+/// (a valid, whole-table btree whose first key is the column itself; an
+/// expression or a partial index cannot serve every lookup by asset), and
+/// whether ours exists and is valid (NULL when absent).
+const char* asset_index_sql = R"sql(
+SELECT
+  EXISTS (SELECT 1 FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indexrelid
+          JOIN pg_am am ON am.oid = c.relam
+          JOIN pg_attribute a
+            ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+          WHERE i.indrelid = 'transactions'::regclass
+            AND i.indisvalid AND i.indisready AND i.indpred IS NULL
+            AND am.amname = 'btree' AND a.attname = 'asset_id'
+            AND c.relname <> $1) AS tracker_has,
+  (SELECT i.indisvalid FROM pg_index i
+   JOIN pg_class c ON c.oid = i.indexrelid
+   WHERE i.indrelid = 'transactions'::regclass AND c.relname = $1)
+    AS ours_valid
+)sql";
+
+/// How long a concurrent build or drop may wait for a lock before it gives
+/// way to the tracker, and how often it tries.
+constexpr const char* index_lock_timeout = "1s";
+constexpr int index_attempts = 3;
+
+/// A setting's value as SET takes it ("1min" unquoted is a syntax error).
+std::string quoted(const std::string& value) {
+  if (!value.empty() && value.front() == '\'')
+    return value;
+  return "'" + value + "'";
+}
+
+/// One decision and its DDL, outside any transaction (CONCURRENTLY needs
+/// that). Returns true when nothing is left to do.
+bool index_step(pqxx::connection_base& conn, std::string& done) {
+  bool tracker_has = false;
+  std::optional<bool> ours_valid;
+  {
+    pqxx::read_transaction txn{conn};
+    auto row = txn.exec_params1(asset_index_sql, asset_index);
+    tracker_has = row[0].as<bool>();
+    if (!row[1].is_null())
+      ours_valid = row[1].as<bool>();
+  }
+  pqxx::nontransaction ddl{conn};
+  if (ours_valid && (tracker_has || !*ours_valid)) {
+    // A second copy of the tracker's index, or the leftover of a build that
+    // failed: either only costs the tracker's inserts.
+    ddl.exec(std::string{"DROP INDEX CONCURRENTLY IF EXISTS "} + asset_index);
+    done += std::string{"dropped "} + asset_index +
+            (tracker_has ? " (the tracker has its own)" : " (invalid)") + "; ";
+    return tracker_has;
+  }
+  if (tracker_has || ours_valid)
+    return true;
+  ddl.exec(std::string{"CREATE INDEX CONCURRENTLY IF NOT EXISTS "} +
+           asset_index + " ON transactions (asset_id)");
+  done += std::string{"built "} + asset_index + "; ";
+  return false; // Check that the build left a valid index.
+}
 
 int current_version(pqxx::work& txn) {
   // An MVCC read of the catalog, not to_regclass: right after waiting for the
@@ -196,6 +281,44 @@ std::string privilege_hint(pqxx::connection_base& conn,
 
 } // namespace
 
+void ensure_transactions_index(pqxx::connection_base& conn,
+                               migration_report& report) {
+  auto statement_timeout = conn.get_variable("statement_timeout");
+  auto lock_timeout = conn.get_variable("lock_timeout");
+  // A build on a big table outlasts any statement timeout; waiting for the
+  // tracker's locks must not.
+  conn.set_variable("statement_timeout", "0");
+  conn.set_variable("lock_timeout", quoted(index_lock_timeout));
+  std::string done;
+  std::string problem;
+  for (int attempt = 1; attempt <= index_attempts * 2; ++attempt) {
+    try {
+      if (index_step(conn, done)) {
+        problem.clear();
+        break;
+      }
+    } catch (const pqxx::insufficient_privilege&) {
+      problem = std::string{"no privilege to manage index "} + asset_index +
+                " (run `backfilld migrate` as the table's owner)";
+      break;
+    } catch (const pqxx::sql_error& e) {
+      // 55P03: the tracker holds a conflicting lock; give way and retry.
+      problem = e.what();
+      if (e.sqlstate() != "55P03" || attempt >= index_attempts)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{200 * attempt});
+    }
+  }
+  conn.set_variable("statement_timeout", quoted(statement_timeout));
+  conn.set_variable("lock_timeout", quoted(lock_timeout));
+  if (!done.empty())
+    report.notes.push_back("Index on transactions (asset_id): " + done);
+  if (!problem.empty())
+    report.notes.push_back(std::string{"Could not settle index "} +
+                           asset_index +
+                           ", retried at the next start: " + problem);
+}
+
 int schema_version() {
   return migrations.back().version;
 }
@@ -210,8 +333,10 @@ fault migrate(pqxx::connection_base& conn, migration_report& report) {
       report.to_version = report.from_version;
       txn.commit();
     }
-    if (report.from_version >= schema_version())
+    if (report.from_version >= schema_version()) {
+      ensure_transactions_index(conn, report);
       return {};
+    }
     pqxx::work txn{conn};
     // Building an index on a big tracker table may take longer than the
     // statement timeout; waiting for a table lock behind the tracker's
@@ -236,6 +361,7 @@ fault migrate(pqxx::connection_base& conn, migration_report& report) {
     }
     txn.commit();
     report.to_version = version;
+    ensure_transactions_index(conn, report);
     return {};
   } catch (const pqxx::insufficient_privilege& e) {
     return {ec::insufficient_privilege, privilege_hint(conn, e.what())};

@@ -2,7 +2,7 @@
 
 #include <pqxx/pqxx>
 
-#include "db/job_queries.hpp"
+#include "db/array_literal.hpp"
 
 namespace backfilld {
 
@@ -20,7 +20,10 @@ FROM assets a
 WHERE a.id = ANY($1::int[])
   AND lower(a.asset_type) NOT IN ('cash', 'custom')
   AND EXISTS (SELECT 1 FROM asset_prices p WHERE p.asset_id = a.id)
-  AND EXISTS (SELECT 1 FROM transactions t WHERE t.asset_id = a.id)
+  -- A row stays and counts down to zero when the asset's last transaction
+  -- is deleted; an asset nobody ever held gets none.
+  AND (EXISTS (SELECT 1 FROM transactions t WHERE t.asset_id = a.id)
+       OR EXISTS (SELECT 1 FROM tracked_assets x WHERE x.asset_id = a.id))
 ON CONFLICT (asset_id) DO UPDATE
 SET tracking_users = EXCLUDED.tracking_users,
     last_price_update = CASE WHEN EXCLUDED.asset_id = ANY($2::int[])

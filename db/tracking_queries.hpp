@@ -19,7 +19,8 @@ namespace backfilld {
 /// increment: work may be replayed). Assets in `fresh` also get
 /// `last_price_update = now()`. Assets without a market price, without
 /// prices (never fetched, or failed) or without transactions (no portfolio
-/// holds them) get no row. Returns rows changed.
+/// holds them) get no row; an existing row counts down to zero. Returns rows
+/// changed.
 int32_t refresh_tracking(pqxx::connection_base& conn,
                          const std::vector<asset_id>& assets,
                          const std::vector<asset_id>& fresh);

@@ -59,7 +59,8 @@ typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_mark& x) {
-  return f(caf::meta::type_name("scan_mark"), x.transaction, x.rows_below);
+  return f(caf::meta::type_name("scan_mark"), x.transaction, x.rows_below,
+           x.rewrites);
 }
 
 template <class Inspector>

@@ -188,6 +188,10 @@ struct scan_mark {
   /// How many rows the ids just below it held (see `catch_up_overlap`): a
   /// later count that differs means that rows committed late.
   int64_t rows_below = 0;
+  /// Rows of `transactions` deleted or updated so far, by the server's
+  /// statistics: a change means that some asset's count may have dropped,
+  /// which only a full scan sees.
+  int64_t rewrites = 0;
 };
 
 /// What a catch-up scan did.

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <curl/curl.h>
 
@@ -50,7 +53,23 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return false;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  out = buf.str();
+  return !in.bad();
+}
+
 } // namespace
+
+std::string system_ca_file(const char* ssl_cert_file, const char* builtin) {
+  if (ssl_cert_file != nullptr && *ssl_cert_file != '\0')
+    return ssl_cert_file;
+  return builtin != nullptr ? builtin : "";
+}
 
 int64_t parse_retry_after(std::string_view value) {
   auto first = value.find_first_not_of(" \t");
@@ -72,7 +91,20 @@ int64_t parse_retry_after(std::string_view value) {
 http_client::http_client(http_options options)
   : options_(std::move(options)),
     handle_(curl_easy_init()) {
-  // nop
+  if (options_.ca_file.empty() || handle_ == nullptr)
+    return;
+  std::string extra;
+  if (!read_file(options_.ca_file, extra)) {
+    ca_error_ = "cannot read yahoo.ca-file " + options_.ca_file;
+    return;
+  }
+  char* builtin = nullptr;
+  curl_easy_getinfo(static_cast<CURL*>(handle_), CURLINFO_CAINFO, &builtin);
+  // Without a readable system bundle only the extra CA is trusted: still
+  // verified, never less safe.
+  read_file(system_ca_file(std::getenv("SSL_CERT_FILE"), builtin), ca_bundle_);
+  ca_bundle_ += '\n';
+  ca_bundle_ += extra;
 }
 
 http_client::~http_client() {
@@ -103,8 +135,11 @@ fault http_client::get(const std::string& url, http_response& out) {
                    static_cast<curl_off_t>(options_.max_body_bytes));
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty())
-    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!ca_error_.empty())
+    return {ec::network_error, ca_error_};
+  curl_blob bundle{ca_bundle_.data(), ca_bundle_.size(), CURL_BLOB_NOCOPY};
+  if (!ca_bundle_.empty())
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &bundle);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

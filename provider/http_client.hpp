@@ -20,7 +20,10 @@ struct http_options {
   std::chrono::milliseconds total_timeout{30'000};
   /// Bodies beyond this size are abandoned (`response_too_large`).
   int64_t max_body_bytes = 8 * 1024 * 1024;
-  /// Extra CA bundle (PEM) for the provider; empty uses the system's.
+  /// Extra CA bundle (PEM) for the provider, trusted in addition to the
+  /// system's (OpenSSL's SSL_CERT_FILE when set, else libcurl's built-in
+  /// bundle); empty trusts the system's alone. libcurl's CAINFO would
+  /// replace the system bundle, so both go to curl as one in-memory bundle.
   std::string ca_file;
 };
 
@@ -41,6 +44,10 @@ class http_client {
  private:
   http_options options_;
   void* handle_; // CURL*, kept opaque so that curl.h stays out of headers.
+  /// The system bundle followed by `ca_file`, when that is set.
+  std::string ca_bundle_;
+  /// Why `ca_file` cannot be used; every request fails with it.
+  std::string ca_error_;
 };
 
 /// Why `url` is no usable provider base URL (scheme http or https, a host,
@@ -52,5 +59,9 @@ std::string base_url_problem(std::string_view url);
 /// Parses a `Retry-After` value given in seconds; -1 when absent or an
 /// HTTP date (which Yahoo does not send).
 int64_t parse_retry_after(std::string_view value);
+
+/// The CA bundle trusted by default: `ssl_cert_file` (OpenSSL's
+/// SSL_CERT_FILE) when not empty, else `builtin` (libcurl's own).
+std::string system_ca_file(const char* ssl_cert_file, const char* builtin);
 
 } // namespace backfilld

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <curl/curl.h>
+#include <date/date.h>
 #include <rapidjson/document.h>
 
 #include "provider/trading_day.hpp"
@@ -158,8 +160,14 @@ day_number range_start(std::string_view range, day_number today) {
   for (const auto& s : spans)
     if (s.name == range)
       return today - s.days;
-  if (range == "ytd")
-    return today - 366; // At most a year; `window_for` asks Yahoo for "ytd".
+  if (range == "ytd") {
+    // What Yahoo's "ytd" serves: from January 1st of today's (UTC) year.
+    date::year_month_day ymd{date::sys_days{date::days{today}}};
+    return static_cast<day_number>(
+      date::sys_days{ymd.year() / date::January / 1}
+        .time_since_epoch()
+        .count());
+  }
   return std::numeric_limits<day_number>::min() / 2; // "max"
 }
 

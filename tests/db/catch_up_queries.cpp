@@ -81,7 +81,6 @@ CAF_TEST(the overlap is looked at again only when rows arrived there late) {
 
 CAF_TEST(failed jobs whose revival is due come along) {
   buy(4);
-  auto mark = all_assets_with_transactions(*conn).mark;
   exec("INSERT INTO backfill_jobs (asset_id, kind, state, permanent,"
        " finished_at) VALUES"
        " (20, 'backfill', 'failed', false, now() - interval '7 hours'),"
@@ -91,6 +90,20 @@ CAF_TEST(failed jobs whose revival is due come along) {
   auto changed = assets_changed_since(*conn, later, 6h);
   // Not permanent and long enough ago; the others wait.
   CAF_CHECK_EQUAL(changed.assets, assets({20}));
+}
+
+CAF_TEST(deleted transactions call for a full scan) {
+  buy(1, 3);
+  buy(2);
+  auto mark = all_assets_with_transactions(*conn).mark;
+  CAF_CHECK(!rewritten_since(*conn, mark));
+  exec("DELETE FROM transactions WHERE asset_id = 2");
+  // The server's statistics reach other sessions once flushed.
+  exec("SELECT pg_stat_force_next_flush()");
+  auto fresh = connect();
+  CAF_CHECK(rewritten_since(*fresh, mark));
+  CAF_CHECK(
+    !rewritten_since(*fresh, all_assets_with_transactions(*fresh).mark));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <thread>
 
+#include <unistd.h>
+
+#include "db/catch_up_queries.hpp"
 #include "db/job_queries.hpp"
 #include "db_fixture.hpp"
 
@@ -22,8 +25,9 @@ struct fixture : db_fixture {
       INSERT INTO assets (id, symbol, asset_type) VALUES
         (12, 'AMD', 'stock'), (13, 'BTC', 'crypto'), (14, 'EUR', 'cash'),
         (15, 'AAPL', 'stock');
+      -- AAPL's history reaches back beyond the configured year.
       INSERT INTO asset_prices (asset_id, date, close) VALUES
-        (15, current_date - 30, 100), (15, current_date - 29, 101);
+        (15, current_date - 370, 100), (15, current_date - 29, 101);
     )sql");
   }
 
@@ -47,6 +51,21 @@ struct fixture : db_fixture {
   std::vector<backfill_job> claim(uint32_t n, const queue_settings& who) {
     std::vector<std::string> reclaimed;
     return claim_jobs(*conn, n, who, reclaimed);
+  }
+
+  /// Runs `f` again while it finds the connection broken: libpqxx 6 drops
+  /// the broken connection on one call and reconnects on a later one (the
+  /// job store's session opens a new connection instead).
+  template <class F>
+  auto reconnecting(F f) {
+    for (int i = 0;; ++i) {
+      try {
+        return f();
+      } catch (const pqxx::broken_connection&) {
+        if (i == 3)
+          throw;
+      }
+    }
   }
 
   std::string state_of(job_id job) {
@@ -99,10 +118,15 @@ CAF_TEST(concurrent claimers never get the same job) {
   }
   enqueue(assets);
   std::vector<std::vector<job_id>> got(4);
+  // Every claimer's session outlives the race: a claimer whose session
+  // ended would rightly lose its jobs to the others.
+  std::vector<std::unique_ptr<pqxx::connection>> sessions;
+  for (size_t t = 0; t < got.size(); ++t)
+    sessions.push_back(connect());
   std::vector<std::thread> threads;
   for (size_t t = 0; t < got.size(); ++t)
     threads.emplace_back([&, t] {
-      auto c = connect();
+      auto& c = sessions[t];
       queue_settings who{"worker" + std::to_string(t), 60'000ms};
       for (;;) {
         std::vector<std::string> reclaimed;
@@ -125,10 +149,11 @@ CAF_TEST(concurrent claimers never get the same job) {
 
 CAF_TEST(a job whose lease expired is reclaimed) {
   enqueue({12});
-  queue_settings brief{"dead:1:x", 1ms};
+  queue_settings brief{"dead:1:x", 60'000ms};
   auto first = claim(1, brief);
   CAF_REQUIRE_EQUAL(first.size(), 1u);
-  std::this_thread::sleep_for(20ms);
+  CAF_CHECK(claim(1, me).empty());
+  exec("UPDATE backfill_jobs SET locked_until = now() - interval '1 second'");
   std::vector<std::string> reclaimed;
   auto second = claim_jobs(*conn, 1, me, reclaimed);
   CAF_REQUIRE_EQUAL(second.size(), 1u);
@@ -143,14 +168,17 @@ CAF_TEST(a job whose lease expired is reclaimed) {
 
 CAF_TEST(heartbeats keep leases alive) {
   enqueue({12});
-  queue_settings brief{"me:1:x", 300ms};
-  auto jobs = claim(1, brief);
+  auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  for (int i = 0; i < 4; ++i) {
-    std::this_thread::sleep_for(100ms);
-    CAF_CHECK_EQUAL(extend_leases(*conn, {jobs[0].id}, brief).extended, 1);
-  }
+  // As if most of the lease went by since the claim.
+  exec("UPDATE backfill_jobs SET locked_until = now() + interval '1 second'");
+  CAF_CHECK_EQUAL(extend_leases(*conn, {jobs[0].id}, me).extended, 1);
+  CAF_CHECK(scalar<bool>("SELECT locked_until > now() + interval '50 seconds'"
+                         " FROM backfill_jobs"));
   CAF_CHECK(claim(1, other).empty());
+  // Without the heartbeat, the lease runs out and the job goes to others.
+  exec("UPDATE backfill_jobs SET locked_until = now() - interval '1 second'");
+  CAF_CHECK_EQUAL(claim(1, other).size(), 1u);
 }
 
 CAF_TEST(failed attempts back off and then give up visibly) {
@@ -192,15 +220,19 @@ CAF_TEST(throttled attempts and released jobs do not count) {
   CAF_CHECK_EQUAL(claim(5, other).size(), 2u);
 }
 
-CAF_TEST(catch - up candidates are the assets with transactions) {
+CAF_TEST(catch-up candidates are the assets with transactions) {
   transaction(12, 1, "now()");
   transaction(12, 2, "now()");
   transaction(14, 1, "now()");
-  auto candidates = assets_with_transactions(*conn);
+  auto candidates = all_assets_with_transactions(*conn).assets;
   CAF_CHECK_EQUAL(candidates, std::vector<asset_id>({12, 14}));
 }
 
 CAF_TEST(an old transaction asks once for older history) {
+  // backfilld fetched AAPL's range once; all older history comes as
+  // extensions.
+  exec("INSERT INTO backfill_jobs (asset_id, kind, state, finished_at)"
+       " VALUES (15, 'backfill', 'done', now())");
   transaction(15, 1, "now() - interval '400 days'");
   auto results = enqueue({15});
   CAF_REQUIRE_EQUAL(results.size(), 1u);
@@ -249,14 +281,17 @@ CAF_TEST(a symbol built to inject sql is only an unknown symbol) {
 CAF_TEST(jobs of ours that nobody holds go back to the table) {
   enqueue({12, 13});
   queue_settings quick = me;
-  quick.orphan_after = 200ms;
+  quick.orphan_after = 10'000ms;
   auto jobs = claim(2, quick);
   CAF_REQUIRE_EQUAL(jobs.size(), 2u);
   // Job 1 is in hand (and heartbeated); the claim of job 2 was lost.
   auto check = extend_leases(*conn, {jobs[0].id}, quick);
   CAF_CHECK_EQUAL(check.extended, 1);
   CAF_CHECK_EQUAL(check.orphans_released, 0); // Too fresh to tell.
-  std::this_thread::sleep_for(300ms);
+  // As if 11 s went by without a heartbeat for job 2.
+  exec("UPDATE backfill_jobs SET locked_until = locked_until"
+       " - interval '11 seconds' WHERE id = " +
+       std::to_string(jobs[1].id));
   check = extend_leases(*conn, {jobs[0].id}, quick);
   CAF_CHECK_EQUAL(check.orphans_released, 1);
   CAF_CHECK_EQUAL(state_of(jobs[0].id), "running");
@@ -288,7 +323,7 @@ CAF_TEST(a job whose holder keeps dying runs out of attempts) {
 
 CAF_TEST(attempts that ran out in an outage are revived after a while) {
   queue_settings reviving = me;
-  reviving.revive_after = 300ms;
+  reviving.revive_after = 3'600'000ms;
   enqueue_jobs(*conn, {12}, reviving);
   auto jobs = claim(1, reviving);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
@@ -299,9 +334,13 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   auto again = enqueue_jobs(*conn, {12}, reviving);
   CAF_CHECK_EQUAL(again[0].outcome, enqueue_outcome::failed_before);
   CAF_CHECK_EQUAL(again[0].last_error, "gave up after 8 attempts: HTTP 503");
-  std::this_thread::sleep_for(400ms);
+  exec("UPDATE backfill_jobs SET finished_at = now() - interval '2 hours'");
   auto revived = enqueue_jobs(*conn, {12}, reviving);
   CAF_CHECK_EQUAL(revived[0].outcome, enqueue_outcome::queued);
+  // In its own row: a revival adds none.
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"), 1);
+  CAF_CHECK_EQUAL(state_of(jobs[0].id), "pending");
+  CAF_CHECK_EQUAL(scalar<int>("SELECT attempts FROM backfill_jobs"), 0);
   // A permanent failure stays until an operator asks.
   enqueue_jobs(*conn, {13}, reviving);
   jobs = claim(2, reviving);
@@ -311,9 +350,334 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   fail_job(*conn,
            job_verdict{btc->id, verdict_action::give_up_permanent, 0, false, "symbol_not_found"},
            reviving);
-  std::this_thread::sleep_for(400ms);
+  exec("UPDATE backfill_jobs SET finished_at = now() - interval '2 hours'"
+       " WHERE asset_id = 13");
   auto still_failed = enqueue_jobs(*conn, {13}, reviving);
   CAF_CHECK_EQUAL(still_failed[0].outcome, enqueue_outcome::failed_before);
+}
+
+// -- crash recovery: claims tied to the holder's session ---------------------
+
+CAF_TEST(a job whose holder session ended is claimable at once) {
+  enqueue({12});
+  auto holder = connect();
+  queue_settings dead{"dead:1:x", 300'000ms};
+  std::vector<std::string> notes;
+  auto held = claim_jobs(*holder, 1, dead, notes);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  // While the holder's session lives, its lease holds.
+  CAF_CHECK(claim(1, me).empty());
+  // A heartbeat ties the claim to the session that sends it.
+  CAF_CHECK_EQUAL(extend_leases(*holder, {held[0].id}, dead).extended, 1);
+  CAF_CHECK(claim(1, me).empty());
+  CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                           std::to_string(holder->backendpid()) + ", 30000)"));
+  auto taken = claim_jobs(*conn, 1, me, notes);
+  CAF_REQUIRE_EQUAL(taken.size(), 1u);
+  CAF_CHECK_EQUAL(taken[0].id, held[0].id);
+  CAF_CHECK_EQUAL(taken[0].attempts, 2);
+  CAF_REQUIRE_EQUAL(notes.size(), 1u);
+  CAF_CHECK(notes[0].find("ended database session of dead:1:x") !=
+            std::string::npos);
+  // The holder's daemon, reconnected, can no longer finish it.
+  CAF_CHECK(
+    !reconnecting([&] { return finish_job(*holder, held[0].id, dead); }));
+  CAF_CHECK(finish_job(*conn, held[0].id, me));
+}
+
+CAF_TEST(daemons under different roles never take each other for dead) {
+  // Another role's session start is hidden in pg_stat_activity: a holder
+  // must still count as alive while its pid is there.
+  auto suffix = std::to_string(getpid());
+  auto holder_role = "bf_holder_" + suffix;
+  auto claimer_role = "bf_claimer_" + suffix;
+  for (const auto& role : {holder_role, claimer_role}) {
+    admin_exec("DROP ROLE IF EXISTS " + role);
+    admin_exec("CREATE ROLE " + role + " LOGIN");
+    exec("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role +
+         "; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+  }
+  auto as = [&](const std::string& role) {
+    auto at = url.find('@');
+    auto scheme = url.find("://") + 3;
+    db_settings settings;
+    settings.url = url.substr(0, scheme) + role + url.substr(at);
+    return open_connection(settings);
+  };
+  enqueue({12});
+  {
+    auto holder = as(holder_role);
+    auto claimer = as(claimer_role);
+    queue_settings first{"first:1:x", 300'000ms};
+    queue_settings second{"second:1:x", 300'000ms};
+    std::vector<std::string> notes;
+    auto held = claim_jobs(*holder, 1, first, notes);
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    CAF_CHECK(claim_jobs(*claimer, 1, second, notes).empty());
+    CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                             std::to_string(holder->backendpid()) +
+                             ", 30000)"));
+    CAF_CHECK_EQUAL(claim_jobs(*claimer, 1, second, notes).size(), 1u);
+  }
+  exec("REASSIGN OWNED BY " + holder_role + ", " + claimer_role +
+       " TO CURRENT_USER; DROP OWNED BY " + holder_role + ", " + claimer_role);
+  for (const auto& role : {holder_role, claimer_role})
+    admin_exec("DROP ROLE IF EXISTS " + role);
+}
+
+CAF_TEST(a heartbeat after a reconnect keeps the jobs of a live daemon) {
+  enqueue({12, 13});
+  auto holder = connect();
+  queue_settings alive{"alive:1:x", 300'000ms};
+  std::vector<std::string> notes;
+  auto held = claim_jobs(*holder, 2, alive, notes);
+  CAF_REQUIRE_EQUAL(held.size(), 2u);
+  // The daemon's connection breaks; libpqxx reconnects on the next call.
+  CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                           std::to_string(holder->backendpid()) + ", 30000)"));
+  CAF_CHECK_EQUAL(
+    reconnecting([&] {
+      return extend_leases(*holder, {held[0].id, held[1].id}, alive).extended;
+    }),
+    2);
+  CAF_CHECK(claim(2, me).empty());
+  // The daemon itself never takes its own jobs for abandoned.
+  exec("UPDATE backfill_jobs SET holder_pid = -1");
+  std::vector<std::string> own;
+  CAF_CHECK(claim_jobs(*holder, 2, alive, own).empty());
+  CAF_CHECK_EQUAL(claim(2, me).size(), 2u);
+}
+
+CAF_TEST(a reconnected daemon ties its running jobs to its new session) {
+  enqueue({12, 13});
+  auto holder = connect();
+  queue_settings alive{"alive:1:x", 300'000ms};
+  std::vector<std::string> notes;
+  CAF_REQUIRE_EQUAL(claim_jobs(*holder, 2, alive, notes).size(), 2u);
+  CAF_REQUIRE(scalar<bool>("SELECT pg_terminate_backend(" +
+                           std::to_string(holder->backendpid()) + ", 30000)"));
+  CAF_CHECK_EQUAL(reconnecting([&] { return retie_jobs(*holder, alive); }), 2);
+  CAF_CHECK(claim(2, me).empty());
+  CAF_CHECK_EQUAL(retie_jobs(*conn, me), 0);
+}
+
+CAF_TEST(a claim whose commit went unanswered is read back) {
+  enqueue({12});
+  auto token_of = [&] {
+    return scalar<std::string>("SELECT claim_token FROM backfill_jobs");
+  };
+  auto claimed = claim(1, me);
+  CAF_REQUIRE_EQUAL(claimed.size(), 1u);
+  // The answer was lost, the commit happened: reading back finds the job,
+  // still ours, on this session.
+  auto again = resolve_claim(*conn, token_of(), me);
+  CAF_REQUIRE_EQUAL(again.size(), 1u);
+  CAF_CHECK_EQUAL(again[0].id, claimed[0].id);
+  CAF_CHECK_EQUAL(again[0].symbol, "AMD");
+  CAF_CHECK_EQUAL(again[0].attempts, 1);
+  // Someone else's claim, or one that never committed, reads back empty.
+  CAF_CHECK(resolve_claim(*conn, token_of(), other).empty());
+  CAF_CHECK(resolve_claim(*conn, "never", me).empty());
+}
+
+CAF_TEST(a claim whose commit fails in doubt hands out nothing twice) {
+  enqueue({12});
+  // The backend dies while committing: the client cannot tell whether the
+  // claim committed (pqxx::in_doubt_error). This one did not.
+  exec(R"sql(
+    CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_terminate_backend(pg_backend_pid());
+      PERFORM pg_sleep(5);
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER die_at_commit AFTER UPDATE ON backfill_jobs
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+      WHEN (NEW.state = 'running') EXECUTE FUNCTION die_at_commit();
+  )sql");
+  auto claimer = connect();
+  std::vector<std::string> notes;
+  auto token = claim_token(me);
+  auto in_doubt = false;
+  try {
+    claim_jobs(*claimer, 1, me, notes, token);
+  } catch (const pqxx::in_doubt_error&) {
+    in_doubt = true;
+  }
+  CAF_CHECK(in_doubt);
+  // Read back on a new session, as the job store does: it never committed,
+  // so nothing is ours and the job waits for any claimer.
+  auto fresh = connect();
+  CAF_CHECK(resolve_claim(*fresh, token, me).empty());
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT state FROM backfill_jobs"),
+                  "pending");
+  exec("DROP TRIGGER die_at_commit ON backfill_jobs");
+  CAF_CHECK_EQUAL(claim(1, me).size(), 1u);
+}
+
+// -- what counts as having prices ---------------------------------------------
+
+CAF_TEST(prices that do not reach back still need the backfill) {
+  // The tracker's own updater wrote today's price before we heard of AMD.
+  transaction(12, 1, "now()");
+  exec("INSERT INTO asset_prices (asset_id, date, close)"
+       " VALUES (12, current_date, 150)");
+  CAF_CHECK_EQUAL(outcome_of(12), enqueue_outcome::queued);
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].kind, job_kind::backfill);
+  // The provider has nothing older (a listing date): the backfill settles it.
+  CAF_CHECK(finish_job(*conn, jobs[0].id, me));
+  CAF_CHECK_EQUAL(outcome_of(12), enqueue_outcome::has_prices);
+  // Prices reaching back to the range (a week's slack) need nothing.
+  CAF_CHECK_EQUAL(outcome_of(15), enqueue_outcome::has_prices);
+  // Nor to a first transaction older than the range.
+  transaction(15, 1, "now() - interval '375 days'");
+  CAF_CHECK_EQUAL(outcome_of(15), enqueue_outcome::has_prices);
+  transaction(15, 1, "now() - interval '380 days'");
+  CAF_CHECK_EQUAL(outcome_of(15), enqueue_outcome::queued);
+}
+
+CAF_TEST(year to date means since january first) {
+  queue_settings ytd = me;
+  ytd.history_range = "ytd";
+  transaction(12, 1, "now()");
+  // From a week before January 1st of this year (UTC) on.
+  exec("INSERT INTO asset_prices (asset_id, date, close) VALUES (12,"
+       " date_trunc('year', now() AT TIME ZONE 'UTC')::date - 6, 150)");
+  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, ytd)[0].outcome,
+                  enqueue_outcome::has_prices);
+  exec("UPDATE asset_prices SET date = date + 14 WHERE asset_id = 12");
+  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, ytd)[0].outcome,
+                  enqueue_outcome::queued);
+}
+
+CAF_TEST(a failed extension is revived in its own row) {
+  exec("INSERT INTO backfill_jobs (asset_id, kind, state, finished_at)"
+       " VALUES (15, 'backfill', 'done', now())");
+  transaction(15, 1, "now() - interval '800 days'");
+  queue_settings reviving = me;
+  reviving.revive_after = 3'600'000ms;
+  CAF_REQUIRE(enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
+  auto jobs = claim(1, reviving);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK(fail_job(*conn,
+                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
+                                 "gave up after 8 attempts: HTTP 503"},
+                     reviving));
+  CAF_CHECK(!enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
+  exec("UPDATE backfill_jobs SET finished_at = now() - interval '2 hours'");
+  CAF_CHECK(enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
+  CAF_CHECK_EQUAL(state_of(jobs[0].id), "pending");
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"
+                              " WHERE kind = 'extend'"),
+                  1);
+}
+
+CAF_TEST(a symbol with no data twice in a row fails for good) {
+  enqueue({12});
+  queue_settings reviving = me;
+  reviving.revive_after = 1ms;
+  auto give_up = [&](const std::string& reason) {
+    auto jobs = claim(1, reviving);
+    CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+    CAF_CHECK(fail_job(
+      *conn, job_verdict{jobs[0].id, verdict_action::give_up, 0, false, reason}, reviving));
+    exec("UPDATE backfill_jobs SET finished_at = now() - interval '1 hour'");
+  };
+  give_up("gave up after 8 attempts: no_data: empty chart");
+  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, reviving)[0].outcome,
+                  enqueue_outcome::queued);
+  give_up("gave up after 8 attempts: no_data: empty chart");
+  CAF_CHECK(scalar<bool>("SELECT permanent FROM backfill_jobs"));
+  auto again = enqueue_jobs(*conn, {12}, reviving);
+  CAF_CHECK_EQUAL(again[0].outcome, enqueue_outcome::failed_before);
+  CAF_CHECK(again[0].last_error.find("given up for good") != std::string::npos);
+  // An outage in between breaks the streak.
+  CAF_CHECK_EQUAL(retry_failed(*conn, "AMD"), 1);
+  give_up("gave up after 8 attempts: no_data: empty chart");
+  enqueue_jobs(*conn, {12}, reviving);
+  give_up("gave up after 8 attempts: HTTP 503");
+  enqueue_jobs(*conn, {12}, reviving);
+  give_up("gave up after 8 attempts: no_data: empty chart");
+  CAF_CHECK(!scalar<bool>("SELECT permanent FROM backfill_jobs"));
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"), 1);
+}
+
+CAF_TEST(old finished jobs are pruned but the newest of each asset stays) {
+  exec(R"sql(
+    INSERT INTO backfill_jobs (asset_id, kind, state, finished_at) VALUES
+      (12, 'backfill', 'done', now() - interval '40 days'),
+      (12, 'backfill', 'done', now() - interval '35 days'),
+      (12, 'extend', 'done', now() - interval '40 days'),
+      (13, 'backfill', 'done', now() - interval '40 days'),
+      (13, 'backfill', 'done', now() - interval '1 day'),
+      (13, 'backfill', 'failed', now() - interval '40 days');
+  )sql");
+  queue_settings pruning = me;
+  pruning.prune_after = 30 * 24 * 3'600'000ms;
+  // The older done rows of 12/backfill and 13/backfill go.
+  CAF_CHECK_EQUAL(prune_jobs(*conn, pruning), 2);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"), 4);
+  CAF_CHECK_EQUAL(prune_jobs(*conn, pruning), 0);
+  pruning.prune_after = 0ms;
+  exec("UPDATE backfill_jobs SET finished_at = now() - interval '99 days'");
+  CAF_CHECK_EQUAL(prune_jobs(*conn, pruning), 0);
+}
+
+// -- what the tracker's rows may hold ----------------------------------------
+
+CAF_TEST(a tracker row with null symbol or type still claims) {
+  exec("ALTER TABLE assets ALTER COLUMN symbol DROP NOT NULL,"
+       " ALTER COLUMN asset_type DROP NOT NULL");
+  exec("INSERT INTO assets (id, symbol, asset_type) VALUES (60, NULL, NULL)");
+  enqueue({60, 12});
+  auto jobs = claim(5, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 2u);
+  auto odd = std::find_if(jobs.begin(), jobs.end(),
+                          [](const auto& j) { return j.asset == 60; });
+  CAF_REQUIRE(odd != jobs.end());
+  CAF_CHECK_EQUAL(odd->symbol, "");
+  CAF_CHECK_EQUAL(odd->asset_type, "");
+}
+
+CAF_TEST(a first transaction is dated in UTC whatever the session zone) {
+  // Far from UTC both ways: the day must not move.
+  exec("SET TimeZone = 'Pacific/Kiritimati'");
+  transaction(12, 1, "TIMESTAMPTZ '2024-03-10 23:30:00+00'");
+  enqueue({12});
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  auto day = scalar<int>("SELECT DATE '2024-03-10' - DATE '1970-01-01'");
+  CAF_CHECK_EQUAL(jobs[0].first_transaction, day);
+  // A tracker whose column has no time zone: the day is the one written.
+  exec("ALTER TABLE transactions ALTER COLUMN timestamp"
+       " TYPE timestamp USING timestamp AT TIME ZONE 'UTC'");
+  exec("SET TimeZone = 'Pacific/Pago_Pago'");
+  transaction(13, 1, "TIMESTAMP '2024-03-10 00:30:00'");
+  enqueue({13});
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].first_transaction, day);
+  exec("SET TimeZone = 'Pacific/Kiritimati'");
+  transaction(14, 1, "TIMESTAMP '2024-03-10 23:30:00'");
+  enqueue({14});
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].first_transaction, day);
+}
+
+CAF_TEST(an asset whose transactions are all gone is still a candidate) {
+  transaction(15, 1, "now()");
+  exec("INSERT INTO tracked_assets (asset_id, tracking_users)"
+       " VALUES (15, 1)");
+  exec("DELETE FROM transactions");
+  CAF_CHECK_EQUAL(all_assets_with_transactions(*conn).assets,
+                  std::vector<asset_id>{15});
+  // It has prices: only its tracking is refreshed, no job.
+  CAF_CHECK_EQUAL(outcome_of(15), enqueue_outcome::has_prices);
+  exec("UPDATE tracked_assets SET tracking_users = 0");
+  CAF_CHECK(all_assets_with_transactions(*conn).assets.empty());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -137,4 +137,65 @@ CAF_TEST(tracking counts distinct portfolios and skips what has no prices) {
                   2);
 }
 
+CAF_TEST(a later answer without some values keeps the stored ones) {
+  write_series(*conn, 12, series(3));
+  auto sparse = series(3);
+  sparse.currency = "";
+  for (auto& bar : sparse.bars) {
+    bar.adj_close = -1;
+    bar.volume = -1;
+  }
+  sparse.bars[1].close = 200;
+  // Only the changed close counts as a change.
+  CAF_CHECK_EQUAL(write_series(*conn, 12, sparse).changed, 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE adj_close IS NULL OR volume IS NULL"
+                              " OR currency IS NULL"),
+                  0);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT adj_close::text || ' '"
+                                      " || close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01'"
+                                      " + 19001"),
+                  "101.125 200");
+}
+
+CAF_TEST(an extension stores only the days before the stored history) {
+  write_series(*conn, 12, series(5));
+  backfill_job job;
+  job.kind = job_kind::extend;
+  job.first_price = 19'000;
+  // The answer overlaps the stored days and is adjusted on another basis.
+  auto older = series(5, 50);
+  for (auto& bar : older.bars)
+    bar.day -= 3;
+  auto summary = write_series(*conn, 12, bars_to_store(job, older));
+  CAF_CHECK_EQUAL(summary.bars, 3);
+  CAF_CHECK_EQUAL(summary.changed, 3);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  8);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01'"
+                                      " + 19000"),
+                  "100.25");
+  // A backfill's answer is stored whole.
+  job.kind = job_kind::backfill;
+  CAF_CHECK_EQUAL(bars_to_store(job, older).bars.size(), 5u);
+}
+
+CAF_TEST(tracking counts down to zero when the transactions are gone) {
+  transaction(12, 1);
+  transaction(12, 2);
+  write_series(*conn, 12, series(3));
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {12}), 1);
+  exec("DELETE FROM transactions WHERE asset_id = 12");
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {}), 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT tracking_users FROM tracked_assets"
+                              " WHERE asset_id = 12"),
+                  0);
+  CAF_CHECK(scalar<bool>("SELECT last_price_update IS NOT NULL"
+                         " FROM tracked_assets WHERE asset_id = 12"));
+  CAF_CHECK_EQUAL(refresh_tracking(*conn, {12}, {}), 0);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

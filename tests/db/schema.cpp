@@ -126,4 +126,87 @@ CAF_TEST(a role that may not create tables gets a clear error) {
   admin_exec("DROP ROLE " + role);
 }
 
+// -- the index on transactions (asset_id)
+// --------------------------------------
+
+namespace {
+
+int our_index(db_fixture& db) {
+  return db.scalar<int>("SELECT count(*) FROM pg_class"
+                        " WHERE relname = 'backfilld_transactions_asset'");
+}
+
+} // namespace
+
+CAF_TEST(an index the tracker already has on transactions is reused) {
+  exec(R"sql(
+    CREATE TABLE assets (id serial PRIMARY KEY, symbol text NOT NULL,
+                         asset_type text NOT NULL DEFAULT 'stock',
+                         currency text);
+    CREATE TABLE transactions (id bigserial PRIMARY KEY, portfolio_id int,
+                               asset_id int REFERENCES assets (id),
+                               quantity numeric, price numeric,
+                               timestamp timestamptz);
+    CREATE INDEX tracker_tx_asset_time ON transactions (asset_id, timestamp);
+  )sql");
+  migration_report report;
+  CAF_REQUIRE(!migrate(*conn, report));
+  CAF_CHECK_EQUAL(our_index(*this), 0);
+}
+
+CAF_TEST(partial or expression indexes do not count) {
+  exec(R"sql(
+    CREATE TABLE assets (id serial PRIMARY KEY, symbol text NOT NULL,
+                         asset_type text NOT NULL DEFAULT 'stock',
+                         currency text);
+    CREATE TABLE transactions (id bigserial PRIMARY KEY, portfolio_id int,
+                               asset_id int REFERENCES assets (id),
+                               quantity numeric, price numeric,
+                               timestamp timestamptz);
+    CREATE INDEX tracker_recent ON transactions (asset_id)
+      WHERE timestamp > '2025-01-01';
+    CREATE INDEX tracker_expr ON transactions ((asset_id::bigint));
+  )sql");
+  migration_report report;
+  CAF_REQUIRE(!migrate(*conn, report));
+  CAF_CHECK_EQUAL(our_index(*this), 1);
+  CAF_CHECK(scalar<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid ="
+                         " 'backfilld_transactions_asset'::regclass"));
+}
+
+CAF_TEST(a copy of the tracker index from an older version is dropped) {
+  migration_report report;
+  CAF_REQUIRE(!migrate(*conn, report));
+  CAF_CHECK_EQUAL(our_index(*this), 1);
+  // The tracker adds its own later: ours is only a second copy.
+  exec("CREATE INDEX tracker_tx_asset ON transactions (asset_id)");
+  migration_report again;
+  CAF_REQUIRE(!migrate(*conn, again));
+  CAF_CHECK_EQUAL(our_index(*this), 0);
+  CAF_REQUIRE_EQUAL(again.notes.size(), 1u);
+  CAF_CHECK(again.notes[0].find("dropped") != std::string::npos);
+}
+
+CAF_TEST(the index build gives way to the tracker and comes back later) {
+  migration_report first;
+  CAF_REQUIRE(!migrate(*conn, first));
+  exec("DROP INDEX backfilld_transactions_asset");
+  // A tracker session holds a lock that a concurrent build must wait for.
+  auto tracker = connect();
+  pqxx::work busy{*tracker};
+  busy.exec("LOCK TABLE transactions IN SHARE UPDATE EXCLUSIVE MODE");
+  migration_report blocked;
+  CAF_CHECK(!migrate(*conn, blocked));
+  CAF_CHECK_EQUAL(our_index(*this), 0);
+  CAF_REQUIRE_EQUAL(blocked.notes.size(), 1u);
+  CAF_CHECK(blocked.notes[0].find("retried at the next start") !=
+            std::string::npos);
+  // The session's own timeouts are back to what they were.
+  CAF_CHECK_EQUAL(scalar<std::string>("SHOW lock_timeout"), "0");
+  busy.commit();
+  migration_report later;
+  CAF_CHECK(!migrate(*conn, later));
+  CAF_CHECK_EQUAL(our_index(*this), 1);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -58,8 +58,10 @@ class RestartEachRole(PipelineTest):
         daemon = self.start_daemon(
             env={"BACKFILLD_FAILPOINTS": "tracker.crash:1"})
         self.db.add_asset(1, "OLD")
+        # History reaching back a year: only the tracker has work to do.
         self.db.execute("INSERT INTO asset_prices (asset_id, date, close)"
-                        " VALUES (1, current_date, 5)")
+                        " VALUES (1, current_date - 370, 5),"
+                        " (1, current_date, 5)")
         self.db.buy(1, portfolio=1)
         daemon.wait_for(r"tracker died \(.*failpoint tracker\.crash.*\);"
                         r" restarting it")

@@ -1,6 +1,8 @@
 #define CAF_SUITE rate_limiter
 #include "actor_fixture.hpp"
 
+#include <caf/stateful_actor.hpp>
+
 #include "actors/rate_limiter.hpp"
 
 using namespace backfilld;
@@ -18,11 +20,32 @@ caf::behavior client(caf::event_based_actor* self, rate_limiter_actor limiter,
   return idle_behavior();
 }
 
+/// A fetch that asks for `n` grants, each given up after `patience`, and
+/// counts what it gets and what timed out.
+caf::behavior impatient_client(caf::event_based_actor* self,
+                               rate_limiter_actor limiter, int n,
+                               caf::timespan patience,
+                               std::shared_ptr<int> granted,
+                               std::shared_ptr<int> timed_out) {
+  for (int i = 0; i < n; ++i)
+    self->request(limiter, patience, atom::acquire_v)
+      .then([=](atom::grant) { ++*granted; },
+            [=](caf::error&) { ++*timed_out; });
+  return idle_behavior();
+}
+
 struct fixture : actor_fixture {
   std::shared_ptr<int> granted = std::make_shared<int>(0);
 
   rate_limiter_actor limiter(double rate, double burst) {
     return start(rate_limiter, rate_limiter_settings{rate, burst});
+  }
+
+  rate_limiter_state& hdl_state(const rate_limiter_actor& hdl) {
+    return deref<
+             caf::stateful_actor<rate_limiter_state, rate_limiter_actor::base>>(
+             hdl)
+      .state;
   }
 
   void ask(const rate_limiter_actor& hdl, int n) {
@@ -75,6 +98,31 @@ CAF_TEST(a throttle holds every grant until it ends) {
   for (int slice = 0; slice < 20; ++slice)
     wait(100ms);
   CAF_CHECK_EQUAL(*granted, 4);
+}
+
+CAF_TEST(a request whose asker stopped waiting burns no token) {
+  auto hdl = start(rate_limiter, rate_limiter_settings{1.0, 1.0, 2500ms});
+  auto timed_out = std::make_shared<int>(0);
+  start(impatient_client, hdl, 5, caf::timespan{2500ms}, granted, timed_out);
+  settle();
+  CAF_CHECK_EQUAL(*granted, 1);
+  wait(1s);
+  CAF_CHECK_EQUAL(*granted, 2);
+  wait(1s);
+  CAF_CHECK_EQUAL(*granted, 3);
+  // The other two give up before the next token.
+  wait(500ms);
+  CAF_CHECK_EQUAL(*timed_out, 2);
+  CAF_CHECK_EQUAL(hdl_state(hdl).waiting.size(), 2u);
+  // A fresh asker gets the next token, not the abandoned requests.
+  auto fresh = std::make_shared<int>(0);
+  start(client, hdl, 1, fresh);
+  settle();
+  wait(500ms);
+  CAF_CHECK_EQUAL(*fresh, 1);
+  CAF_CHECK_EQUAL(*granted, 3);
+  CAF_CHECK(hdl_state(hdl).waiting.empty());
+  CAF_CHECK_EQUAL(hdl_state(hdl).expired, 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
