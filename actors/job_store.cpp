@@ -5,6 +5,7 @@
 #include <pqxx/except>
 
 #include "db/catch_up_queries.hpp"
+#include "db/enqueue_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -96,8 +97,8 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
         auto full = mark.transaction < 0 || rewritten_since(conn, mark);
         auto found = full ? all_assets_with_transactions(conn)
                           : assets_changed_since(conn, mark, ls.revive_after);
-        catch_up_report report{enqueue_jobs(conn, found.assets, ls),
-                               found.mark, full};
+        catch_up_report report{enqueue_jobs(conn, found.assets, ls), found.mark,
+                               full};
         // A full scan's pace suits housekeeping: finished jobs do not pile
         // up.
         if (full)

@@ -19,6 +19,7 @@
 #include "app/signals.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
+#include "db/operator_queries.hpp"
 #include "db/schema.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"

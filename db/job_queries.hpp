@@ -42,20 +42,6 @@ struct queue_settings {
   std::chrono::milliseconds prune_after{2'592'000'000};
 };
 
-/// Queues a backfill for each asset that needs one, has no live job and no
-/// failure that still holds it back (a permanent one, or attempts that ran
-/// out less than `revive_after` ago). An asset needs a backfill while it has
-/// no prices, or while it has transactions, its prices do not reach back to
-/// the earlier of its first transaction and `history_range` ago (with a
-/// week's slack) and no backfill of it ever finished. An asset that does not
-/// need one gets an extension where a transaction predates the first price by
-/// more than a week (once per target day; a failed extension is revived like
-/// a backfill). A job row is revived in place rather than added, so the table
-/// keeps one row per asset and kind. Reports per asset.
-std::vector<enqueue_result> enqueue_jobs(pqxx::connection_base& conn,
-                                         const std::vector<asset_id>& assets,
-                                         const queue_settings& queue);
-
 /// Claims up to `limit` due jobs (pending and due, running with an expired
 /// lease, or running in another daemon's hands whose database session is
 /// gone) and returns them with what the fetcher needs about their assets.
@@ -122,29 +108,5 @@ int32_t retie_jobs(pqxx::connection_base& conn, const queue_settings& lease);
 /// its worker every time runs out of attempts instead of looping.
 int32_t release_jobs(pqxx::connection_base& conn, const job_release& release,
                      const queue_settings& lease);
-
-/// Revives failed jobs for one symbol (or all when `symbol` is empty) so they
-/// run again with fresh attempts. Returns how many were revived.
-int32_t retry_failed(pqxx::connection_base& conn, const std::string& symbol);
-
-/// How many jobs are in each state, for `backfilld status`.
-struct job_state_count {
-  std::string kind;
-  std::string state;
-  int64_t jobs = 0;
-};
-std::vector<job_state_count> count_jobs(pqxx::connection_base& conn);
-
-/// A failed job as `backfilld status` shows it.
-struct failed_job {
-  asset_id asset = 0;
-  std::string symbol;
-  std::string kind;
-  int32_t attempts = 0;
-  std::string last_error;
-  std::string finished_at;
-};
-std::vector<failed_job> list_failed_jobs(pqxx::connection_base& conn,
-                                         int limit);
 
 } // namespace backfilld
