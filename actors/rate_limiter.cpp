@@ -34,10 +34,8 @@ void serve_waiting(self_pointer self) {
     st.waiting.front().promise.deliver(atom::grant_v);
     st.waiting.pop_front();
   }
-  if (!st.waiting.empty() && !st.tick_pending) {
-    st.tick_pending = true;
-    self->delayed_send(self, st.bucket->wait_time(now), atom::tick_v);
-  }
+  if (!st.waiting.empty())
+    st.tick.schedule(self, st.bucket->wait_time(now));
 }
 
 } // namespace
@@ -75,7 +73,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
       st.bucket->pause_until(self->clock().now() + pause);
     },
     [=](atom::tick) {
-      self->state.tick_pending = false;
+      self->state.tick.fired();
       serve_waiting(self);
     },
   };

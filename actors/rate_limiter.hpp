@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/pending_tick.hpp"
 #include "messages/interfaces.hpp"
 #include "policy/token_bucket.hpp"
 
@@ -41,8 +42,8 @@ struct rate_limiter_state {
   rate_limiter_settings settings;
   /// Requests dropped because their asker had stopped waiting.
   uint64_t expired = 0;
-  /// Whether a `tick` is scheduled already.
-  bool tick_pending = false;
+  /// The one timer: the next token for the oldest waiting request.
+  pending_tick tick;
 };
 
 rate_limiter_actor::behavior_type

@@ -8,7 +8,7 @@
 
 #include <pqxx/pqxx>
 
-#include "provider/trading_day.hpp"
+#include "messages/types.hpp"
 
 namespace backfilld {
 
