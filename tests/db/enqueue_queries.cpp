@@ -149,11 +149,14 @@ CAF_TEST(year to date means since january first) {
   // From a week before January 1st of this year (UTC) on.
   exec("INSERT INTO asset_prices (asset_id, date, close) VALUES (12,"
        " date_trunc('year', now() AT TIME ZONE 'UTC')::date - 6, 150)");
-  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, ytd)[0].outcome,
-                  enqueue_outcome::has_prices);
+  // (A copy of the outcome: CAF_CHECK_EQUAL would keep a reference into the
+  // temporary vector.)
+  auto outcome = [&] {
+    return enqueue_jobs(*conn, {12}, ytd).at(0).outcome;
+  };
+  CAF_CHECK_EQUAL(outcome(), enqueue_outcome::has_prices);
   exec("UPDATE asset_prices SET date = date + 14 WHERE asset_id = 12");
-  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, ytd)[0].outcome,
-                  enqueue_outcome::queued);
+  CAF_CHECK_EQUAL(outcome(), enqueue_outcome::queued);
 }
 
 CAF_TEST(a failed extension is revived in its own row) {
@@ -191,8 +194,8 @@ CAF_TEST(a symbol with no data twice in a row fails for good) {
     exec("UPDATE backfill_jobs SET finished_at = now() - interval '1 hour'");
   };
   give_up("gave up after 8 attempts: no_data: empty chart");
-  CAF_CHECK_EQUAL(enqueue_jobs(*conn, {12}, reviving)[0].outcome,
-                  enqueue_outcome::queued);
+  auto first = enqueue_jobs(*conn, {12}, reviving);
+  CAF_CHECK_EQUAL(first.at(0).outcome, enqueue_outcome::queued);
   give_up("gave up after 8 attempts: no_data: empty chart");
   CAF_CHECK(scalar<bool>("SELECT permanent FROM backfill_jobs"));
   auto again = enqueue_jobs(*conn, {12}, reviving);
