@@ -156,8 +156,11 @@ class Metrics(PipelineTest):
         self.assertEqual(code, 0, out)
 
         self.db._admin(f"ALTER DATABASE {self.db.name} ALLOW_CONNECTIONS false")
+        # Only this test's database: other tests' daemons and the db.*
+        # tests run alongside, under the same application_name.
         self.db._admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE application_name = 'backfilld'")
+                       " WHERE application_name = 'backfilld'"
+                       f" AND datname = '{self.db.name}'")
 
         def unready():
             status, body = get(port, "/readyz")
