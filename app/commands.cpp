@@ -237,6 +237,13 @@ int run_daemon(config& cfg) {
   }
   if (!cfg.config_file.empty())
     spdlog::info("Configuration from {}", cfg.config_file);
+  spdlog::info("backfilld starting: database {}, provider {}, {} requests/s "
+               "(burst {}), {} fetches in flight, window {}, worker {}",
+               settings->db.url.empty() ? "(libpq defaults)"
+                                        : mask_secrets(settings->db.url),
+               settings->fetcher.base_url, settings->limiter.rate,
+               settings->limiter.burst, settings->fetch_concurrency,
+               settings->fetcher.window, settings->lease.worker);
   // Before the database: /healthz answers and /readyz says why it is not
   // ready while start-up waits for PostgreSQL. Destroyed last on return,
   // after the actor system.
@@ -252,13 +259,6 @@ int run_daemon(config& cfg) {
     spdlog::info("Metrics on http://{}:{}/metrics (also /healthz, /readyz)",
                  cfg.metrics_address, cfg.metrics_port);
   }
-  spdlog::info("backfilld starting: database {}, provider {}, {} requests/s "
-               "(burst {}), {} fetches in flight, window {}, worker {}",
-               settings->db.url.empty() ? "(libpq defaults)"
-                                        : mask_secrets(settings->db.url),
-               settings->fetcher.base_url, settings->limiter.rate,
-               settings->limiter.burst, settings->fetch_concurrency,
-               settings->fetcher.window, settings->lease.worker);
   switch (migrate_when_ready(settings->db)) {
   case startup::ready:
     // Until a store or the listener says otherwise.

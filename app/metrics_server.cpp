@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <thread>
 #include <utility>
@@ -77,9 +78,15 @@ metrics_server::start(const std::string& address, int64_t port,
             "; set metrics.port to a free port, or 0 to turn the endpoint off";
     return nullptr;
   }
-  self->thread = std::thread{[&srv] {
-    srv.listen_after_bind();
-  }};
+  try {
+    self->thread = std::thread{[&srv] {
+      srv.listen_after_bind();
+    }};
+  } catch (const std::exception& e) {
+    // No thread to be had: a start-up error, not a crash.
+    error = std::string{"cannot start the endpoint's thread: "} + e.what();
+    return nullptr;
+  }
   // `stop` before the loop runs would be lost and the join would hang: wait
   // for the loop (it starts at once; the bound only guards against a bug).
   for (int i = 0; i < 2000 && !srv.is_running(); ++i)
