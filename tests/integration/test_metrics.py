@@ -184,6 +184,29 @@ class Metrics(PipelineTest):
             value(text, "backfilld_database_unavailable_total"), 1.0)
         self.stop_daemon(daemon)
 
+    def test_a_restart_is_counted_by_role(self):
+        port = free_port()
+        daemon = self.start_daemon(
+            f"--metrics.port={port}",
+            env={"BACKFILLD_FAILPOINTS": "writer.crash:1"})
+        self.db.add_asset(1, "AMD")
+        self.db.buy(1)
+        daemon.wait_for(r"writer died \(.*failpoint writer\.crash.*\);"
+                        r" restarting it")
+
+        def counted():
+            text = self.scrape(port)
+            return text if value(text, "backfilld_actor_restarts_total",
+                                 role="writer") == 1.0 else None
+        text = wait_until(counted, what="a writer restart on /metrics")
+        for role in ("fetcher", "listener", "tracker"):
+            self.assertEqual(value(text, "backfilld_actor_restarts_total",
+                                   role=role), 0.0)
+        # The restarted writer finishes the job, and the role is up again.
+        wait_until(lambda: self.db.job_done(1), timeout=30, what="AMD done")
+        wait_until(lambda: get(port, "/readyz")[0] == 200, what="ready")
+        self.stop_daemon(daemon)
+
     def health(self, port):
         proc = subprocess.run([BINARY, "health", f"--metrics.port={port}"],
                               capture_output=True, text=True, timeout=30)
