@@ -143,7 +143,6 @@ int main(int argc, char** argv) {
     return backfilld::run_retry(cfg, cli.target);
   if (cli.command == "status")
     return backfilld::run_status(cfg);
-
   print_help(std::cerr);
   return 2;
 }
