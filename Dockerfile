@@ -18,6 +18,11 @@ RUN /tmp/install-deps.sh runtime \
 COPY --from=build /build/backfilld /usr/local/bin/backfilld
 COPY configs/backfilld.ini /etc/backfilld/backfilld.ini
 USER backfilld
+# Ready = database reachable, LISTEN active, every role running; asked of
+# the daemon's own /readyz by the binary itself, so the image needs no curl.
+# The start period covers waiting for PostgreSQL and migrating.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["/usr/local/bin/backfilld", "health"]
 # SIGTERM drains in-flight jobs within shutdown.grace (30 s by default).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/backfilld"]

@@ -168,11 +168,13 @@ void catch_up(self_pointer self) {
   st.catch_up_in_flight = true;
   st.sightings_overflowed = false;
   st.next_catch_up = self->clock().now() + st.settings.catch_up_interval;
+  stopwatch took;
   self
     ->request(st.store, st.settings.store_timeout, atom::catch_up_v,
               scan_from(self))
     .then(
       [=](const catch_up_report& report) {
+        metrics().catch_up_scan(report.full, took.elapsed());
         auto& st = self->state;
         st.catch_up_in_flight = false;
         log_recovered(self, "Catch-up scan failed");

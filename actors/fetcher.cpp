@@ -133,10 +133,13 @@ void get_chart(self_pointer self, const backfill_job& job,
   auto& st = self->state;
   metrics().fetches++;
   BF_DEBUG(self, "GET {}", url);
+  stopwatch took;
   self
     ->request(worker, st.settings.http_timeout, atom::get_v, http_request{url})
     .then(
       [=](const http_response& response) {
+        metrics().fetch_seconds.observe(took.elapsed());
+        metrics().provider_response(response.status);
         // The answer first: a 429 must pause the limiter before the next
         // job on this worker asks it for a grant.
         on_response(self, job, response);
@@ -144,6 +147,8 @@ void get_chart(self_pointer self, const backfill_job& job,
         dispatch(self);
       },
       [=](caf::error& err) {
+        metrics().fetch_seconds.observe(took.elapsed());
+        metrics().provider_response(0);
         self->state.idle_workers.push_back(worker);
         dispatch(self);
         metrics().fetch_errors++;

@@ -53,6 +53,7 @@ namespace {
 void schedule_reconnect(self_pointer self, const std::string& reason) {
   auto& st = self->state;
   st.link.reset();
+  metrics().listen_active = false;
   metrics().db_unavailable++;
   if (st.said.failed("listen", reason))
     self->send(st.logic, atom::lost_v, reason);
@@ -72,6 +73,7 @@ void connect_and_listen(self_pointer self) {
     st.link = std::move(link);
     st.backend_pid = st.link->conn->backendpid();
     st.reconnect_delay.reset();
+    metrics().listen_active = true;
     // The listener's "listening" line says that the outage is over.
     st.said.recovered("listen");
     st.next_ping = steady_clock::now() + st.settings.ping_interval;
@@ -127,6 +129,8 @@ listener_shell_actor::behavior_type listener_shell(
   st.settings = std::move(settings);
   st.reconnect_delay =
     doubling_delay{st.settings.reconnect_min, st.settings.reconnect_max};
+  // A restarted listener is not listening until it has said LISTEN again.
+  metrics().listen_active = false;
   self->send(self, atom::poll_v);
   return {
     [=](atom::poll) {

@@ -47,6 +47,8 @@ struct store_base {
     T result{};
     auto fault =
       db->run([&](pqxx::connection_base& conn) { result = f(conn); });
+    // For /readyz: any other outcome means the server answered.
+    metrics().database_reachable = fault.code != ec::database_unavailable;
     if (fault.code == ec::database_unavailable) {
       metrics().db_unavailable++;
       if (said.failed(source, fault.detail))

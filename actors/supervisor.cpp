@@ -26,6 +26,8 @@ template <class Handle>
 void watch(self_pointer self, const Handle& hdl, role r) {
   self->monitor(hdl);
   self->state.roles[caf::actor_cast<caf::actor_addr>(hdl)] = r;
+  // For /readyz: every role must be running.
+  metrics().role_up(r);
 }
 
 /// Hands a (re)spawned role's handle to the peers that talk to it.
@@ -92,6 +94,7 @@ void on_down(self_pointer self, const caf::down_msg& dm) {
     return;
   auto r = i->second;
   st.roles.erase(i);
+  metrics().role_down(r, !st.stopping);
   if (st.stopping) {
     if (st.roles.empty())
       self->quit();

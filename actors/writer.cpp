@@ -57,11 +57,13 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         throw std::runtime_error("failpoint writer.crash");
       auto series = bars_to_store(job, fetched);
       auto promise = self->make_response_promise<write_summary>();
+      stopwatch took;
       self
         ->request(self->state.store, self->state.settings.store_timeout,
                   atom::write_v, job.asset, series)
         .then(
           [=](const write_summary& summary) mutable {
+            metrics().write_seconds.observe(took.elapsed());
             metrics().rows_written += static_cast<uint64_t>(summary.changed);
             log_stored(self, job, series, summary);
             self->send(self->state.tracker, atom::track_v, job.asset,

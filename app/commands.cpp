@@ -15,6 +15,7 @@
 #include <caf/system_messages.hpp>
 #include <pqxx/pqxx>
 
+#include "app/metrics_server.hpp"
 #include "app/pipeline.hpp"
 #include "app/signals.hpp"
 #include "db/connection.hpp"
@@ -233,6 +234,10 @@ int run_daemon(config& cfg) {
     spdlog::critical("Invalid configuration: {}", render(settings.error()));
     return 2;
   }
+  if (auto err = cfg.check_metrics()) {
+    spdlog::critical("Invalid configuration: {}", render(err));
+    return 2;
+  }
   if (!cfg.config_file.empty())
     spdlog::info("Configuration from {}", cfg.config_file);
   spdlog::info("backfilld starting: database {}, provider {}, {} requests/s "
@@ -242,8 +247,25 @@ int run_daemon(config& cfg) {
                settings->fetcher.base_url, settings->limiter.rate,
                settings->limiter.burst, settings->fetch_concurrency,
                settings->fetcher.window, settings->lease.worker);
+  // Before the database: /healthz answers and /readyz says why it is not
+  // ready while start-up waits for PostgreSQL. Destroyed last on return,
+  // after the actor system.
+  std::unique_ptr<metrics_server> endpoint;
+  if (cfg.metrics_port != 0) {
+    std::string error;
+    endpoint = metrics_server::start(cfg.metrics_address, cfg.metrics_port,
+                                     BACKFILLD_VERSION, error);
+    if (!endpoint) {
+      spdlog::critical("Cannot start the metrics endpoint: {}", error);
+      return 1;
+    }
+    spdlog::info("Metrics on http://{}:{}/metrics (also /healthz, /readyz)",
+                 cfg.metrics_address, cfg.metrics_port);
+  }
   switch (migrate_when_ready(settings->db)) {
   case startup::ready:
+    // Until a store or the listener says otherwise.
+    metrics().database_reachable = true;
     break;
   case startup::stopped:
     return 0;
@@ -259,6 +281,14 @@ int run_daemon(config& cfg) {
   caf::actor_system sys{cfg};
   auto sup = spawn_supervisor(sys, *settings);
   return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+}
+
+int run_health(const config& cfg) {
+  if (auto err = cfg.check_metrics()) {
+    std::cerr << "backfilld: " << render(err) << "\n";
+    return 1;
+  }
+  return query_readiness(cfg.metrics_address, cfg.metrics_port);
 }
 
 int run_check_config(const config& cfg) {

@@ -26,4 +26,8 @@ int run_status(config& cfg);
 /// option with its value and source, secrets masked; 0 when valid, else 1.
 int run_check_config(const config& cfg);
 
+/// `backfilld health`: asks the running daemon's /readyz; 0 when ready, 1
+/// (with the reason) when not or when it cannot be reached.
+int run_health(const config& cfg);
+
 } // namespace backfilld

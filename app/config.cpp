@@ -98,7 +98,9 @@ config::config()
     supervisor_restart_delay(1s),
     shutdown_grace(30s),
     log_level("info"),
-    log_summary_interval(60s) {
+    log_summary_interval(60s),
+    metrics_address("127.0.0.1"),
+    metrics_port(9464) {
   own_options_begin_ = custom_options_.size();
   opt_group{custom_options_, "db"}
     .add(db_url, "url",
@@ -176,6 +178,10 @@ config::config()
     .add(log_level, "level", "trace debug info warn error critical")
     .add(log_summary_interval, "summary-interval",
          "period of the summary line");
+  opt_group{custom_options_, "metrics"}
+    .add(metrics_address, "address",
+         "address of the /metrics, /healthz and /readyz endpoint")
+    .add(metrics_port, "port", "TCP port of that endpoint (0: off)");
   // Nodes of another protocol version refuse to talk to us.
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
   register_messages(*this);
@@ -223,6 +229,18 @@ caf::error config::load(std::vector<std::string> args) {
               config_file.empty() ? static_cast<std::istream&>(none) : file))
     return err;
   return check::read_secret_files(custom_options_, sources_);
+}
+
+caf::error config::check_metrics() const {
+  if (metrics_port < 0 || metrics_port > 65535)
+    return invalid("metrics.port must be within 0..65535 (0: off), not " +
+                   std::to_string(metrics_port) + " (" +
+                   source_of("metrics.port") + ")");
+  if (metrics_port != 0 && metrics_address.empty())
+    return invalid("metrics.address must not be empty while metrics.port is "
+                   "set (" +
+                   source_of("metrics.address") + ")");
+  return {};
 }
 
 db_settings config::database() const {

@@ -53,6 +53,9 @@ class config : public caf::actor_system_config {
   /// current values (the defaults, unless already loaded), for `--help`.
   std::string help_text() const;
 
+  /// metrics.port is 0 (off) or a TCP port and metrics.address is set.
+  caf::error check_metrics() const;
+
   /// The database settings alone (for the one-shot subcommands).
   db_settings database() const;
 
@@ -110,6 +113,9 @@ class config : public caf::actor_system_config {
 
   std::string log_level;
   caf::timespan log_summary_interval;
+
+  std::string metrics_address;
+  int64_t metrics_port;
 
   /// The INI file actually read (empty when none).
   std::string config_file;

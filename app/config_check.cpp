@@ -345,6 +345,8 @@ caf::error config::validate() const {
     return err;
   if (auto settings = pipeline(); !settings)
     return settings.error();
+  if (auto err = check_metrics())
+    return err;
   return caf::none;
 }
 

@@ -31,6 +31,8 @@ constexpr const char* tuned_options[] = {
   "shutdown.grace",
   "log.level",
   "log.summary-interval",
+  "metrics.address",
+  "metrics.port",
 };
 
 } // namespace

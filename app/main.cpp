@@ -29,6 +29,8 @@ commands:
   status                   show jobs by state and why failed ones failed
   check-config             check the configuration and print it, each value
                            with where it came from (exit 0 valid, 1 not)
+  health                   ask the running daemon's /readyz (exit 0 ready,
+                           1 not ready or not reachable), for HEALTHCHECK
   help, --help             this text
   --version                versions of backfilld and its libraries
 
@@ -114,16 +116,20 @@ int main(int argc, char** argv) {
   }
   // check-config answers "would it start?": 1 for no, like a failed check,
   // where the daemon itself exits 2 for a usage error.
+  // So does health: a HEALTHCHECK knows only 0 and 1.
   auto check_only = cli.command == "check-config";
+  auto one_for_no = check_only || cli.command == "health";
   backfilld::config cfg;
   if (auto err = cfg.load(cli.options)) {
     std::cerr << "backfilld: " << backfilld::render(err) << "\n";
-    return check_only ? 1 : 2;
+    return one_for_no ? 1 : 2;
   }
   if (cfg.cli_helptext_printed)
     return 0;
   if (check_only)
     return backfilld::run_check_config(cfg);
+  if (cli.command == "health")
+    return backfilld::run_health(cfg);
   if (auto err = cfg.check_log_level()) {
     std::cerr << "backfilld: " << backfilld::render(err) << "\n";
     return 2;

@@ -10,6 +10,27 @@ void counters::jobs_in_memory_set(int64_t n) {
   }
 }
 
+void counters::provider_response(int32_t status) {
+  auto i = (status >= 100 && status < 600) ? static_cast<size_t>(status / 100)
+                                           : size_t{0};
+  provider_responses[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void counters::catch_up_scan(bool full, std::chrono::nanoseconds took) {
+  catch_up_scans[full ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+  catch_up_seconds[full ? 1 : 0].observe(took);
+}
+
+void counters::role_up(role r) {
+  roles_up.fetch_or(uint32_t{1} << static_cast<unsigned>(r));
+}
+
+void counters::role_down(role r, bool restarted) {
+  roles_up.fetch_and(~(uint32_t{1} << static_cast<unsigned>(r)));
+  if (restarted)
+    restarts_by_role[static_cast<size_t>(r)].fetch_add(1);
+}
+
 std::string counters::summary() const {
   std::string result;
   auto add = [&](const char* key, auto value) {

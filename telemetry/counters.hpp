@@ -1,12 +1,19 @@
-// Process-wide counters, shown in a periodic summary line until a metrics
-// endpoint exists. Atomics, so actors on any thread bump them without
-// messages; nothing here ever holds a secret.
+// Process-wide counters, shown in a periodic summary line and on the
+// metrics endpoint (telemetry/prometheus.hpp). Atomics, so actors on any
+// thread bump them without messages and the HTTP server's threads read them
+// without a lock; nothing here ever holds a secret, and nothing grows with
+// uptime (every label set is fixed).
 
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <string>
+
+#include "messages/types.hpp"
+#include "telemetry/histogram.hpp"
 
 namespace backfilld {
 
@@ -45,6 +52,40 @@ struct counters {
 
   // -- supervision ------------------------------------------------------------
   std::atomic<uint64_t> restarts{0};
+
+  // -- metrics endpoint: labelled counters and latencies ----------------------
+
+  /// Provider answers by status class: [0] no HTTP answer (transport error,
+  /// timeout), [1..5] 1xx..5xx; anything else counts as [0].
+  std::array<std::atomic<uint64_t>, 6> provider_responses{};
+  /// Request to answer (or error) of one provider call.
+  histogram<10> fetch_seconds{{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
+  /// One series written by the writer store, in one transaction.
+  histogram<11> write_seconds{
+    {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
+  /// Catch-up scans that completed: [0] incremental, [1] full.
+  std::array<std::atomic<uint64_t>, 2> catch_up_scans{};
+  std::array<histogram<10>, 2> catch_up_seconds{
+    histogram<10>{{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}},
+    histogram<10>{{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}}};
+  /// Restarts by role, indexed by the role's value.
+  std::array<std::atomic<uint64_t>, std::size(all_roles)> restarts_by_role{};
+
+  // -- readiness (/readyz), fed where the facts are known ---------------------
+
+  /// The last database call of a store (or start-up's migration) reached the
+  /// server; a refused connect or a broken connection clears it.
+  std::atomic<bool> database_reachable{false};
+  /// The listener's LISTEN connection is up.
+  std::atomic<bool> listen_active{false};
+  /// One bit per role (`1 << role`) that the supervisor has running.
+  std::atomic<uint32_t> roles_up{0};
+
+  void provider_response(int32_t status);
+  void catch_up_scan(bool full, std::chrono::nanoseconds took);
+  void role_up(role r);
+  /// `restarted`: the role died and will be restarted (counted by role).
+  void role_down(role r, bool restarted);
 
   /// Sets the in-memory gauge and keeps its high-water mark.
   void jobs_in_memory_set(int64_t n);

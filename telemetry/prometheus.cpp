@@ -1,0 +1,246 @@
+#include "telemetry/prometheus.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <type_traits>
+
+namespace backfilld {
+
+namespace {
+
+/// Label values for `counters::provider_responses`.
+constexpr const char* status_classes[] = {"none", "1xx", "2xx",
+                                          "3xx",  "4xx", "5xx"};
+constexpr const char* scan_kinds[] = {"incremental", "full"};
+
+/// Shortest text that reads back as the same double ("0.05", "1", "+Inf").
+std::string number(double x) {
+  if (std::isinf(x))
+    return x > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  // Whole numbers as written ("10", not %g's "1e+01").
+  if (x == std::floor(x) && std::fabs(x) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.0f", x);
+    return buf;
+  }
+  std::snprintf(buf, sizeof(buf), "%.17g", x);
+  for (int precision = 1; precision < 17; ++precision) {
+    char shorter[32];
+    std::snprintf(shorter, sizeof(shorter), "%.*g", precision, x);
+    if (std::strtod(shorter, nullptr) == x)
+      return shorter;
+  }
+  return buf;
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+std::string escaped(std::string_view value) {
+  std::string result;
+  for (auto ch : value) {
+    if (ch == '\\')
+      result += "\\\\";
+    else if (ch == '"')
+      result += "\\\"";
+    else if (ch == '\n')
+      result += "\\n";
+    else
+      result += ch;
+  }
+  return result;
+}
+
+class exposition {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  /// One sample; `labels` is empty or `key="value",…` without braces.
+  template <class T>
+  void sample(std::string_view name, const std::string& labels, T value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    if constexpr (std::is_floating_point_v<T>)
+      out_ += number(value);
+    else
+      out_ += std::to_string(value);
+    out_ += '\n';
+  }
+
+  template <class T>
+  void single(const char* name, const char* type, const char* help, T value) {
+    family(name, type, help);
+    sample(name, "", value);
+  }
+
+  /// Cumulative buckets, sum and count; `labels` precede `le`.
+  template <size_t N>
+  void histogram_samples(const std::string& name, const std::string& labels,
+                         const histogram<N>& h) {
+    auto prefix = labels.empty() ? std::string{} : labels + ",";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= N; ++i) {
+      cumulative += h.count_in(i);
+      auto le = i < N ? number(h.bound(i)) : std::string{"+Inf"};
+      sample(name + "_bucket", prefix + "le=\"" + le + "\"", cumulative);
+    }
+    sample(name + "_sum", labels, h.sum_seconds());
+    // The count is the +Inf bucket, read once: a scrape racing an
+    // observation never shows a count that disagrees with its buckets.
+    sample(name + "_count", labels, cumulative);
+  }
+
+  std::string take() {
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+};
+
+uint64_t get(const std::atomic<uint64_t>& x) {
+  return x.load(std::memory_order_relaxed);
+}
+
+} // namespace
+
+std::string render_prometheus(const counters& c, std::string_view version) {
+  exposition w;
+  w.single("backfilld_notifications_total", "counter",
+           "Notifications received on the LISTEN channel.",
+           get(c.notifications));
+  w.family("backfilld_notifications_rejected_total", "counter",
+           "Notifications refused, by reason.");
+  w.sample("backfilld_notifications_rejected_total", "reason=\"malformed\"",
+           get(c.notifications_rejected));
+  w.single("backfilld_unknown_assets_total", "counter",
+           "Sightings of asset ids that the assets table does not have.",
+           get(c.unknown_assets));
+  w.family("backfilld_jobs_queued_total", "counter",
+           "Jobs added to backfill_jobs, by what found the asset.");
+  w.sample("backfilld_jobs_queued_total", "source=\"notification\"",
+           get(c.jobs_queued));
+  w.sample("backfilld_jobs_queued_total", "source=\"catch_up\"",
+           get(c.catch_up_queued));
+  w.single("backfilld_jobs_done_total", "counter", "Jobs finished as done.",
+           get(c.jobs_done));
+  w.single("backfilld_jobs_retried_total", "counter",
+           "Job attempts that failed and were scheduled again.",
+           get(c.jobs_retried));
+  w.single("backfilld_jobs_failed_total", "counter",
+           "Jobs marked failed (permanent, or out of attempts).",
+           get(c.jobs_failed));
+  w.single("backfilld_jobs_in_hand", "gauge",
+           "Jobs claimed from the table and not yet reported back.",
+           c.jobs_in_memory.load(std::memory_order_relaxed));
+  w.single("backfilld_jobs_in_hand_max", "gauge",
+           "The highest backfilld_jobs_in_hand since start.",
+           c.jobs_in_memory_max.load(std::memory_order_relaxed));
+  w.family("backfilld_provider_requests_total", "counter",
+           "Provider requests by HTTP status class (none: no answer).");
+  for (size_t i = 0; i < c.provider_responses.size(); ++i)
+    w.sample("backfilld_provider_requests_total",
+             std::string{"status_class=\""} + status_classes[i] + "\"",
+             get(c.provider_responses[i]));
+  w.single("backfilld_provider_errors_total", "counter",
+           "Transient provider failures (network, 5xx, garbage, timeouts).",
+           get(c.fetch_errors));
+  w.single("backfilld_provider_throttled_total", "counter",
+           "Pauses of every fetch asked for by the provider (HTTP 429).",
+           get(c.throttled));
+  w.family("backfilld_fetch_duration_seconds", "histogram",
+           "Time from a provider request to its answer.");
+  w.histogram_samples("backfilld_fetch_duration_seconds", "", c.fetch_seconds);
+  w.single("backfilld_bars_skipped_total", "counter",
+           "Provider bars skipped for missing or invalid values.",
+           get(c.bars_skipped));
+  w.single("backfilld_rows_written_total", "counter",
+           "Price rows inserted or changed in asset_prices.",
+           get(c.rows_written));
+  w.single("backfilld_write_errors_total", "counter",
+           "Price series that could not be stored.", get(c.write_errors));
+  w.family("backfilld_write_duration_seconds", "histogram",
+           "Time to store one price series (one transaction).");
+  w.histogram_samples("backfilld_write_duration_seconds", "", c.write_seconds);
+  w.family("backfilld_catch_up_scans_total", "counter",
+           "Catch-up scans completed, by scope.");
+  for (size_t i = 0; i < 2; ++i)
+    w.sample("backfilld_catch_up_scans_total",
+             std::string{"scan=\""} + scan_kinds[i] + "\"",
+             get(c.catch_up_scans[i]));
+  w.family("backfilld_catch_up_duration_seconds", "histogram",
+           "Duration of completed catch-up scans, by scope.");
+  for (size_t i = 0; i < 2; ++i)
+    w.histogram_samples("backfilld_catch_up_duration_seconds",
+                        std::string{"scan=\""} + scan_kinds[i] + "\"",
+                        c.catch_up_seconds[i]);
+  w.single("backfilld_listener_reconnects_total", "counter",
+           "LISTEN connections re-established.", get(c.listener_reconnects));
+  w.single("backfilld_database_unavailable_total", "counter",
+           "Database connects and calls refused while it was unavailable.",
+           get(c.db_unavailable));
+  w.family("backfilld_actor_restarts_total", "counter",
+           "Roles restarted by the supervisor after they died, by role.");
+  for (auto r : all_roles)
+    w.sample("backfilld_actor_restarts_total",
+             std::string{"role=\""} + to_string(r) + "\"",
+             get(c.restarts_by_role[static_cast<size_t>(r)]));
+  auto up = c.roles_up.load();
+  w.family("backfilld_role_up", "gauge",
+           "1 while the supervisor has the role running.");
+  for (auto r : all_roles)
+    w.sample("backfilld_role_up", std::string{"role=\""} + to_string(r) + "\"",
+             (up >> static_cast<unsigned>(r)) & 1u);
+  w.single("backfilld_database_reachable", "gauge",
+           "1 when the last database call reached the server.",
+           c.database_reachable.load() ? 1 : 0);
+  w.single("backfilld_listen_active", "gauge",
+           "1 while the LISTEN connection is up.",
+           c.listen_active.load() ? 1 : 0);
+  w.family("backfilld_build_info", "gauge",
+           "Always 1; the labels say which build runs.");
+  w.sample("backfilld_build_info", "version=\"" + escaped(version) + "\"", 1);
+  return w.take();
+}
+
+readiness check_readiness(const counters& c) {
+  std::string reason;
+  auto add = [&](const std::string& why) {
+    if (!reason.empty())
+      reason += "; ";
+    reason += why;
+  };
+  if (!c.database_reachable.load())
+    add("database unreachable");
+  if (!c.listen_active.load())
+    add("LISTEN connection not active");
+  auto up = c.roles_up.load();
+  std::string down;
+  for (auto r : all_roles)
+    if (((up >> static_cast<unsigned>(r)) & 1u) == 0) {
+      if (!down.empty())
+        down += ", ";
+      down += to_string(r);
+    }
+  if (!down.empty())
+    add("roles not running: " + down);
+  if (reason.empty())
+    return {true, "ready"};
+  return {false, std::move(reason)};
+}
+
+} // namespace backfilld

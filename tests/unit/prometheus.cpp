@@ -1,0 +1,151 @@
+#define CAF_SUITE prometheus
+#include <caf/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "telemetry/prometheus.hpp"
+
+using namespace backfilld;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos ||
+         text.rfind(line + "\n", 0) == 0;
+}
+
+} // namespace
+
+CAF_TEST(counters appear with their values and type lines) {
+  counters c;
+  c.notifications = 7;
+  c.notifications_rejected = 2;
+  c.jobs_queued = 3;
+  c.catch_up_queued = 4;
+  c.jobs_done = 5;
+  c.rows_written = 251;
+  c.jobs_in_memory_set(6);
+  c.jobs_in_memory_set(2);
+  auto text = render_prometheus(c, "1.2.3");
+  CAF_CHECK(has_line(text, "# TYPE backfilld_notifications_total counter"));
+  CAF_CHECK(has_line(text, "backfilld_notifications_total 7"));
+  CAF_CHECK(has_line(
+    text, "backfilld_notifications_rejected_total{reason=\"malformed\"} 2"));
+  CAF_CHECK(
+    has_line(text, "backfilld_jobs_queued_total{source=\"notification\"} 3"));
+  CAF_CHECK(
+    has_line(text, "backfilld_jobs_queued_total{source=\"catch_up\"} 4"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_done_total 5"));
+  CAF_CHECK(has_line(text, "backfilld_rows_written_total 251"));
+  CAF_CHECK(has_line(text, "# TYPE backfilld_jobs_in_hand gauge"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_in_hand 2"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_in_hand_max 6"));
+  CAF_CHECK(has_line(text, "backfilld_build_info{version=\"1.2.3\"} 1"));
+  CAF_CHECK(text.back() == '\n');
+}
+
+CAF_TEST(histogram buckets are cumulative and count equals +Inf) {
+  counters c;
+  c.fetch_seconds.observe(30ms);  // <= 0.05
+  c.fetch_seconds.observe(50ms);  // <= 0.05 (bounds are inclusive)
+  c.fetch_seconds.observe(700ms); // <= 1
+  c.fetch_seconds.observe(90s);   // +Inf only
+  auto text = render_prometheus(c, "x");
+  auto name = std::string{"backfilld_fetch_duration_seconds"};
+  CAF_CHECK(has_line(text, "# TYPE " + name + " histogram"));
+  CAF_CHECK(has_line(text, name + "_bucket{le=\"0.05\"} 2"));
+  CAF_CHECK(has_line(text, name + "_bucket{le=\"0.5\"} 2"));
+  CAF_CHECK(has_line(text, name + "_bucket{le=\"1\"} 3"));
+  CAF_CHECK(has_line(text, name + "_bucket{le=\"60\"} 3"));
+  CAF_CHECK(has_line(text, name + "_bucket{le=\"+Inf\"} 4"));
+  CAF_CHECK(has_line(text, name + "_count 4"));
+  CAF_CHECK(has_line(text, name + "_sum 90.78"));
+}
+
+CAF_TEST(labelled families cover every label value) {
+  counters c;
+  c.provider_response(200);
+  c.provider_response(204);
+  c.provider_response(429);
+  c.provider_response(0);
+  c.provider_response(999); // nonsense status: counted as no answer
+  c.catch_up_scan(true, 2s);
+  c.catch_up_scan(false, 10ms);
+  c.catch_up_scan(false, 20ms);
+  c.role_up(role::fetcher);
+  c.role_down(role::fetcher, true);
+  c.role_down(role::fetcher, true);
+  c.role_down(role::writer, false); // at shutdown: not a restart
+  auto text = render_prometheus(c, "x");
+  CAF_CHECK(has_line(
+    text, "backfilld_provider_requests_total{status_class=\"2xx\"} 2"));
+  CAF_CHECK(has_line(
+    text, "backfilld_provider_requests_total{status_class=\"4xx\"} 1"));
+  CAF_CHECK(has_line(
+    text, "backfilld_provider_requests_total{status_class=\"none\"} 2"));
+  CAF_CHECK(has_line(
+    text, "backfilld_provider_requests_total{status_class=\"5xx\"} 0"));
+  CAF_CHECK(has_line(text, "backfilld_catch_up_scans_total{scan=\"full\"} 1"));
+  CAF_CHECK(
+    has_line(text, "backfilld_catch_up_scans_total{scan=\"incremental\"} 2"));
+  CAF_CHECK(has_line(text, "backfilld_catch_up_duration_seconds_bucket{scan="
+                           "\"incremental\",le=\"0.01\"} 1"));
+  CAF_CHECK(has_line(
+    text, "backfilld_catch_up_duration_seconds_count{scan=\"full\"} 1"));
+  CAF_CHECK(
+    has_line(text, "backfilld_actor_restarts_total{role=\"fetcher\"} 2"));
+  CAF_CHECK(
+    has_line(text, "backfilld_actor_restarts_total{role=\"writer\"} 0"));
+  for (auto r : all_roles)
+    CAF_CHECK(text.find(std::string{"backfilld_role_up{role=\""} +
+                        to_string(r) + "\"} 0") != std::string::npos);
+}
+
+CAF_TEST(every sample line belongs to a family declared before it) {
+  counters c;
+  auto text = render_prometheus(c, "x");
+  std::string family;
+  size_t pos = 0;
+  size_t samples = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    auto line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0)
+      continue;
+    ++samples;
+    CAF_CHECK(!family.empty());
+    CAF_CHECK_EQUAL(line.compare(0, family.size(), family), 0);
+  }
+  CAF_CHECK(samples > 50);
+}
+
+CAF_TEST(readiness names every reason) {
+  counters c;
+  auto r = check_readiness(c);
+  CAF_CHECK(!r.ready);
+  CAF_CHECK(r.reason.find("database unreachable") != std::string::npos);
+  CAF_CHECK(r.reason.find("LISTEN connection not active") != std::string::npos);
+  CAF_CHECK(r.reason.find("roles not running: tracker") != std::string::npos);
+  c.database_reachable = true;
+  c.listen_active = true;
+  for (auto x : all_roles)
+    c.role_up(x);
+  r = check_readiness(c);
+  CAF_CHECK(r.ready);
+  CAF_CHECK_EQUAL(r.reason, "ready");
+  c.role_down(role::listener, true);
+  r = check_readiness(c);
+  CAF_CHECK(!r.ready);
+  CAF_CHECK_EQUAL(r.reason, "roles not running: listener");
+  c.role_up(role::listener);
+  c.database_reachable = false;
+  r = check_readiness(c);
+  CAF_CHECK_EQUAL(r.reason, "database unreachable");
+}
