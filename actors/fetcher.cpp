@@ -80,6 +80,36 @@ void fail(self_pointer self, const backfill_job& job, failure_kind kind,
 
 // -- the steps of one job -----------------------------------------------------
 
+/// An extension's answer disagreed with the stored history (nothing was
+/// written): the job goes round once more as a rewrite, which fetches
+/// `want_from` to today and stores it whole. Only once per claim: a rewrite
+/// is never checked again, so it cannot ask for another.
+void rewrite_history(self_pointer self, const backfill_job& job,
+                     std::string disagreement) {
+  auto& st = self->state;
+  auto i = st.held.find(job.id);
+  if (job.rewrites_history() || i == st.held.end()) {
+    fail(self, job, failure_kind::transient,
+         "the provider's answer disagrees with the stored history again (" +
+           disagreement + ")");
+    return;
+  }
+  --st.active;
+  if (st.draining) {
+    // Nothing was stored: whoever claims it next starts over.
+    st.held.erase(i);
+    self->send(st.queue, atom::release_v, std::vector<job_id>{job.id});
+    maybe_finish_drain(self);
+    return;
+  }
+  // The writer logs the rewrite once it is stored.
+  BF_DEBUG(self, "Refetching the whole history of {}: {}", job.symbol,
+           disagreement);
+  i->second.rewrite_reason = std::move(disagreement);
+  st.ready.push_front(job.id);
+  dispatch(self);
+}
+
 void write_series(self_pointer self, const backfill_job& job,
                   price_series series) {
   auto& st = self->state;
@@ -88,7 +118,10 @@ void write_series(self_pointer self, const backfill_job& job,
               std::move(series))
     .then(
       [=](const write_summary& summary) {
-        finish(self, job, atom::done_v, summary);
+        if (summary.basis_changed())
+          rewrite_history(self, job, summary.disagreement);
+        else
+          finish(self, job, atom::done_v, summary);
       },
       [=](caf::error& err) {
         fail(self, job, failure_kind::transient,
@@ -204,7 +237,12 @@ void start(self_pointer self, const backfill_job& job,
          to_string(f.code) + std::string{": "} + f.detail);
     return;
   }
-  auto window = window_for(job, st.settings.range, unix_now(self));
+  // A rewrite asks from `want_from` up to today: what `window_for` asks for
+  // an extension of an asset without stored prices.
+  auto asked = job;
+  if (job.rewrites_history())
+    asked.first_price = no_day;
+  auto window = window_for(asked, st.settings.range, unix_now(self));
   st.granting[job.id] = grant_wait{
     std::move(worker), chart_url(st.settings.base_url, ticker, window)};
   request_grant(self, job.id);

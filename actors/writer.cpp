@@ -24,14 +24,24 @@ using self_pointer = writer_actor::stateful_pointer<writer_state>;
 /// The seed daemon's words, which operators grep for.
 void log_stored(self_pointer self, const backfill_job& job,
                 const price_series& series, const write_summary& summary) {
-  if (job.kind == job_kind::backfill)
+  if (job.rewrites_history()) {
+    BF_INFO(self,
+            "Rewrote the history of {}: the provider's adjustment changed "
+            "({}); {} records",
+            job.symbol, job.rewrite_reason, summary.bars);
+  } else if (job.kind == job_kind::backfill) {
     BF_INFO(self, "Backfilled {}: {} records", job.symbol, summary.bars);
-  else if (series.bars.empty())
+  } else if (summary.bars == 0) {
     BF_INFO(self, "Extended {}: nothing older than its stored history",
             job.symbol);
-  else
+  } else {
+    // The store cut the answer at the first stored day; so does this.
+    auto older = bars_to_store(job, series);
+    auto from =
+      older.bars.empty() ? series.bars.front().day : older.bars.front().day;
     BF_INFO(self, "Extended {} back to {}: {} records", job.symbol,
-            iso_date(series.bars.front().day), summary.bars);
+            iso_date(from), summary.bars);
+  }
   if (!job.currency.empty() && !series.currency.empty() &&
       job.currency != series.currency)
     BF_INFO(self,
@@ -52,18 +62,29 @@ writer(writer_actor::stateful_pointer<writer_state> self,
   end_on_exception(self);
   return {
     [=](atom::write, const backfill_job& job,
-        const price_series& fetched) -> caf::result<write_summary> {
+        const price_series& series) -> caf::result<write_summary> {
       if (failpoint("writer.crash"))
         throw std::runtime_error("failpoint writer.crash");
-      auto series = bars_to_store(job, fetched);
       auto promise = self->make_response_promise<write_summary>();
       stopwatch took;
+      // The store decides what of an extension is stored, in the
+      // transaction that reads the stored days it must agree with.
       self
         ->request(self->state.store, self->state.settings.store_timeout,
-                  atom::write_v, job.asset, series)
+                  atom::write_v, job, series)
         .then(
           [=](const write_summary& summary) mutable {
             metrics().write_seconds.observe(took.elapsed());
+            if (summary.basis_changed()) {
+              // Nothing was written. The fetcher refetches the whole range
+              // and the rewrite is what gets logged.
+              BF_DEBUG(self,
+                       "The stored history of {} is on another basis "
+                       "than the provider's answer ({})",
+                       job.symbol, summary.disagreement);
+              promise.deliver(summary);
+              return;
+            }
             metrics().rows_written += static_cast<uint64_t>(summary.changed);
             log_stored(self, job, series, summary);
             self->send(self->state.tracker, atom::track_v, job.asset,

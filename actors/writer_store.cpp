@@ -14,9 +14,14 @@ writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
              db_settings settings, db_watchdog_actor watchdog) {
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
-    [=](atom::write, asset_id asset, const price_series& series) {
-      return self->state.query<write_summary>(
-        [&](auto& conn) { return write_series(conn, asset, series); });
+    [=](atom::write, const backfill_job& job, const price_series& series) {
+      return self->state.query<write_summary>([&](auto& conn) {
+        // A rewrite replaces what an extension found on another basis: it
+        // is stored whole, like a backfill.
+        if (job.kind == job_kind::extend && !job.rewrites_history())
+          return write_extension(conn, job.asset, series);
+        return write_series(conn, job.asset, series);
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 // The writer's I/O shell: a detached actor that owns one database connection
-// and runs `write_series` on it.
+// and runs `write_series` (or `write_extension`) on it.
 
 #pragma once
 

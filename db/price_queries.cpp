@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <optional>
 #include <tuple>
 
@@ -46,6 +47,23 @@ WHERE (p.open, p.high, p.low, p.close, p.adj_close, p.volume, p.currency)
        coalesce(EXCLUDED.currency, p.currency))
 )sql";
 
+// The stored prices on the days an extension's answer covers, and the first
+// stored day: read in the transaction that writes, so that the check and
+// the cut-off see the same history. A row without a close (some trackers
+// write partial rows) cannot be compared and does not count.
+const char* stored_closes_sql = R"sql(
+SELECT date - DATE '1970-01-01' AS day, close::float8 AS close,
+       coalesce(adj_close::float8, -1) AS adj_close
+FROM asset_prices
+WHERE asset_id = $1 AND close IS NOT NULL
+  AND date BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int
+ORDER BY date
+)sql";
+
+const char* first_stored_sql = R"sql(
+SELECT min(date) - DATE '1970-01-01' FROM asset_prices WHERE asset_id = $1
+)sql";
+
 const std::array<std::string, 7> stage_columns = {
   "date", "open", "high", "low", "close", "adj_close", "volume"};
 
@@ -71,13 +89,16 @@ price_series bars_to_store(const backfill_job& job, price_series series) {
   return series;
 }
 
-write_summary write_series(pqxx::connection_base& conn, asset_id asset,
-                           const price_series& series) {
-  pqxx::work txn{conn};
+namespace {
+
+/// Stages `bars` and upserts them for `asset` inside `txn`.
+write_summary upsert_bars(pqxx::work& txn, asset_id asset,
+                          const price_series& series,
+                          const std::vector<price_bar>& bars) {
   txn.exec(create_stage_sql);
   {
     pqxx::stream_to stage{txn, "backfilld_stage", stage_columns};
-    for (const auto& bar : series.bars) {
+    for (const auto& bar : bars) {
       std::optional<std::string> adj_close;
       if (bar.has_adj_close())
         adj_close = numeric_text(bar.adj_close);
@@ -92,9 +113,79 @@ write_summary write_series(pqxx::connection_base& conn, asset_id asset,
   }
   auto changed =
     txn.exec_params(upsert_sql, asset, series.source, series.currency);
+  write_summary summary;
+  summary.bars = static_cast<int32_t>(bars.size());
+  summary.changed = static_cast<int32_t>(changed.affected_rows());
+  return summary;
+}
+
+/// Whether `served` strays from `stored` by more than `tolerance`.
+bool strays(double served, double stored, double tolerance) {
+  return std::abs(served - stored) > tolerance * std::abs(stored);
+}
+
+} // namespace
+
+write_summary write_series(pqxx::connection_base& conn, asset_id asset,
+                           const price_series& series) {
+  pqxx::work txn{conn};
+  auto summary = upsert_bars(txn, asset, series, series.bars);
   txn.commit();
-  return write_summary{static_cast<int32_t>(series.bars.size()),
-                       static_cast<int32_t>(changed.affected_rows())};
+  return summary;
+}
+
+std::string basis_disagreement(const std::vector<price_bar>& served,
+                               const std::vector<stored_close>& stored,
+                               double tolerance) {
+  auto describe = [](const char* what, day_number day, double was, double now) {
+    return std::string{what} + " of " + iso_date(day) + ": stored " +
+           numeric_text(was) + ", served " + numeric_text(now);
+  };
+  auto s = stored.begin();
+  for (const auto& bar : served) {
+    while (s != stored.end() && s->day < bar.day)
+      ++s;
+    if (s == stored.end())
+      break;
+    if (s->day != bar.day)
+      continue;
+    if (strays(bar.close, s->close, tolerance))
+      return describe("close", bar.day, s->close, bar.close);
+    // Yahoo's adjusted close moves with every dividend: compared too, but
+    // only where both sides have one.
+    if (bar.has_adj_close() && s->adj_close > 0 &&
+        strays(bar.adj_close, s->adj_close, tolerance))
+      return describe("adjusted close", bar.day, s->adj_close, bar.adj_close);
+  }
+  return {};
+}
+
+write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
+                              const price_series& series, double tolerance) {
+  pqxx::work txn{conn};
+  write_summary summary;
+  if (!series.bars.empty()) {
+    std::vector<stored_close> stored;
+    for (const auto& row :
+         txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
+                         series.bars.back().day))
+      stored.push_back(stored_close{row[0].as<day_number>(),
+                                    row[1].as<double>(), row[2].as<double>()});
+    summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
+    if (summary.basis_changed()) {
+      // Nothing is written: the caller rewrites the whole history instead.
+      txn.abort();
+      return summary;
+    }
+  }
+  auto first = txn.exec_params1(first_stored_sql, asset)[0];
+  std::vector<price_bar> older;
+  for (const auto& bar : series.bars)
+    if (first.is_null() || bar.day < first.as<day_number>())
+      older.push_back(bar);
+  summary = upsert_bars(txn, asset, series, older);
+  txn.commit();
+  return summary;
 }
 
 } // namespace backfilld

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "messages/types.hpp"
 
@@ -23,10 +24,45 @@ namespace backfilld {
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series);
 
+/// How far an answer's close (or adjusted close) may stray from the stored
+/// one on the same day before the stored history counts as adjusted on
+/// another basis. Wide enough for Yahoo's float32 rounding and late
+/// corrections, far below any split and most dividend adjustments.
+constexpr double basis_tolerance = 0.005;
+
+/// A stored day's prices, as `basis_disagreement` compares them.
+struct stored_close {
+  day_number day = no_day;
+  double close = 0;
+  /// Not positive when NULL.
+  double adj_close = -1;
+};
+
+/// The first of `served`'s bars whose day is stored and whose close (or
+/// adjusted close, when both sides have one) differs from the stored one by
+/// more than `tolerance` (relative), described for the log ("close of
+/// 2024-03-08: stored 200.5, served 100.25"); empty when all agree. Both
+/// lists are sorted by day.
+std::string basis_disagreement(const std::vector<price_bar>& served,
+                               const std::vector<stored_close>& stored,
+                               double tolerance = basis_tolerance);
+
+/// Stores an extension in one transaction: compares the answer's bars on
+/// days already stored with the stored prices and, when they agree, upserts
+/// only the bars before the first stored day (as of this transaction).
+/// When they disagree it writes nothing and says why in
+/// `write_summary::disagreement`: the answer is adjusted on another basis
+/// than the stored history (a split or dividend since it was fetched), and
+/// only a rewrite of the whole history keeps it on one basis.
+write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
+                              const price_series& series,
+                              double tolerance = basis_tolerance);
+
 /// What of a job's series is stored: all of a backfill's, and of an
-/// extension's only the days before the first stored price. Yahoo adjusts a
-/// whole answer as of the day it answers, so rewriting stored days with it
-/// would put one asset's history on two bases.
+/// extension's only the days before the first stored price as of the claim
+/// (`write_extension` cuts by the first stored day as of its transaction).
+/// Yahoo adjusts a whole answer as of the day it answers, so rewriting stored
+/// days with it would put one asset's history on two bases.
 price_series bars_to_store(const backfill_job& job, price_series series);
 
 /// A price as PostgreSQL `numeric` text, in the shortest form that reads

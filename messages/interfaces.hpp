@@ -61,8 +61,12 @@ using db_watchdog_actor = caf::typed_actor<
 
 /// Owns the writer's database connection.
 using writer_store_actor = caf::typed_actor<
-  /// Upserts a series into `asset_prices` in one transaction: all or nothing.
-  caf::replies_to<atom::write, asset_id, price_series>::with<write_summary>>;
+  /// Stores a job's series in one transaction: all or nothing. A backfill's
+  /// (or a rewrite's) is upserted whole; of an extension's, only the days
+  /// before the first stored price, and nothing when the answer disagrees
+  /// with the stored days (`write_summary::disagreement`).
+  caf::replies_to<atom::write, backfill_job,
+                  price_series>::with<write_summary>>;
 
 /// Owns the tracker's database connection.
 using tracker_store_actor = caf::typed_actor<

@@ -36,7 +36,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backfill_job& x) {
   return f(caf::meta::type_name("backfill_job"), x.id, x.asset, x.kind,
            x.symbol, x.asset_type, x.currency, x.attempts, x.first_transaction,
-           x.first_price, x.want_from);
+           x.first_price, x.want_from, x.rewrite_reason);
 }
 
 template <class Inspector>
@@ -87,7 +87,8 @@ typename Inspector::result_type inspect(Inspector& f, price_series& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_summary& x) {
-  return f(caf::meta::type_name("write_summary"), x.bars, x.changed);
+  return f(caf::meta::type_name("write_summary"), x.bars, x.changed,
+           x.disagreement);
 }
 
 template <class Inspector>

@@ -80,6 +80,15 @@ struct backfill_job {
   day_number first_price = no_day;
   /// For `extend`: the day the extension must reach back to.
   day_number want_from = no_day;
+  /// Set by the fetcher for one attempt only (never stored in the table)
+  /// when the extension's answer disagreed with the stored history: what
+  /// disagreed, for the log. The attempt then fetches `want_from` to today
+  /// and rewrites all of it, so that the history is on one basis.
+  std::string rewrite_reason;
+
+  bool rewrites_history() const {
+    return !rewrite_reason.empty();
+  }
 };
 
 /// How a failed attempt should be treated.
@@ -248,6 +257,14 @@ struct write_summary {
   int32_t bars = 0;
   /// Rows inserted or changed; zero when replaying an identical series.
   int32_t changed = 0;
+  /// For an extension: what of the stored history the answer disagrees with
+  /// beyond `basis_tolerance`, e.g. "close of 2024-03-08: stored 200.5,
+  /// served 100.25"; then nothing was written. Empty when they agree.
+  std::string disagreement;
+
+  bool basis_changed() const {
+    return !disagreement.empty();
+  }
 };
 
 // -- transport between actors and their I/O shells ----------------------------

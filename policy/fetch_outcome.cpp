@@ -46,9 +46,10 @@ fetch_outcome classify(const backfill_job& job, const http_response& response,
     result = failed(failure_kind::permanent, f);
     break;
   case ec::no_data:
-    if (job.kind == job_kind::extend) {
+    if (job.kind == job_kind::extend && !job.rewrites_history()) {
       // Nothing older exists (the listing date): settled, never asked
-      // again for this day.
+      // again for this day. (A rewrite asks up to today: no data there is
+      // trouble, retried like a backfill's.)
       result.what = fetch_result::settled;
       result.note = "The provider has no history of " + job.symbol +
                     " before " + iso_date(job.first_price);

@@ -183,6 +183,85 @@ CAF_TEST(an extension stores only the days before the stored history) {
   CAF_CHECK_EQUAL(bars_to_store(job, older).bars.size(), 5u);
 }
 
+CAF_TEST(an extension that agrees with the stored days adds the older ones) {
+  write_series(*conn, 12, series(5));
+  // Days 18997 to 19004: three older days, then the five stored ones on the
+  // same basis, give or take Yahoo's rounding (within the tolerance).
+  auto answer = series(8, 97);
+  for (auto& bar : answer.bars) {
+    bar.day -= 3;
+    if (bar.day >= 19'000) {
+      bar.open += 7;
+      bar.close *= 1.004;
+      bar.adj_close *= 0.996;
+    }
+  }
+  auto summary = write_extension(*conn, 12, answer);
+  CAF_CHECK(!summary.basis_changed());
+  CAF_CHECK_EQUAL(summary.bars, 3);
+  CAF_CHECK_EQUAL(summary.changed, 3);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  8);
+  // The stored days keep what they had.
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT open::text || ' '"
+                                      " || close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01'"
+                                      " + 19000"),
+                  "100 100.25");
+  // Replayed, it changes nothing.
+  CAF_CHECK_EQUAL(write_extension(*conn, 12, answer).changed, 0);
+}
+
+CAF_TEST(an extension on another basis writes nothing and says why) {
+  write_series(*conn, 12, series(5));
+  // After a 2:1 split every price the provider serves is halved.
+  auto answer = series(8, 97);
+  for (auto& bar : answer.bars) {
+    bar.day -= 3;
+    bar.open /= 2;
+    bar.high /= 2;
+    bar.low /= 2;
+    bar.close /= 2;
+    bar.adj_close /= 2;
+  }
+  auto summary = write_extension(*conn, 12, answer);
+  CAF_CHECK(summary.basis_changed());
+  CAF_CHECK_EQUAL(summary.disagreement,
+                  "close of 2022-01-08: stored 100.25, served 50.125");
+  CAF_CHECK_EQUAL(summary.bars, 0);
+  CAF_CHECK_EQUAL(summary.changed, 0);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  5);
+  // The connection is fine for the rewrite that follows: stored whole, the
+  // history is on the new basis, without duplicates.
+  CAF_CHECK_EQUAL(write_series(*conn, 12, answer).changed, 8);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  8);
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT close::text FROM asset_prices"
+                                      " WHERE date = DATE '1970-01-01'"
+                                      " + 19004"),
+                  "52.125");
+  CAF_CHECK(!write_extension(*conn, 12, answer).basis_changed());
+}
+
+CAF_TEST(a dividend adjustment counts where both sides have one) {
+  std::vector<stored_close> stored{{19'000, 100, 98}, {19'001, 101, -1}};
+  std::vector<price_bar> served{{19'000, 1, 1, 1, 100.2, 98.3, 1},
+                                {19'001, 1, 1, 1, 101, 90, 1}};
+  // Within the tolerance, and no stored adjusted close on the second day.
+  CAF_CHECK_EQUAL(basis_disagreement(served, stored), "");
+  // Adjusted for dividends paid since it was stored.
+  served[0].adj_close = 96;
+  CAF_CHECK_EQUAL(basis_disagreement(served, stored),
+                  "adjusted close of 2022-01-08: stored 98, served 96");
+  // A day that is not stored cannot disagree.
+  served[0].day = 18'999;
+  CAF_CHECK_EQUAL(basis_disagreement(served, stored), "");
+}
+
 CAF_TEST(tracking counts down to zero when the transactions are gone) {
   transaction(12, 1);
   transaction(12, 2);

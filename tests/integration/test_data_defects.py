@@ -2,9 +2,14 @@
 database holds: prices written by the tracker's own updater, history on
 another basis, transactions deleted."""
 
+import datetime as dt
 import unittest
+from unittest import mock
 
 from harness import PipelineTest, wait_until
+
+import yahoo_calendar  # noqa: E402 (harness puts the fakes on the path)
+from yahoo_calendar import instrument  # noqa: E402
 
 
 class HasPrices(PipelineTest):
@@ -35,16 +40,28 @@ class Extensions(PipelineTest):
         code, out = self.run_cli("migrate")
         self.assertEqual(code, 0, out)
         self.db.add_asset(1, "OLDER")
-        # A month stored on some earlier basis (close 1.0), from a weekday
-        # (the provider serves that day too: the overlap), and a finished
+        # A month of weekdays stored from an earlier answer on the same
+        # basis, give or take rounding (a tenth of a percent above what the
+        # provider serves now, within the tolerance), from a weekday (the
+        # provider serves that day too: the overlap), and a finished
         # backfill: older history can only come as an extension.
         first = self.db.scalar(
             "SELECT d - CASE extract(isodow FROM d) WHEN 6 THEN 1"
             " WHEN 7 THEN 2 ELSE 0 END FROM (SELECT current_date - 30 AS d) x")
-        self.db.execute(
-            "INSERT INTO asset_prices (asset_id, date, close, adj_close)"
-            " SELECT 1, d::date, 1.0, 1.0 FROM generate_series("
-            "%s::date, current_date - 1, interval '1 day') d", (first,))
+        today = self.db.scalar("SELECT current_date")
+        inst = instrument("OLDER")
+        stored = {}
+        day = first
+        while day < today:
+            if day.weekday() < 5:
+                bar = inst.bar(day)
+                stored[day] = (round(bar.close * 1.001, 4),
+                               round(bar.adjclose * 1.001, 4))
+                self.db.execute(
+                    "INSERT INTO asset_prices (asset_id, date, close,"
+                    " adj_close) VALUES (1, %s, %s, %s)",
+                    (day, *stored[day]))
+            day += dt.timedelta(days=1)
         self.db.execute(
             "INSERT INTO backfill_jobs (asset_id, kind, state, finished_at)"
             " VALUES (1, 'backfill', 'done', now())")
@@ -57,12 +74,75 @@ class Extensions(PipelineTest):
             " AND date < %s", (first,))
         self.assertGreater(older, 40)
         # The provider served the first stored day too, on its own basis:
-        # it was not written.
-        request = self.yahoo.requests("OLDER")[0]
-        self.assertIn("period2", request["query"])
-        self.assertEqual(self.db.scalar(
-            "SELECT count(*) FROM asset_prices WHERE asset_id = 1"
-            " AND date >= %s AND close <> 1.0", (first,)), 0)
+        # it agreed, so nothing was rewritten and only one request made.
+        requests = self.yahoo.requests("OLDER")
+        self.assertEqual(len(requests), 1)
+        self.assertIn("period2", requests[0]["query"])
+        rows = self.db.rows(
+            "SELECT date, close, adj_close FROM asset_prices"
+            " WHERE asset_id = 1 AND date >= %s", (first,))
+        self.assertEqual(
+            {day: (float(close), float(adj)) for day, close, adj in rows},
+            stored)
+        self.assertEqual(daemon.count(r"Rewrote the history"), 0)
+        self.stop_daemon(daemon)
+
+
+class BasisChange(PipelineTest):
+
+    def split(self, symbol, ratio):
+        """From now on the fake serves `symbol` as after a split: every
+        price divided by `ratio`, on every day (Yahoo adjusts the whole
+        history as of the day it answers)."""
+        original = yahoo_calendar.Instrument.bar
+
+        def bar(inst, day):
+            served = original(inst, day)
+            if inst.symbol != symbol:
+                return served
+            return served._replace(
+                open=served.open / ratio, high=served.high / ratio,
+                low=served.low / ratio, close=served.close / ratio,
+                adjclose=served.adjclose / ratio,
+                volume=served.volume * ratio)
+
+        patcher = mock.patch.object(yahoo_calendar.Instrument, "bar", bar)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_a_split_since_the_backfill_rewrites_the_whole_history(self):
+        daemon = self.start_daemon()
+        self.db.add_asset(1, "SPLT")
+        self.db.buy(1)
+        wait_until(lambda: self.db.job_done(1), what="SPLT backfilled")
+        backfilled = self.db.price_count(1)
+        first = self.db.scalar(
+            "SELECT min(date) FROM asset_prices WHERE asset_id = 1")
+        self.split("SPLT", 2)
+        # A transaction older than the stored history asks for an extension,
+        # whose answer is on the new basis.
+        self.db.buy(1, portfolio=2, when="now() - interval '500 days'")
+        wait_until(lambda: self.db.job_done(1, "extend"), what="extended")
+        daemon.wait_for(r"Rewrote the history of SPLT: the provider's"
+                        r" adjustment changed \(close of ")
+        # Every stored day is on the basis the provider serves now.
+        rows = self.db.rows(
+            "SELECT date, close, adj_close FROM asset_prices"
+            " WHERE asset_id = 1 ORDER BY date")
+        # A year of weekdays backfilled, about a hundred more extended.
+        self.assertGreater(len(rows), backfilled + 90)
+        self.assertLess(rows[0][0], first - dt.timedelta(days=120))
+        inst = instrument("SPLT")
+        for day, close, adj_close in rows:
+            bar = inst.bar(day)
+            self.assertAlmostEqual(float(close), bar.close, delta=1e-6,
+                                   msg=str(day))
+            self.assertAlmostEqual(float(adj_close), bar.adjclose,
+                                   delta=1e-6, msg=str(day))
+        self.assertEqual(self.db.duplicate_prices(), 0)
+        # The backfill, the extension, and the one rewrite.
+        self.assertEqual(len(self.yahoo.requests("SPLT")), 3)
+        self.assertEqual(daemon.count(r"Rewrote the history of SPLT"), 1)
         self.stop_daemon(daemon)
 
 

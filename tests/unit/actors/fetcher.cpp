@@ -32,6 +32,10 @@ struct world {
   bool hold_gets = false;
   // writer
   std::vector<std::pair<job_id, size_t>> writes;
+  std::vector<backfill_job> written;
+  /// The writer's answers, in order, while any are left: "the stored
+  /// history disagrees" (nothing written).
+  std::deque<std::string> disagreements;
 };
 
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
@@ -104,7 +108,13 @@ writer_actor::behavior_type fake_writer(writer_actor::pointer,
   return {
     [=](atom::write, const backfill_job& job, const price_series& series) {
       w->writes.emplace_back(job.id, series.bars.size());
-      return write_summary{static_cast<int32_t>(series.bars.size()), 0};
+      w->written.push_back(job);
+      if (!w->disagreements.empty()) {
+        auto disagreement = std::move(w->disagreements.front());
+        w->disagreements.pop_front();
+        return write_summary{0, 0, std::move(disagreement)};
+      }
+      return write_summary{static_cast<int32_t>(series.bars.size()), 0, {}};
     },
     [](tracker_actor) {},
   };
@@ -123,6 +133,23 @@ backfill_job job(job_id id, std::string symbol, std::string type = "stock") {
 http_response ok_chart() {
   return http_response{200, "application/json;charset=utf-8", -1,
                        fixture_body("aapl_1d.json")};
+}
+
+/// An extension of AMD back to 2023-12-09 (19'700) whose stored history
+/// starts on 2024-01-28 (19'750).
+backfill_job extension(job_id id) {
+  auto j = job(id, "AMD");
+  j.kind = job_kind::extend;
+  j.first_transaction = 19'700;
+  j.want_from = 19'700;
+  j.first_price = 19'750;
+  return j;
+}
+
+/// The bounds of a chart URL's window, in days (a week's margin included).
+std::string period(day_number from, day_number until) {
+  return "period1=" + std::to_string(int64_t{from} * 86'400) +
+         "&period2=" + std::to_string(int64_t{until} * 86'400);
 }
 
 struct fixture : actor_fixture {
@@ -303,6 +330,52 @@ CAF_TEST(draining hands back jobs not started and waits for the rest) {
   CAF_REQUIRE(drained->value);
   CAF_CHECK_EQUAL(*drained->value, 1);
   CAF_CHECK_EQUAL(q->done.size(), 1u);
+}
+
+CAF_TEST(an extension on another basis is refetched whole and rewritten) {
+  w->responses["/AMD?"] = ok_chart();
+  w->disagreements.push_back("close of 2024-01-29: stored 200.5, served 100");
+  q->jobs_to_hand_out.push_back({extension(1)});
+  launch(4, 1);
+  // First up to the first stored day; then from the wanted start to today
+  // (2024-03-09, 19'791).
+  CAF_REQUIRE_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK(w->urls[0].find(period(19'693, 19'751)) != std::string::npos);
+  CAF_CHECK(w->urls[1].find(period(19'693, 19'792)) != std::string::npos);
+  CAF_REQUIRE_EQUAL(w->written.size(), 2u);
+  CAF_CHECK(!w->written[0].rewrites_history());
+  CAF_CHECK_EQUAL(w->written[1].rewrite_reason,
+                  "close of 2024-01-29: stored 200.5, served 100");
+  CAF_REQUIRE_EQUAL(q->done.size(), 1u);
+  CAF_CHECK_EQUAL(q->done[0].second.bars, 5);
+  CAF_CHECK(q->failed.empty());
+}
+
+CAF_TEST(a rewrite that still disagrees fails instead of refetching again) {
+  w->responses["/AMD?"] = ok_chart();
+  for (int i = 0; i < 3; ++i)
+    w->disagreements.push_back("close of 2024-01-29: stored 200.5, served 100");
+  q->jobs_to_hand_out.push_back({extension(1)});
+  launch(4, 1);
+  CAF_CHECK_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK(q->done.empty());
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  // The queue's retries bound it.
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::transient);
+}
+
+CAF_TEST(a rewrite that finds no data is retried and not settled) {
+  // The extension's window has bars; the rewrite's (up to today) has none.
+  w->responses["period2=" + std::to_string(19'751 * 86'400)] = ok_chart();
+  w->responses["period2=" + std::to_string(19'792 * 86'400)] = http_response{
+    200, "application/json", -1, fixture_body("no_timestamps.json")};
+  w->disagreements.push_back("close of 2024-01-29: stored 200.5, served 100");
+  q->jobs_to_hand_out.push_back({extension(1)});
+  launch(4, 1);
+  CAF_CHECK_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK(q->done.empty());
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::transient);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -46,6 +46,7 @@ backfill_job sample_job() {
   job.first_transaction = 19'000;
   job.first_price = 19'400;
   job.want_from = 19'000;
+  job.rewrite_reason = "close of 2023-02-10: stored 200.5, served 100.25";
   return job;
 }
 
@@ -83,7 +84,10 @@ CAF_TEST(every message type survives serialisation) {
            {13, "", enqueue_outcome::failed_before, false,
             hold_reason::permanent_failure, "symbol_not_found"}});
   check_round_trip(sys, atom::write_v, sample_job(), sample_series());
-  check_round_trip(sys, write_summary{251, 3});
+  check_round_trip(sys, write_summary{251, 3, {}});
+  check_round_trip(
+    sys,
+    write_summary{0, 0, "close of 2023-02-10: stored 200.5, served 100.25"});
   check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
   check_round_trip(sys, http_response{200, "application/json", 5, "{}"});
   check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
@@ -96,7 +100,7 @@ CAF_TEST(every message type survives serialisation) {
                                      false, hold_reason::none, ""}},
                                    4711,
                                    true});
-  check_round_trip(sys, atom::done_v, sample_job(), write_summary{251, 3});
+  check_round_trip(sys, atom::done_v, sample_job(), write_summary{251, 3, {}});
   check_round_trip(sys, atom::release_v, std::vector<job_id>{4, 5});
 }
 

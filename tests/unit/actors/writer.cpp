@@ -11,6 +11,10 @@ namespace {
 
 struct log_book {
   std::vector<std::pair<asset_id, size_t>> writes;
+  /// The jobs the store was asked to store, in order.
+  std::vector<backfill_job> jobs;
+  /// What the store answers an extension: non-empty for "disagrees".
+  std::string disagreement;
   std::vector<asset_id> tracked_fresh;
   std::vector<asset_id> tracked;
   bool fail = false;
@@ -19,12 +23,16 @@ struct log_book {
 writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
                                              std::shared_ptr<log_book> log) {
   return {
-    [=](atom::write, asset_id asset,
+    [=](atom::write, const backfill_job& job,
         const price_series& series) -> caf::result<write_summary> {
       if (log->fail)
         return db_down();
-      log->writes.emplace_back(asset, series.bars.size());
-      return write_summary{static_cast<int32_t>(series.bars.size()), 2};
+      log->writes.emplace_back(job.asset, series.bars.size());
+      log->jobs.push_back(job);
+      if (job.kind == job_kind::extend && !job.rewrites_history() &&
+          !log->disagreement.empty())
+        return write_summary{0, 0, log->disagreement};
+      return write_summary{static_cast<int32_t>(series.bars.size()), 2, {}};
     },
   };
 }
@@ -99,6 +107,39 @@ CAF_TEST(a restarted tracker is used from then on) {
   settle();
   CAF_CHECK(log->tracked_fresh.empty());
   CAF_CHECK_EQUAL(other_log->tracked_fresh, std::vector<asset_id>{12});
+}
+
+CAF_TEST(an extension on another basis is reported and tracks nothing) {
+  log->disagreement = "close of 2022-01-08: stored 200.5, served 100.25";
+  auto extension = job();
+  extension.kind = job_kind::extend;
+  extension.first_price = 19'002;
+  auto got = ask<write_summary>(hdl, atom::write_v, extension, series(5));
+  settle();
+  CAF_REQUIRE(got->value);
+  CAF_CHECK(got->value->basis_changed());
+  CAF_CHECK_EQUAL(got->value->disagreement, log->disagreement);
+  // The store saw the stored days too: it compares them before writing.
+  CAF_REQUIRE_EQUAL(log->writes.size(), 1u);
+  CAF_CHECK_EQUAL(log->writes[0].second, 5u);
+  CAF_CHECK(log->tracked_fresh.empty());
+}
+
+CAF_TEST(a rewrite is stored whole and tracked) {
+  log->disagreement = "close of 2022-01-08: stored 200.5, served 100.25";
+  auto rewrite = job();
+  rewrite.kind = job_kind::extend;
+  rewrite.first_price = 19'002;
+  rewrite.rewrite_reason = log->disagreement;
+  auto got = ask<write_summary>(hdl, atom::write_v, rewrite, series(5));
+  settle();
+  CAF_REQUIRE(got->value);
+  CAF_CHECK(!got->value->basis_changed());
+  CAF_CHECK_EQUAL(got->value->bars, 5);
+  CAF_REQUIRE_EQUAL(log->jobs.size(), 1u);
+  CAF_CHECK(log->jobs[0].rewrites_history());
+  CAF_CHECK_EQUAL(log->writes[0].second, 5u);
+  CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
