@@ -191,6 +191,15 @@ void catch_up(self_pointer self) {
       });
 }
 
+/// The tracker was restarted: the recounts it had pending, and those sent to
+/// it while it was down, are lost. A full scan asks for them all again.
+void on_new_tracker(self_pointer self, tracker_actor tracker) {
+  auto& st = self->state;
+  st.tracker = std::move(tracker);
+  st.next_full_catch_up = self->clock().now();
+  catch_up(self);
+}
+
 /// The one periodic timer: retries sightings the store could not take and
 /// starts catch-up scans when due.
 void on_tick(self_pointer self) {
@@ -220,7 +229,7 @@ dedupe(dedupe_actor::stateful_pointer<dedupe_state> self,
     [=](const asset_seen& seen) { on_sighting(self, seen); },
     [=](atom::catch_up) { catch_up(self); },
     [=](atom::tick) { on_tick(self); },
-    [=](tracker_actor tracker) { self->state.tracker = std::move(tracker); },
+    [=](tracker_actor tracker) { on_new_tracker(self, std::move(tracker)); },
     [=](job_queue_actor queue) { self->state.queue = std::move(queue); },
   };
 }

@@ -183,7 +183,8 @@ using dedupe_actor = caf::typed_actor<
   caf::reacts_to<atom::catch_up>,
   /// Internal: flush pending sightings, start a catch-up when due.
   caf::reacts_to<atom::tick>,
-  /// The tracker was restarted: use this handle from now on.
+  /// The tracker was restarted: use this handle from now on, and scan
+  /// everything (the recounts it held are lost).
   caf::reacts_to<tracker_actor>,
   /// The job queue was restarted: use this handle from now on.
   caf::reacts_to<job_queue_actor>>;

@@ -77,6 +77,8 @@ class NewAsset(PipelineTest):
         self.db.execute(
             """SELECT pg_notify('transaction_created', '{"asset_id": 1}')""")
         self.backfilled_records(daemon, "AAPL")
+        # The job queue records the outcome after the writer's log line.
+        wait_until(lambda: self.db.job_done(1), what="AAPL's job done")
         # No transaction: no portfolio holds it, so nobody tracks it.
         self.assertEqual(self.db.job(1), ("done", 1, None))
         self.assertIsNone(self.db.tracking(1))

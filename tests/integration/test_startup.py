@@ -92,7 +92,8 @@ class StartUp(PipelineTest):
         wait_until(lambda: self.db.scalar(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE application_name = 'backfilld'"
-            " AND wait_event_type = 'Lock'"), what="migration waiting")
+            " AND wait_event_type = 'Lock' AND datname = current_database()"),
+            what="migration waiting")
         self.assert_exits_cleanly_on_sigterm(daemon)
         self.assertIn("Received SIGTERM while migrating the schema",
                       daemon.output())
@@ -126,8 +127,11 @@ class StartUp(PipelineTest):
         daemon = self.start_daemon()
         # The server keeps refusing us, with the same message every time.
         self.db._admin(f"ALTER DATABASE {self.db.name} ALLOW_CONNECTIONS false")
+        # Only this test's daemon: the DB tests running beside it connect as
+        # "backfilld" too.
         self.db._admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE application_name = 'backfilld'")
+                       " WHERE application_name = 'backfilld'"
+                       f" AND datname = '{self.db.name}'")
         # Many quiet retries (the counter), of the listener and the stores.
         daemon.wait_for(r"Summary: .*db_unavailable=([2-9]\d|\d{3,})")
         daemon.wait_for(r"\[job-store\] Database unavailable: ")

@@ -233,6 +233,21 @@ CAF_TEST(a failed full scan is tried again as a full scan) {
   CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, -1, 100}));
 }
 
+CAF_TEST(a restarted tracker gets every asset again through a full scan) {
+  started();
+  auto successor_book = std::make_shared<tracker_log>();
+  auto successor = start(fake_tracker, successor_book);
+  store_book->catch_up_answer = {
+    {31, "OLD", enqueue_outcome::has_prices, false, hold_reason::none, ""}};
+  self->send(hdl, successor);
+  expect((tracker_actor), from(self).to(hdl));
+  expect((atom::catch_up, scan_mark), from(hdl).to(store));
+  CAF_CHECK_EQUAL(store_book->scan_marks, marks({-1, -1}));
+  expect((catch_up_report), from(store).to(hdl));
+  expect((atom::track, asset_id), from(hdl).to(successor).with(_, 31));
+  CAF_CHECK(tracker_book->tracked.empty());
+}
+
 CAF_TEST(a restarted job queue is woken from then on) {
   started();
   auto successor_book = std::make_shared<queue_script>();
