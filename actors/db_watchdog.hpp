@@ -77,6 +77,20 @@ class call_guard {
   uint64_t token_ = 0;
 };
 
+/// Runs `f()` with `guard` armed on `socket`, for a call made outside a
+/// `db_session` (the listener's LISTEN and ping).
+template <class F>
+void guarded(call_guard& guard, int socket, F&& f) {
+  guard.begin(socket);
+  try {
+    f();
+  } catch (...) {
+    guard.end();
+    throw;
+  }
+  guard.end();
+}
+
 /// Routes every call of `session` through `guard`. Both must live as long
 /// as each other (in one actor's state).
 void watch_calls(db_session& session, call_guard& guard);

@@ -255,13 +255,16 @@ void on_release(self_pointer self, const std::vector<job_id>& jobs) {
 
 void heartbeat(self_pointer self) {
   auto& st = self->state;
+  // The store releases running jobs of ours that no fetcher holds: the jobs
+  // of a claim still on its way would count as such. Wait for its answer
+  // (the next tick tries again).
+  if (st.heartbeat_in_flight || st.claim_in_flight)
+    return;
   st.next_heartbeat = self->clock().now() + st.settings.heartbeat_interval;
   // Also while nothing is held: the store then releases claims of ours that
   // reached no fetcher (their answer was lost), which would otherwise wait
   // for their lease.
   auto jobs = st.pulls.all_held();
-  if (st.heartbeat_in_flight)
-    return;
   st.heartbeat_in_flight = true;
   self->request(st.store, st.settings.store_timeout, atom::heartbeat_v, jobs)
     .then(
@@ -284,9 +287,11 @@ void on_tick(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, st.settings.poll_interval, atom::tick_v);
   flush_outbox(self);
-  try_claim(self);
+  // The heartbeat before the claim: it waits while a claim is out, and the
+  // store runs the two in this order.
   if (self->clock().now() >= st.next_heartbeat)
     heartbeat(self);
+  try_claim(self);
 }
 
 caf::result<int32_t> on_drain(self_pointer self) {

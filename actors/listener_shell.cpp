@@ -67,9 +67,12 @@ void connect_and_listen(self_pointer self) {
     auto link = std::make_shared<listen_connection>();
     link->conn = open_connection(st.db);
     auto logic = st.logic;
-    link->receiver = std::make_unique<forwarder>(
-      *link->conn, st.settings.channel,
-      [self, logic](pg_notification n) { self->send(logic, std::move(n)); });
+    // LISTEN is a call like any other: a silent peer must not hang it.
+    guarded(st.guard, link->conn->sock(), [&] {
+      link->receiver = std::make_unique<forwarder>(
+        *link->conn, st.settings.channel,
+        [self, logic](pg_notification n) { self->send(logic, std::move(n)); });
+    });
     st.link = std::move(link);
     st.backend_pid = st.link->conn->backendpid();
     st.reconnect_delay.reset();
@@ -95,15 +98,10 @@ void wait_once(self_pointer self) {
     conn.await_notification(static_cast<long>(slice.count() / 1000),
                             static_cast<long>((slice.count() % 1000) * 1000));
     if (steady_clock::now() >= st.next_ping) {
-      st.guard.begin(conn.sock());
-      try {
+      guarded(st.guard, conn.sock(), [&] {
         pqxx::nontransaction ping{conn};
         ping.exec("SELECT 1");
-      } catch (...) {
-        st.guard.end();
-        throw;
-      }
-      st.guard.end();
+      });
       st.next_ping = steady_clock::now() + st.settings.ping_interval;
     }
     if (auto pid = conn.backendpid(); pid != st.backend_pid) {

@@ -248,6 +248,24 @@ CAF_TEST(leases are checked while nothing is held so orphans go back) {
   CAF_CHECK(store_book->heartbeats.front().empty());
 }
 
+CAF_TEST(no heartbeat while a claim is on its way) {
+  // Its jobs are ours in the table but in nobody's hands yet: a heartbeat
+  // would release them as orphans.
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(2, book);
+  boot(f);
+  expect((atom::pull, uint32_t, std::vector<job_id>), from(f).to(hdl));
+  // The claim waits in the store's mailbox while the heartbeat comes due.
+  sched.clock().advance_time(10s);
+  while (sched.prioritize(hdl))
+    sched.run_once(); // the queue's own ticks only
+  CAF_CHECK(store_book->heartbeats.empty());
+  // Once the claim is answered, the next tick does it.
+  settle();
+  wait(1s);
+  CAF_CHECK_EQUAL(store_book->heartbeats.size(), 1u);
+}
+
 CAF_TEST(held jobs get heartbeats even those reported after a restart) {
   auto book = std::make_shared<fetcher_log>();
   // A fetcher that already holds jobs 20 and 21 (from our predecessor).
