@@ -87,12 +87,7 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   queue_settings reviving = me;
   reviving.revive_after = 3'600'000ms;
   enqueue_jobs(*conn, {12}, reviving);
-  auto jobs = claim(1, reviving);
-  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  CAF_CHECK(fail_job(*conn,
-                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
-                                 "gave up after 8 attempts: HTTP 503"},
-                     reviving));
+  auto id = claim_and_give_up(reviving, "gave up after 8 attempts: HTTP 503");
   auto again = enqueue_jobs(*conn, {12}, reviving);
   CAF_CHECK_EQUAL(again[0].outcome, enqueue_outcome::failed_before);
   CAF_CHECK_EQUAL(again[0].last_error, "gave up after 8 attempts: HTTP 503");
@@ -101,11 +96,11 @@ CAF_TEST(attempts that ran out in an outage are revived after a while) {
   CAF_CHECK_EQUAL(revived[0].outcome, enqueue_outcome::queued);
   // In its own row: a revival adds none.
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"), 1);
-  CAF_CHECK_EQUAL(state_of(jobs[0].id), "pending");
+  CAF_CHECK_EQUAL(state_of(id), "pending");
   CAF_CHECK_EQUAL(scalar<int>("SELECT attempts FROM backfill_jobs"), 0);
   // A permanent failure stays until an operator asks.
   enqueue_jobs(*conn, {13}, reviving);
-  jobs = claim(2, reviving);
+  auto jobs = claim(2, reviving);
   auto btc = std::find_if(jobs.begin(), jobs.end(),
                           [](const auto& j) { return j.asset == 13; });
   CAF_REQUIRE(btc != jobs.end());
@@ -166,16 +161,11 @@ CAF_TEST(a failed extension is revived in its own row) {
   queue_settings reviving = me;
   reviving.revive_after = 3'600'000ms;
   CAF_REQUIRE(enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
-  auto jobs = claim(1, reviving);
-  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  CAF_CHECK(fail_job(*conn,
-                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
-                                 "gave up after 8 attempts: HTTP 503"},
-                     reviving));
+  auto id = claim_and_give_up(reviving, "gave up after 8 attempts: HTTP 503");
   CAF_CHECK(!enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
   exec("UPDATE backfill_jobs SET finished_at = now() - interval '2 hours'");
   CAF_CHECK(enqueue_jobs(*conn, {15}, reviving)[0].extension_queued);
-  CAF_CHECK_EQUAL(state_of(jobs[0].id), "pending");
+  CAF_CHECK_EQUAL(state_of(id), "pending");
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfill_jobs"
                               " WHERE kind = 'extend'"),
                   1);
@@ -186,11 +176,7 @@ CAF_TEST(a symbol with no data twice in a row fails for good) {
   queue_settings reviving = me;
   reviving.revive_after = 1ms;
   auto give_up = [&](const std::string& reason) {
-    auto jobs = claim(1, reviving);
-    CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-    CAF_CHECK(fail_job(
-      *conn, job_verdict{jobs[0].id, verdict_action::give_up, 0, false, reason},
-      reviving));
+    claim_and_give_up(reviving, reason);
     exec("UPDATE backfill_jobs SET finished_at = now() - interval '1 hour'");
   };
   give_up("gave up after 8 attempts: no_data: empty chart");

@@ -56,6 +56,18 @@ struct queue_fixture : db_fixture {
     return claim_jobs(*conn, n, who, reclaimed);
   }
 
+  /// Claims the one due job as `who` and records that its attempts ran out
+  /// with `reason` (a give-up that catch-up may revive); returns its id.
+  job_id claim_and_give_up(const queue_settings& who,
+                           const std::string& reason) {
+    auto jobs = claim(1, who);
+    CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+    CAF_CHECK(fail_job(
+      *conn, job_verdict{jobs[0].id, verdict_action::give_up, 0, false, reason},
+      who));
+    return jobs[0].id;
+  }
+
   /// Runs `f` again while it finds the connection broken: libpqxx 6 drops
   /// the broken connection on one call and reconnects on a later one (the
   /// job store's session opens a new connection instead).

@@ -131,6 +131,19 @@ CAF_TEST(a role that may not create tables gets a clear error) {
 
 namespace {
 
+/// A tracker's own assets and transactions, with its indexes (`indexes`).
+void tracker_tables(db_fixture& db, const std::string& indexes) {
+  db.exec(R"sql(
+    CREATE TABLE assets (id serial PRIMARY KEY, symbol text NOT NULL,
+                         asset_type text NOT NULL DEFAULT 'stock',
+                         currency text);
+    CREATE TABLE transactions (id bigserial PRIMARY KEY, portfolio_id int,
+                               asset_id int REFERENCES assets (id),
+                               quantity numeric, price numeric,
+                               timestamp timestamptz);
+  )sql" + indexes);
+}
+
 int our_index(db_fixture& db) {
   return db.scalar<int>("SELECT count(*) FROM pg_class"
                         " WHERE relname = 'backfilld_transactions_asset'");
@@ -139,30 +152,15 @@ int our_index(db_fixture& db) {
 } // namespace
 
 CAF_TEST(an index the tracker already has on transactions is reused) {
-  exec(R"sql(
-    CREATE TABLE assets (id serial PRIMARY KEY, symbol text NOT NULL,
-                         asset_type text NOT NULL DEFAULT 'stock',
-                         currency text);
-    CREATE TABLE transactions (id bigserial PRIMARY KEY, portfolio_id int,
-                               asset_id int REFERENCES assets (id),
-                               quantity numeric, price numeric,
-                               timestamp timestamptz);
-    CREATE INDEX tracker_tx_asset_time ON transactions (asset_id, timestamp);
-  )sql");
+  tracker_tables(*this, "CREATE INDEX tracker_tx_asset_time"
+                        " ON transactions (asset_id, timestamp)");
   migration_report report;
   CAF_REQUIRE(!migrate(*conn, report));
   CAF_CHECK_EQUAL(our_index(*this), 0);
 }
 
 CAF_TEST(partial or expression indexes do not count) {
-  exec(R"sql(
-    CREATE TABLE assets (id serial PRIMARY KEY, symbol text NOT NULL,
-                         asset_type text NOT NULL DEFAULT 'stock',
-                         currency text);
-    CREATE TABLE transactions (id bigserial PRIMARY KEY, portfolio_id int,
-                               asset_id int REFERENCES assets (id),
-                               quantity numeric, price numeric,
-                               timestamp timestamptz);
+  tracker_tables(*this, R"sql(
     CREATE INDEX tracker_recent ON transactions (asset_id)
       WHERE timestamp > '2025-01-01';
     CREATE INDEX tracker_expr ON transactions ((asset_id::bigint));
