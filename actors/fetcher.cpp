@@ -237,12 +237,8 @@ void start(self_pointer self, const backfill_job& job,
          to_string(f.code) + std::string{": "} + f.detail);
     return;
   }
-  // A rewrite asks from `want_from` up to today: what `window_for` asks for
-  // an extension of an asset without stored prices.
-  auto asked = job;
-  if (job.rewrites_history())
-    asked.first_price = no_day;
-  auto window = window_for(asked, st.settings.range, unix_now(self));
+  auto window =
+    window_for(job, st.settings.range, unix_now(self), st.settings.overlap);
   st.granting[job.id] = grant_wait{
     std::move(worker), chart_url(st.settings.base_url, ticker, window)};
   request_grant(self, job.id);

@@ -21,6 +21,7 @@
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/operator_queries.hpp"
+#include "db/refresh_queries.hpp"
 #include "db/schema.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -320,6 +321,7 @@ int run_retry(config& cfg, const std::string& target) {
     return 1;
   try {
     if (target == "--all-failed") {
+      reactivate_assets(*conn, {}); // Inactive (delisted) assets too.
       auto revived = retry_failed(*conn, {});
       if (revived == 0)
         std::cout << "No failed jobs to retry\n";
@@ -334,6 +336,8 @@ int run_retry(config& cfg, const std::string& target) {
                 << " (give a symbol from the assets table, or an asset id)\n";
       return 1;
     }
+    if (reactivate_assets(*conn, target) > 0)
+      std::cout << "Reactivated " << target << " (it had been inactive)\n";
     auto revived = retry_failed(*conn, target);
     if (revived == 0) {
       std::cout << "Nothing to retry: no failed jobs of " << assets.front();

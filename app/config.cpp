@@ -77,6 +77,13 @@ config::config()
     fetch_concurrency(4),
     fetch_window(8),
     history_range("1y"),
+    refresh_interval(6h),
+    refresh_after_close(30min),
+    refresh_overlap(5),
+    refresh_gap_days(3),
+    refresh_delisted_after(10),
+    refresh_stale_after(3),
+    refresh_batch(500),
     queue_poll_interval(2s),
     queue_lease(5min),
     queue_heartbeat_interval(1min),
@@ -137,6 +144,20 @@ config::config()
   opt_group{custom_options_, "history"}.add(
     history_range, "range",
     "first backfill range: 1mo 3mo 6mo 1y 2y 5y 10y ytd max");
+  opt_group{custom_options_, "refresh"}
+    .add(refresh_interval, "interval",
+         "refresh every tracked asset this often (0s: only after closes)")
+    .add(refresh_after_close, "after-close",
+         "daily refresh this long after each exchange's close, local time")
+    .add(refresh_overlap, "overlap",
+         "trading days before the last stored one a refresh asks again")
+    .add(refresh_gap_days, "gap-days",
+         "more missing weekdays than this in a history is a hole to fill")
+    .add(refresh_delisted_after, "delisted-after",
+         "days of \"no data\" after which an asset is marked inactive")
+    .add(refresh_stale_after, "stale-after",
+         "trading days without a new price before status calls it stale")
+    .add(refresh_batch, "batch", "refresh jobs queued per transaction");
   opt_group{custom_options_, "queue"}
     .add(queue_poll_interval, "poll-interval",
          "look for due jobs this often while idle")
@@ -311,6 +332,10 @@ caf::expected<pipeline_settings> config::pipeline() const {
                "must be under half of queue.lease (" + num(queue_lease) + ", " +
                  source_of("queue.lease") + "), not " +
                  num(queue_heartbeat_interval));
+  if (refresh_delisted_after < 1)
+    return bad("refresh.delisted-after", "must be at least 1, not 0");
+  if (refresh_batch < 1)
+    return bad("refresh.batch", "must be at least 1, not 0");
   pipeline_settings s;
   s.db = database();
   s.lease.worker = worker_name();
@@ -321,6 +346,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.lease.revive_after = ms(retry_revive_after);
   s.lease.history_range = history_range;
   s.lease.prune_after = ms(queue_prune_after);
+  s.lease.gap_days = static_cast<int32_t>(refresh_gap_days);
+  s.lease.delisted_after = static_cast<int32_t>(refresh_delisted_after);
   s.listen.poll_interval = ms(listener_poll_interval);
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
@@ -347,6 +374,11 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.base_url = yahoo_base_url;
   s.fetcher.range = history_range;
   s.fetcher.window = static_cast<uint32_t>(fetch_window);
+  s.fetcher.overlap = static_cast<int32_t>(refresh_overlap);
+  s.scheduler.interval = ms(refresh_interval);
+  s.scheduler.after_close = ms(refresh_after_close);
+  s.scheduler.store_timeout = store_timeout;
+  s.schedule_store.batch = static_cast<int32_t>(refresh_batch);
   s.fetcher.http_timeout =
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
   s.fetcher.store_timeout = store_timeout;

@@ -160,6 +160,28 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
   return {};
 }
 
+write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series, double tolerance) {
+  pqxx::work txn{conn};
+  write_summary summary;
+  if (!series.bars.empty()) {
+    std::vector<stored_close> stored;
+    for (const auto& row :
+         txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
+                         series.bars.back().day))
+      stored.push_back(stored_close{row[0].as<day_number>(),
+                                    row[1].as<double>(), row[2].as<double>()});
+    summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
+    if (summary.basis_changed()) {
+      txn.abort();
+      return summary;
+    }
+  }
+  summary = upsert_bars(txn, asset, series, series.bars);
+  txn.commit();
+  return summary;
+}
+
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series, double tolerance) {
   pqxx::work txn{conn};

@@ -58,6 +58,15 @@ write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series,
                               double tolerance = basis_tolerance);
 
+/// Stores a refresh in one transaction: when the answer agrees with the
+/// stored days it covers (within `tolerance`), upserts all of it, so that
+/// new days are added, late corrections converge and identical rows are
+/// left alone (`write_summary::changed` counts the rest). When it disagrees
+/// it writes nothing and says why, as `write_extension` does.
+write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series,
+                            double tolerance = basis_tolerance);
+
 /// What of a job's series is stored: all of a backfill's, and of an
 /// extension's only the days before the first stored price as of the claim
 /// (`write_extension` cuts by the first stored day as of its transaction).
