@@ -34,8 +34,8 @@ struct scheduler_settings {
   /// `refresh.after-close`: how long after an exchange's regular close its
   /// assets are refreshed (the close's bar is final by then).
   std::chrono::milliseconds after_close{1'800'000};
-  /// How often due runs are looked for.
-  std::chrono::milliseconds poll_interval{30'000};
+  /// How often due runs are looked for (in memory; no database call).
+  std::chrono::milliseconds poll_interval{2'000};
   /// Bound on one store round trip.
   std::chrono::milliseconds store_timeout{120'000};
   /// Unix time (seconds) when the scheduler starts; 0 takes the system

@@ -378,6 +378,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.scheduler.interval = ms(refresh_interval);
   s.scheduler.after_close = ms(refresh_after_close);
   s.scheduler.store_timeout = store_timeout;
+  // Due runs are looked for as often as due jobs: a check in memory.
+  s.scheduler.poll_interval = ms(queue_poll_interval);
   s.schedule_store.batch = static_cast<int32_t>(refresh_batch);
   s.fetcher.http_timeout =
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
