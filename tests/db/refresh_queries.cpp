@@ -100,10 +100,10 @@ CAF_TEST(inactive untracked or busy assets and fresh ones are skipped) {
   exec("UPDATE backfill_jobs SET state = 'done'");
   exec("UPDATE backfilld_asset_state SET last_refresh_at = now()"
        " WHERE asset_id = 12");
-  CAF_CHECK_EQUAL(enqueue_refreshes(*conn, {}, 0,
-                                    std::chrono::milliseconds{3'600'000}, 100)
-                    .queued,
-                  0);
+  CAF_CHECK_EQUAL(
+    enqueue_refreshes(*conn, {}, 0, std::chrono::milliseconds{3'600'000}, 100)
+      .queued,
+    0);
   CAF_CHECK_EQUAL(run().queued, 1);
 }
 
@@ -147,10 +147,9 @@ CAF_TEST(a claimed refresh carries its last stored day and earliest hole) {
   CAF_CHECK_EQUAL(jobs[0].last_price, last);
   // Weekends and a two-day holiday are no hole.
   CAF_CHECK_EQUAL(jobs[0].want_from, no_day);
-  CAF_CHECK(fail_job(*conn,
-                     job_verdict{jobs[0].id, verdict_action::retry, 0, true,
-                                 "transient"},
-                     me));
+  CAF_CHECK(fail_job(
+    *conn, job_verdict{jobs[0].id, verdict_action::retry, 0, true, "transient"},
+    me));
   // A week without prices is one: the refresh starts before it.
   exec("DELETE FROM asset_prices WHERE asset_id = 12"
        " AND date BETWEEN current_date - 30 AND current_date - 22");

@@ -131,8 +131,7 @@ CAF_TEST(every interval refreshes all zones again) {
   wait(1h);
   CAF_CHECK_EQUAL(zones_asked(), zones({"*", "*"}));
   // Assets refreshed within half an interval (after a close) are skipped.
-  CAF_CHECK_EQUAL(store_book->requests.back().fresher_than,
-                  caf::timespan{3h});
+  CAF_CHECK_EQUAL(store_book->requests.back().fresher_than, caf::timespan{3h});
   wait(6h);
   CAF_CHECK_EQUAL(zones_asked(), zones({"*", "*", "*"}));
 }
