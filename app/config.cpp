@@ -332,6 +332,13 @@ caf::expected<pipeline_settings> config::pipeline() const {
                "must be under half of queue.lease (" + num(queue_lease) + ", " +
                  source_of("queue.lease") + "), not " +
                  num(queue_heartbeat_interval));
+  // A year of trading days is the most an overlap could usefully ask again.
+  if (refresh_overlap > 260)
+    return bad("refresh.overlap",
+               "must be within 0..260, not " + num(refresh_overlap));
+  // At 0 every holiday would count as a hole, asked for again each time.
+  if (refresh_gap_days < 1)
+    return bad("refresh.gap-days", "must be at least 1, not 0");
   if (refresh_delisted_after < 1)
     return bad("refresh.delisted-after", "must be at least 1, not 0");
   if (refresh_batch < 1)
@@ -380,6 +387,12 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.scheduler.store_timeout = store_timeout;
   // Due runs are looked for as often as due jobs: a check in memory.
   s.scheduler.poll_interval = ms(queue_poll_interval);
+  // For tests only, like BACKFILLD_FAILPOINTS: the clock by which the fetcher
+  // and the scheduler tell open sessions and due runs starts at this Unix
+  // time, so that a test can stand inside or after a session.
+  if (auto now = std::getenv("BACKFILLD_TEST_NOW"))
+    s.fetcher.start_unix_time = s.scheduler.start_unix_time =
+      std::strtoll(now, nullptr, 10);
   s.schedule_store.batch = static_cast<int32_t>(refresh_batch);
   s.fetcher.http_timeout =
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};

@@ -4,6 +4,7 @@ PostgreSQL and the fake provider, whose "today" moves."""
 import datetime as dt
 import time
 import unittest
+from zoneinfo import ZoneInfo
 
 from harness import PipelineTest, wait_until
 
@@ -88,6 +89,43 @@ class Refresh(PipelineTest):
                                     int(time.time()) - 120)
         daemon.wait_for(r"Refreshed AMD: 3 new or changed records")
         self.assertEqual(self.db.duplicate_prices(), 0)
+        self.stop_daemon(daemon)
+
+    def test_todays_bar_is_stored_after_the_close_and_corrected_in_place(self):
+        ny = ZoneInfo("America/New_York")
+        during = int(dt.datetime.combine(self.d3, dt.time(15, 0),
+                                         tzinfo=ny).timestamp())
+        after = int(dt.datetime.combine(self.d3, dt.time(16, 45),
+                                        tzinfo=ny).timestamp())
+        # An hour before New York's close, for the fake and for the daemon.
+        self.yahoo.set_now(during)
+        daemon = self.start_daemon(*REFRESH,
+                                   env={"BACKFILLD_TEST_NOW": str(during)})
+        before = self.backfill(daemon, 12, "AMD")
+        yesterday = weekdays_before(self.d3, 1)
+        self.assertEqual(max(before), yesterday)
+        wait_until(lambda: len(self.refreshes_of("AMD")) >= 2, timeout=30,
+                   what="two refreshes during the session")
+        wait_until(lambda: self.db.job_done(12, "refresh"), what="done")
+        self.assertEqual(self.dates(12), before)
+        self.stop_daemon(daemon)
+        # A stored close strays a little (the provider corrected it since).
+        served = self.db.scalar(
+            "SELECT close FROM asset_prices WHERE asset_id = 12 AND date = %s",
+            (yesterday,))
+        self.db.execute(
+            "UPDATE asset_prices SET close = close * 1.001"
+            " WHERE asset_id = 12 AND date = %s", (yesterday,))
+        # After the close: today's bar is stored, yesterday's corrected.
+        self.yahoo.set_now(after)
+        daemon = self.start_daemon(*REFRESH,
+                                   env={"BACKFILLD_TEST_NOW": str(after)})
+        wait_until(lambda: self.dates(12) == before | {self.d3}, timeout=30,
+                   what="today's bar")
+        wait_until(lambda: self.db.scalar(
+            "SELECT close FROM asset_prices WHERE asset_id = 12 AND date = %s",
+            (yesterday,)) == served, what="yesterday corrected")
+        self.assertNotIn("Rewrote the history", daemon.output())
         self.stop_daemon(daemon)
 
     def test_a_week_long_hole_is_filled_by_the_next_refresh(self):
