@@ -79,6 +79,9 @@ void spawn_role(self_pointer self, role r) {
     watch(self, st.listener, r);
     return;
   case role::scheduler:
+    // A one-shot command (`backfilld backfill`) runs no schedule.
+    if (!st.make.scheduler)
+      return;
     st.scheduler = st.make.scheduler(sys, st.watchdog, st.queue);
     watch(self, st.scheduler, r);
     return;

@@ -200,6 +200,16 @@ CAF_TEST(a new job queue reaches dedupe and the fetcher) {
   CAF_CHECK_EQUAL(dedupe_book->new_queues, 1);
 }
 
+CAF_TEST(a factory without a scheduler runs without one) {
+  auto make = fakes();
+  make.scheduler = nullptr;
+  auto spawns = s->spawns["scheduler"];
+  auto other = start(supervisor, supervision_settings{}, make);
+  settle();
+  CAF_CHECK_EQUAL(s->spawns["scheduler"], spawns);
+  CAF_CHECK_EQUAL(s->spawns["fetcher"], 2);
+}
+
 CAF_TEST(a new dedupe actor reaches the listener) {
   kill("dedupe");
   wait(1s);
