@@ -32,6 +32,18 @@ seconds in_seconds(std::chrono::milliseconds x) {
   return duration_cast<seconds>(x);
 }
 
+/// A duration as the configuration writes it ("6h", "30min", "2s").
+std::string readable(std::chrono::milliseconds x) {
+  auto n = x.count();
+  if (n % 3'600'000 == 0)
+    return std::to_string(n / 3'600'000) + "h";
+  if (n % 60'000 == 0)
+    return std::to_string(n / 60'000) + "min";
+  if (n % 1'000 == 0)
+    return std::to_string(n / 1'000) + "s";
+  return std::to_string(n) + "ms";
+}
+
 void next_batch(self_pointer self);
 
 /// Queues a run unless one for the same assets waits already.
@@ -162,6 +174,14 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                  ? caf::timespan{settings.interval}
                  : caf::timespan{std::chrono::hours{24}};
   st.runs.push_back(refresh_run{{}, stale, "start-up"});
+  if (settings.interval.count() > 0)
+    BF_INFO(self,
+            "Refreshing tracked assets every {} and {} after each exchange's "
+            "close",
+            readable(settings.interval), readable(settings.after_close));
+  else
+    BF_INFO(self, "Refreshing tracked assets {} after each exchange's close",
+            readable(settings.after_close));
   next_batch(self);
   self->send(self, atom::tick_v);
   return {

@@ -152,6 +152,30 @@ class Refresh(PipelineTest):
                                 min(hole) - dt.timedelta(days=7))
         self.stop_daemon(daemon)
 
+    def test_a_refresh_on_another_basis_rewrites_the_whole_history(self):
+        daemon = self.start_daemon("--refresh.interval=1h")
+        before = self.backfill(daemon, 12, "AMD")
+        served = dict(self.db.rows(
+            "SELECT date, close FROM asset_prices WHERE asset_id = 12"))
+        self.stop_daemon(daemon)
+        # The stored history is on the basis before a 1:2 reverse split.
+        self.db.execute("UPDATE asset_prices SET close = close * 2,"
+                        " adj_close = adj_close * 2 WHERE asset_id = 12")
+        self.db.execute("UPDATE backfilld_asset_state"
+                        " SET last_refresh_at = now() - interval '2 hours'")
+        daemon = self.start_daemon("--refresh.interval=1h")
+        daemon.wait_for(r"Rewrote the history of AMD: the provider's "
+                        r"adjustment changed \(close of ", timeout=30)
+        wait_until(lambda: dict(self.db.rows(
+            "SELECT date, close FROM asset_prices WHERE asset_id = 12"))
+            == served, what="the whole history on the new basis")
+        # Once: the refresh, then its rewrite from the first stored day.
+        refreshes = self.refreshes_of("AMD")
+        self.assertEqual(len(refreshes), 2)
+        self.assertEqual(period_day(refreshes[1], "period1"), min(before))
+        self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
+        self.stop_daemon(daemon)
+
     def test_a_large_refresh_backlog_does_not_delay_a_new_backfill(self):
         daemon = self.start_daemon("--refresh.interval=0s")
         # 2,000 routine refreshes wait, all due; each answer takes a while.
