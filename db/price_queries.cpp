@@ -171,6 +171,11 @@ write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
                          series.bars.back().day))
       stored.push_back(stored_close{row[0].as<day_number>(),
                                     row[1].as<double>(), row[2].as<double>()});
+    // The newest stored day is the one most often corrected late (and the
+    // one a live bar could have been stored for): it is corrected in place.
+    // A new basis shows on every older day of the overlap too.
+    if (stored.size() > 1)
+      stored.pop_back();
     summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
     if (summary.basis_changed()) {
       txn.abort();

@@ -59,7 +59,8 @@ write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               double tolerance = basis_tolerance);
 
 /// Stores a refresh in one transaction: when the answer agrees with the
-/// stored days it covers (within `tolerance`), upserts all of it, so that
+/// stored days it covers (within `tolerance`; the newest stored day is not
+/// compared unless it is the only one), upserts all of it, so that
 /// new days are added, late corrections converge and identical rows are
 /// left alone (`write_summary::changed` counts the rest). When it disagrees
 /// it writes nothing and says why, as `write_extension` does.

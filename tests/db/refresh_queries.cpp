@@ -37,6 +37,13 @@ struct fixture : queue_fixture {
                              batch);
   }
 
+  /// The newest stored day of AMD, and the stored day before it.
+  std::pair<day_number, day_number> newest_two() {
+    auto rows = exec("SELECT date - DATE '1970-01-01' FROM asset_prices"
+                     " WHERE asset_id = 12 ORDER BY date DESC LIMIT 2");
+    return {rows[0][0].as<day_number>(), rows[1][0].as<day_number>()};
+  }
+
   std::set<asset_id> refresh_jobs(const std::string& state = "pending") {
     std::set<asset_id> result;
     for (const auto& row :
@@ -137,6 +144,10 @@ CAF_TEST(a new backfill is claimed before a large refresh backlog) {
 }
 
 CAF_TEST(a claimed refresh carries its last stored day and earliest hole) {
+  // Two missing trading days in a row (a holiday next to a weekend).
+  exec("DELETE FROM asset_prices WHERE asset_id = 12 AND date IN (SELECT date"
+       " FROM asset_prices WHERE asset_id = 12 AND date < current_date - 10"
+       " ORDER BY date DESC LIMIT 2)");
   run("America/New_York", 0, 1);
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
@@ -162,12 +173,10 @@ CAF_TEST(a claimed refresh carries its last stored day and earliest hole) {
 }
 
 CAF_TEST(a refresh stores new days and counts only rows that changed) {
-  auto last = scalar<int>(
-    "SELECT max(date) - DATE '1970-01-01' FROM asset_prices WHERE asset_id "
-    "= 12");
+  auto [last, before] = newest_two();
   price_series s;
   s.source = "yahoo";
-  s.bars = {bar(last - 1, 50), bar(last, 50.1), bar(last + 1, 51)};
+  s.bars = {bar(before, 50), bar(last, 50.1), bar(last + 1, 51)};
   // The stored day before the last one is replayed (only close stored
   // there so far: open/high/low change), the last is corrected, one is new.
   auto summary = write_refresh(*conn, 12, s);
@@ -177,13 +186,23 @@ CAF_TEST(a refresh stores new days and counts only rows that changed) {
   CAF_CHECK_EQUAL(write_refresh(*conn, 12, s).changed, 0);
 }
 
-CAF_TEST(a refresh on another basis writes nothing) {
-  auto last = scalar<int>(
-    "SELECT max(date) - DATE '1970-01-01' FROM asset_prices WHERE asset_id "
-    "= 12");
+CAF_TEST(the newest stored day is corrected in place whatever the change) {
+  auto [last, before] = newest_two();
   price_series s;
   s.source = "yahoo";
-  s.bars = {bar(last, 25), bar(last + 1, 26)};
+  s.bars = {bar(before, 50), bar(last, 53)};
+  auto summary = write_refresh(*conn, 12, s);
+  CAF_CHECK(!summary.basis_changed());
+  CAF_CHECK_EQUAL(scalar<double>("SELECT close FROM asset_prices WHERE "
+                                 "asset_id = 12 ORDER BY date DESC LIMIT 1"),
+                  53.0);
+}
+
+CAF_TEST(a refresh on another basis writes nothing) {
+  auto [last, before] = newest_two();
+  price_series s;
+  s.source = "yahoo";
+  s.bars = {bar(before, 25), bar(last, 25), bar(last + 1, 26)};
   auto summary = write_refresh(*conn, 12, s);
   CAF_CHECK(summary.basis_changed());
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices WHERE "
