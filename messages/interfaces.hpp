@@ -5,7 +5,7 @@
 // clang-format off
 //
 //   PostgreSQL ─NOTIFY─▶ listener ─asset_seen─▶ dedupe ─enqueue─▶ backfill_jobs
-//                                                 │                 (table)
+//                              scheduler ─refresh─┼───────────────▶ (table)
 //                                                wake                  │
 //                                                 ▼                    │
 //                                             job_queue ◀────claim─────┘

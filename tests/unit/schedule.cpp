@@ -111,6 +111,16 @@ CAF_TEST(a refresh asks from the overlap or the earliest hole up to now) {
   w = window_for(job, "1y", now, 5);
   CAF_CHECK_EQUAL(iso_date(utc_day(w.period1)), "2023-03-13");
   CAF_CHECK_EQUAL(w.period2, now);
+  // An extension's rewrite (moved here from the fetcher) asks up to today.
+  backfill_job extension;
+  extension.kind = job_kind::extend;
+  extension.want_from = day_of(2023, 1, 9);
+  extension.first_price = day_of(2023, 3, 13);
+  CAF_CHECK_EQUAL(iso_date(utc_day(window_for(extension, "1y", now).period2)),
+                  "2023-03-14");
+  extension.rewrite_reason = "close of 2023-03-13: stored 200, served 100";
+  CAF_CHECK_EQUAL(iso_date(utc_day(window_for(extension, "1y", now).period2)),
+                  "2024-03-14");
   // Without stored prices it is a backfill's window.
   job = backfill_job{};
   job.kind = job_kind::refresh;
