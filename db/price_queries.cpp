@@ -92,7 +92,7 @@ price_series bars_to_store(const backfill_job& job, price_series series) {
 namespace {
 
 /// Stages `bars` and upserts them for `asset` inside `txn`.
-write_summary upsert_bars(pqxx::work& txn, asset_id asset,
+write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
                           const price_series& series,
                           const std::vector<price_bar>& bars) {
   txn.exec(create_stage_sql);
@@ -163,6 +163,16 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
 write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
                             const price_series& series, double tolerance) {
   pqxx::work txn{conn};
+  auto summary = write_refresh(txn, asset, series, tolerance);
+  if (summary.basis_changed())
+    txn.abort();
+  else
+    txn.commit();
+  return summary;
+}
+
+write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
+                            const price_series& series, double tolerance) {
   write_summary summary;
   if (!series.bars.empty()) {
     std::vector<stored_close> stored;
@@ -177,14 +187,10 @@ write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
     if (stored.size() > 1)
       stored.pop_back();
     summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
-    if (summary.basis_changed()) {
-      txn.abort();
-      return summary;
-    }
+    if (summary.basis_changed())
+      return summary; // Nothing written: the caller rewrites it all instead.
   }
-  summary = upsert_bars(txn, asset, series, series.bars);
-  txn.commit();
-  return summary;
+  return upsert_bars(txn, asset, series, series.bars);
 }
 
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,

@@ -10,6 +10,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 } // namespace pqxx
 
 namespace backfilld {
@@ -65,6 +66,12 @@ write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
 /// left alone (`write_summary::changed` counts the rest). When it disagrees
 /// it writes nothing and says why, as `write_extension` does.
 write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series,
+                            double tolerance = basis_tolerance);
+
+/// `write_refresh` inside a caller's transaction, without committing it; on
+/// a disagreement it has written nothing and the caller aborts.
+write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
                             const price_series& series,
                             double tolerance = basis_tolerance);
 
