@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Installs the Debian package on this machine with dpkg -i, checks what it
+# installed as a user of the package would meet it, and purges it again so
+# that the next run starts clean. Fails at the first thing that is wrong.
+# scripts/test.sh runs it on the package scripts/package.sh made:
+#
+#   tests/packaging/installed_deb.sh build-pkg/backfilld_0.1.0_amd64.deb
+#
+# Run it on a CI or throwaway machine: it refuses to touch a backfilld
+# package that was installed before it started.
+set -euo pipefail
+
+deb=$(realpath "${1:?usage: installed_deb.sh PACKAGE.deb}")
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+
+fail() {
+  echo "installed_deb: FAIL: $*" >&2
+  exit 1
+}
+ok() {
+  echo "installed_deb: ok: $*"
+}
+
+if dpkg-query -W -f='${Status}' backfilld 2>/dev/null | grep -q installed; then
+  fail "a backfilld package is already installed here; remove it first" \
+    "(dpkg --purge backfilld) or run this on a throwaway machine"
+fi
+
+# The package leaves its system user on purge, as Debian does; the test
+# removes the one it caused, so that every run checks its creation.
+user_existed=false
+if getent passwd backfilld >/dev/null; then
+  user_existed=true
+fi
+remove_user() {
+  if ! $user_existed && getent passwd backfilld >/dev/null; then
+    $sudo deluser --quiet --system backfilld >/dev/null 2>&1 || true
+    $sudo delgroup --quiet --system backfilld >/dev/null 2>&1 || true
+  fi
+}
+purge() {
+  $sudo dpkg --purge backfilld >/dev/null 2>&1 || true
+  remove_user
+}
+trap purge EXIT
+
+# -- the package file -----------------------------------------------------------
+
+version=$(dpkg-deb -f "$deb" Version)
+depends=$(dpkg-deb -f "$deb" Depends)
+# dpkg-shlibdeps ran: the libraries' packages, not only the listed ones.
+for lib in libc6 libcaf-core0.17 libpqxx-6.4 libcurl4 \
+  libspdlog1.10 libcpp-httplib0.11 ca-certificates tzdata adduser; do
+  [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
+done
+ok "Depends: $depends"
+
+# -- installing ------------------------------------------------------------------
+
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo dpkg -i "$deb"; then
+  # Missing dependencies leave it unconfigured; apt brings them.
+  $sudo apt-get install -f -y -qq >/dev/null
+fi
+dpkg-query -W -f='${Status}' backfilld | grep -q "install ok installed" ||
+  fail "not installed: $(dpkg-query -W -f='${Status}' backfilld)"
+ok "installed backfilld $version"
+
+conffiles=$(dpkg-query -W -f='${Conffiles}' backfilld)
+for file in /etc/backfilld/backfilld.ini /etc/default/backfilld; do
+  [[ $conffiles == *"$file "* ]] || fail "$file is not a conffile"
+done
+ok "conffiles: /etc/backfilld/backfilld.ini /etc/default/backfilld"
+
+for file in /usr/bin/backfilld /lib/systemd/system/backfilld.service \
+  /usr/share/backfilld/alerts.yml /usr/share/doc/backfilld/README.md; do
+  [[ -f $file ]] || fail "$file not installed"
+done
+[[ -x /usr/bin/backfilld ]] || fail "/usr/bin/backfilld is not executable"
+# It may hold PGPASSWORD; systemd reads it as root.
+[[ $(stat -c '%a %U' /etc/default/backfilld) == "600 root" ]] ||
+  fail "/etc/default/backfilld is $(stat -c '%a %U' /etc/default/backfilld)"
+ok "files in place"
+
+IFS=: read -r _ _ uid _ _ home shell < <(getent passwd backfilld) ||
+  fail "no backfilld user"
+((uid < 1000)) || fail "backfilld is not a system user (uid $uid)"
+[[ $shell == /usr/sbin/nologin ]] || fail "backfilld's shell is $shell"
+getent group backfilld >/dev/null || fail "no backfilld group"
+ok "system user backfilld (uid $uid, home $home, shell $shell)"
+
+# Enabled (deb-systemd-helper's symlink), not started: no database yet.
+wants=/etc/systemd/system/multi-user.target.wants/backfilld.service
+[[ -L $wants ]] || fail "the unit is not enabled ($wants missing)"
+ok "unit enabled"
+
+# -- running the installed files -------------------------------------------------
+
+# As a user of the package runs them: from /usr/bin, nothing of the build's
+# environment, the configuration from /etc/backfilld.
+clean_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
+out=$("${clean_env[@]}" /usr/bin/backfilld --version) ||
+  fail "backfilld --version failed"
+[[ $(head -n1 <<<"$out") == "backfilld $version" ]] ||
+  fail "--version says '$(head -n1 <<<"$out")', the package is $version"
+ok "--version: $(tr '\n' ' ' <<<"$out")"
+
+# As the unit's ExecStartPre runs it: as the backfilld user.
+if ! out=$(cd / && $sudo runuser -u backfilld -- "${clean_env[@]}" \
+  /usr/bin/backfilld check-config 2>&1); then
+  fail "check-config as backfilld failed: $out"
+fi
+grep -q "(file /etc/backfilld/backfilld.ini)" <<<"$out" ||
+  fail "check-config did not read /etc/backfilld/backfilld.ini: $out"
+grep -q "^Configuration valid$" <<<"$out" || fail "check-config: $out"
+ok "check-config as backfilld reads /etc/backfilld/backfilld.ini"
+
+if command -v systemd-analyze >/dev/null; then
+  if ! out=$(systemd-analyze verify /lib/systemd/system/backfilld.service 2>&1) ||
+    grep -q backfilld <<<"$out"; then
+    fail "systemd-analyze verify: $out"
+  fi
+  ok "systemd-analyze verify"
+  score=$(systemd-analyze security --offline=true --no-pager \
+    /lib/systemd/system/backfilld.service 2>&1 |
+    sed -n 's/.*Overall exposure level for backfilld.service: \([0-9.]*\).*/\1/p')
+  [[ -n $score ]] || fail "systemd-analyze security gave no score"
+  ok "systemd-analyze security: exposure $score"
+else
+  echo "installed_deb: systemd-analyze not available; unit not verified"
+fi
+
+# -- purging ---------------------------------------------------------------------
+
+trap - EXIT
+$sudo dpkg --purge backfilld >/dev/null
+for path in /usr/bin/backfilld /lib/systemd/system/backfilld.service \
+  /etc/backfilld /etc/default/backfilld /usr/share/backfilld "$wants" \
+  /etc/systemd/system/backfilld.service; do
+  [[ ! -e $path && ! -L $path ]] || fail "$path left after purge"
+done
+getent passwd backfilld >/dev/null || fail "purge removed the backfilld user"
+ok "purged; nothing left but the backfilld user (Debian keeps system users)"
+remove_user
