@@ -80,6 +80,13 @@ for file in /usr/bin/backfilld /lib/systemd/system/backfilld.service \
   [[ -f $file ]] || fail "$file not installed"
 done
 [[ -x /usr/bin/backfilld ]] || fail "/usr/bin/backfilld is not executable"
+# The dashboard is packaged when the source tree has one.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ -f $root/configs/grafana-dashboard.json ]]; then
+  cmp -s "$root/configs/grafana-dashboard.json" \
+    /usr/share/backfilld/grafana-dashboard.json ||
+    fail "/usr/share/backfilld/grafana-dashboard.json is not the dashboard"
+fi
 # It may hold PGPASSWORD; systemd reads it as root.
 [[ $(stat -c '%a %U' /etc/default/backfilld) == "600 root" ]] ||
   fail "/etc/default/backfilld is $(stat -c '%a %U' /etc/default/backfilld)"

@@ -7,6 +7,7 @@ No Docker engine and no systemd run in CI: these are the checks that need
 neither. packaging/test-deb.sh checks the installed package."""
 
 import configparser
+import json
 import os
 import re
 import shutil
@@ -103,6 +104,8 @@ class Compose(unittest.TestCase):
                 capture_output=True, text=True, timeout=60,
                 env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"})
             self.assertEqual(proc.returncode, 0, proc.stderr)
+            # A single $ would be interpolated from the environment.
+            self.assertNotIn("is not set", proc.stderr)
 
     def test_the_seed_container_names_stay(self):
         self.assertEqual(self.services["fetcher"]["container_name"],
@@ -196,6 +199,72 @@ class Prometheus(unittest.TestCase):
         sources = yaml.safe_load(read("packaging", "monitoring", "grafana",
                                       "datasource.yml"))["datasources"]
         self.assertEqual(sources[0]["url"], "http://prometheus:9090")
+
+
+class GrafanaDashboard(unittest.TestCase):
+    """The grafana service's command, run here by /bin/sh the way the
+    container would run it, binds an import-style dashboard to the
+    provisioned data source."""
+
+    DASHBOARD = "/etc/grafana/backfilld-dashboard.json"
+
+    @classmethod
+    def setUpClass(cls):
+        grafana = yaml.safe_load(read("docker-compose.yml"))["services"][
+            "grafana"]
+        # Compose turns $$ into $.
+        cls.command = grafana["command"][0].replace("$$", "$")
+        cls.provider_path = yaml.safe_load(read(
+            "packaging", "monitoring", "grafana",
+            "dashboards.yml"))["providers"][0]["options"]["path"]
+        cls.uid = yaml.safe_load(read("packaging", "monitoring", "grafana",
+                                      "datasource.yml"))["datasources"][0][
+                                          "uid"]
+        assert cls.DASHBOARD in cls.command, cls.command
+        assert cls.provider_path in cls.command, cls.command
+
+    def provision(self, dashboard):
+        """What Grafana finds in its dashboards folder, or None."""
+        with tempfile.TemporaryDirectory() as tmp:
+            command = (self.command
+                       .replace(self.provider_path, os.path.join(tmp, "out"))
+                       .replace(self.DASHBOARD, os.path.join(tmp, "in.json"))
+                       .replace("exec /run.sh", "true"))
+            if dashboard is not None:
+                shutil.copy(dashboard, os.path.join(tmp, "in.json"))
+            proc = subprocess.run(["/bin/sh", "-c", command],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            found = os.listdir(os.path.join(tmp, "out"))
+            if not found:
+                return None
+            with open(os.path.join(tmp, "out", found[0]),
+                      encoding="utf-8") as f:
+                return f.read()
+
+    def assert_bound(self, text):
+        self.assertNotIn("${DS_PROMETHEUS}", text)
+        uids = set(re.findall(r'"uid": *"([^"]*)"',
+                              json.dumps(json.loads(text)["panels"])))
+        self.assertEqual(uids - {self.uid}, set(),
+                         "panels name a data source Grafana does not have")
+
+    def test_an_import_style_dashboard_gets_the_provisioned_source(self):
+        text = self.provision(os.path.join(ROOT, "tests", "packaging", "data",
+                                           "import_dashboard.json"))
+        self.assertIsNotNone(text)
+        self.assertIn(f'"uid": "{self.uid}"', text)
+        self.assert_bound(text)
+
+    def test_grafana_starts_without_a_dashboard(self):
+        self.assertIsNone(self.provision(None))
+
+    @unittest.skipUnless(
+        os.path.exists(os.path.join(ROOT, "configs", "grafana-dashboard.json")),
+        "configs/grafana-dashboard.json is not there yet")
+    def test_the_repository_dashboard_is_bound(self):
+        self.assert_bound(self.provision(
+            os.path.join(ROOT, "configs", "grafana-dashboard.json")))
 
 
 class SystemdUnit(unittest.TestCase):
