@@ -140,6 +140,18 @@ else
   echo "installed_deb: systemd-analyze not available; unit not verified"
 fi
 
+# -- installing again over it, as an upgrade does ------------------------------
+
+# An administrator's changes survive: the edited conffile, a disabled unit.
+echo "; a local change" | $sudo tee -a /etc/backfilld/backfilld.ini >/dev/null
+# What `systemctl disable` does, which also works without systemd running.
+$sudo rm "$wants"
+$sudo dpkg -i "$deb" </dev/null >/dev/null || fail "installing again failed"
+grep -q "^; a local change$" /etc/backfilld/backfilld.ini ||
+  fail "installing again lost the local change to backfilld.ini"
+[[ ! -L $wants ]] || fail "installing again enabled a disabled unit"
+ok "installed again: the edited configuration and the disabled unit stay"
+
 # -- purging ---------------------------------------------------------------------
 
 trap - EXIT
