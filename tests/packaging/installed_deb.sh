@@ -11,6 +11,7 @@
 set -euo pipefail
 
 deb=$(realpath "${1:?usage: installed_deb.sh PACKAGE.deb}")
+root=$(cd "$(dirname "$0")/../.." && pwd)
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
   sudo="sudo"
@@ -41,7 +42,27 @@ remove_user() {
     $sudo delgroup --quiet --system backfilld >/dev/null 2>&1 || true
   fi
 }
+daemon_pid=""
+pg_dir=""
+log=""
+stop_daemon() {
+  if [[ -n $daemon_pid ]]; then
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=""
+  fi
+  if [[ -n $pg_dir ]]; then
+    "$root/scripts/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir" "$(cat "$pg_dir/data_root" 2>/dev/null || true)"
+    pg_dir=""
+  fi
+  if [[ -n $log ]]; then
+    rm -f "$log"
+    log=""
+  fi
+}
 purge() {
+  stop_daemon
   $sudo dpkg --purge backfilld >/dev/null 2>&1 || true
   remove_user
 }
@@ -81,7 +102,6 @@ for file in /usr/bin/backfilld /lib/systemd/system/backfilld.service \
 done
 [[ -x /usr/bin/backfilld ]] || fail "/usr/bin/backfilld is not executable"
 # The dashboard is packaged when the source tree has one.
-root=$(cd "$(dirname "$0")/../.." && pwd)
 if [[ -f $root/configs/grafana-dashboard.json ]]; then
   cmp -s "$root/configs/grafana-dashboard.json" \
     /usr/share/backfilld/grafana-dashboard.json ||
@@ -139,6 +159,43 @@ if command -v systemd-analyze >/dev/null; then
 else
   echo "installed_deb: systemd-analyze not available; unit not verified"
 fi
+
+# The installed daemon as the unit runs it (the backfilld user, the
+# installed configuration) against a throwaway PostgreSQL, until it is
+# ready; then SIGTERM, which must end it with 0. No internet: the provider
+# is a closed local port, and the empty database asks for nothing.
+pg_dir=$(mktemp -d /tmp/backfilld-deb-pg.XXXXXX)
+"$root/scripts/pg-cluster.sh" start "$pg_dir" backfilld_deb >/dev/null
+metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_daemon=(setpriv --reuid=backfilld --regid=backfilld --init-groups
+  -- "${clean_env[@]}" "BACKFILL_DB_URL=$(cat "$pg_dir/url")"
+  "BACKFILL_METRICS_PORT=$metrics_port"
+  BACKFILL_YAHOO_BASE_URL=http://127.0.0.1:9)
+if [[ -n $sudo ]]; then
+  as_daemon=("$sudo" "${as_daemon[@]}")
+fi
+log=$(mktemp /tmp/backfilld-deb-log.XXXXXX)
+(cd / && exec "${as_daemon[@]}" /usr/bin/backfilld) >"$log" 2>&1 &
+daemon_pid=$!
+ready=false
+for _ in $(seq 60); do
+  if (cd / && "${as_daemon[@]}" /usr/bin/backfilld health) >/dev/null 2>&1; then
+    ready=true
+    break
+  fi
+  kill -0 "$daemon_pid" 2>/dev/null || break
+  sleep 0.5
+done
+$ready || fail "the installed daemon did not get ready: $(cat "$log")"
+kill -TERM "$daemon_pid"
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=""
+((rc == 0)) || fail "the installed daemon exited $rc on SIGTERM: $(cat "$log")"
+grep -q "listening for new transactions" "$log" ||
+  fail "the installed daemon never listened: $(cat "$log")"
+stop_daemon
+ok "the installed daemon, as backfilld: ready (backfilld health), exit 0 on SIGTERM"
 
 # -- installing again over it, as an upgrade does ------------------------------
 
