@@ -47,7 +47,7 @@ pg_dir=""
 log=""
 stop_daemon() {
   if [[ -n $daemon_pid ]]; then
-    kill -TERM "$daemon_pid" 2>/dev/null || true
+    $sudo kill -TERM "$daemon_pid" 2>/dev/null || true
     wait "$daemon_pid" 2>/dev/null || true
     daemon_pid=""
   fi
@@ -187,7 +187,7 @@ for _ in $(seq 60); do
   sleep 0.5
 done
 $ready || fail "the installed daemon did not get ready: $(cat "$log")"
-kill -TERM "$daemon_pid"
+$sudo kill -TERM "$daemon_pid"
 rc=0
 wait "$daemon_pid" || rc=$?
 daemon_pid=""
