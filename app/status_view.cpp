@@ -124,9 +124,15 @@ std::string status_table(const status_report& report,
     out += "Jobs by kind and state: none\n";
   } else {
     out += "Jobs by kind and state:\n";
-    for (const auto& c : report.jobs)
+    auto failed = false;
+    for (const auto& c : report.jobs) {
       out +=
         "  " + c.kind + " " + c.state + ": " + std::to_string(c.jobs) + "\n";
+      failed = failed || c.state == "failed";
+    }
+    if (failed)
+      out += "Failed jobs run again with `backfilld retry SYMBOL` (or "
+             "--all-failed).\n";
   }
   // One asset: its whole error, and why it is inactive.
   if (report.assets.size() == 1) {

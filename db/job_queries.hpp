@@ -42,7 +42,7 @@ struct queue_settings {
   std::chrono::milliseconds prune_after{2'592'000'000};
   /// When not empty, claims take only these jobs: a one-shot command
   /// (`backfilld backfill`) runs the pipeline for its own jobs alone.
-  std::vector<job_id> only_jobs;
+  std::vector<job_id> only_jobs{};
 };
 
 /// Claims up to `limit` due jobs (pending and due, running with an expired

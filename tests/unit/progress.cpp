@@ -14,7 +14,7 @@ CAF_TEST(durations read as people say them) {
   CAF_CHECK_EQUAL(human_duration(-3s), "0s");
 }
 
-CAF_TEST(the text shows done and total, rows when known, rate and eta) {
+CAF_TEST(the text shows done and total and rows when known and rate and eta) {
   CAF_CHECK_EQUAL(progress_text({0, 10, 0}, 2000ms),
                   "0/10 jobs, 0.0 jobs/s, ETA ?");
   // 4 in 8 s: 0.5 a second, 6 left take 12 s.
