@@ -251,7 +251,7 @@ std::vector<asset_ref> resolve(pqxx::connection_base& conn,
 }
 
 /// The pipeline's settings for a one-shot command: the daemon's, said why
-/// not on stderr. Its log is quieter unless `log.level` was set: the
+/// not on stderr. Its log shows only errors unless `log.level` was set: the
 /// command prints what became of its jobs itself.
 std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
   auto settings = cfg.pipeline();
@@ -260,7 +260,7 @@ std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
     return std::nullopt;
   }
   if (cfg.source_of("log.level") == "default")
-    spdlog::set_level(spdlog::level::warn);
+    spdlog::set_level(spdlog::level::err);
   return std::move(*settings);
 }
 

@@ -138,12 +138,15 @@ int run_one_shot(config& cfg, pipeline_settings settings,
               << " jobs (the table kept changing); try again\n";
     return 1;
   }
+  std::map<asset_id, std::string> names;
+  for (const auto& a : work.assets)
+    names.emplace(a.id, name_of(a));
   std::vector<job_id> jobs;
   for (const auto& q : queued) {
     jobs.push_back(q.id);
     if (q.state == "running")
-      std::cerr << "Asset " << q.asset
-                << ": another backfilld holds its job; waiting for its "
+      std::cerr << names[q.asset]
+                << ": another backfilld is fetching it; waiting for its "
                    "outcome\n";
   }
   settings.lease.only_jobs = jobs;

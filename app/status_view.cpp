@@ -69,7 +69,7 @@ std::string line(const std::string& symbol, const std::string& id,
                  const std::string& flags, const std::string& error) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%-12s %7s %7s  %-10s  %-10s  %-16s  %-8s  %-16s  %-14s  %s",
+                "%-12s %7s %7s  %-10s  %-10s  %-17s  %-8s  %-16s  %-14s  %s",
                 symbol.c_str(), id.c_str(), rows.c_str(), first.c_str(),
                 last.c_str(), update.c_str(), source.c_str(), job.c_str(),
                 flags.c_str(), error.c_str());

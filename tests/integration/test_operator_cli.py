@@ -176,6 +176,22 @@ class OperatorCli(PipelineTest):
         self.assertEqual(self.db.scalar(
             "SELECT count(*) FROM backfill_jobs WHERE asset_id = 12"), 1)
 
+    def test_a_job_another_daemon_holds_is_awaited_not_fetched_twice(self):
+        self.migrate()
+        self.db.add_asset(12, "AMD")
+        self.yahoo.set_symbol("AMD", delay_ms=3000)
+        daemon = self.start_daemon()
+        self.db.buy(12)
+        daemon.wait_for(r"GET .*/AMD\?")
+        code, out, err = self.cli("backfill", "AMD")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("AMD (asset 12): another backfilld is fetching it; "
+                      "waiting for its outcome", err)
+        self.assertIn("Backfilled AMD (asset 12)", out)
+        self.assertEqual(len(self.yahoo.requests("AMD")), 1)
+        self.assertTrue(self.db.job_done(12))
+        self.stop_daemon(daemon)
+
     def test_range_fetches_older_history(self):
         self.migrate()
         self.db.add_asset(12, "AMD")
