@@ -118,6 +118,11 @@ size_t report(const one_shot_work& work, const std::vector<job_progress>& jobs,
       std::cerr << " did not finish (" << job.state
                 << "; the job stays queued for the daemon)\n";
   }
+  if (jobs.size() < work.assets.size()) {
+    not_done += work.assets.size() - jobs.size();
+    std::cerr << "backfilld: " << work.assets.size() - jobs.size()
+              << " jobs were deleted while running (their assets went)\n";
+  }
   if (!verbose)
     std::cout << (work.command == "backfill" ? "Backfilled " : "Refreshed ")
               << jobs.size() - not_done << " of " << jobs.size() << " assets\n";
@@ -177,7 +182,8 @@ int run_one_shot(config& cfg, pipeline_settings settings,
     try {
       last = job_progresses(conn, jobs);
       db_away_since = {};
-      counts.done = 0;
+      // A job whose row is gone (its asset was deleted) is over too.
+      counts.done = jobs.size() - last.size();
       for (const auto& job : last)
         counts.done += settled(job) ? 1 : 0;
     } catch (...) {
@@ -194,7 +200,7 @@ int run_one_shot(config& cfg, pipeline_settings settings,
     }
     counts.rows = rows();
     std::cerr << meter.update(counts, elapsed()) << std::flush;
-    if (counts.done >= counts.total && last.size() == jobs.size())
+    if (counts.done >= counts.total)
       break;
     caf::error reason;
     if (ended(self, reason)) {
