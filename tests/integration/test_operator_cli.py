@@ -4,6 +4,9 @@ JSON, `backfill` through the production pipeline with its exit codes, and
 
 import datetime as dt
 import json
+import os
+import pty
+import select
 import subprocess
 import time
 import unittest
@@ -118,6 +121,40 @@ class OperatorCli(PipelineTest):
         code, out, err = self.cli("status", "NOPE")
         self.assertEqual(code, 1, out + err)
         self.assertIn("no asset matches NOPE", err)
+
+    def test_on_a_terminal_progress_is_one_line_rewritten(self):
+        self.migrate()
+        self.db.add_asset(12, "AMD")
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.run(
+                [BINARY, "backfill", "AMD", f"--db.url={self.db.url}",
+                 f"--yahoo.base-url={self.yahoo.base_url}", *ONE_SHOT],
+                stdout=subprocess.PIPE, stderr=slave, timeout=120)
+            os.close(slave)
+            slave = None
+            seen = b""
+            while select.select([master], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        self.assertEqual(proc.returncode, 0, seen)
+        text = seen.decode()
+        # Drawn in place: carriage returns and "erase to the end of the
+        # line", one newline at the very end.
+        self.assertTrue(text.startswith("\rbackfill AMD: 0/1 jobs"), text)
+        self.assertIn("\x1b[K", text)
+        self.assertRegex(text, r"\rbackfill AMD: 1/1 jobs, \d+ rows in \d+s"
+                               "\x1b\\[K\r?\n$")
+        self.assertEqual(text.count("\n"), 1, text)
 
     def test_backfill_by_asset_id(self):
         self.migrate()
