@@ -77,10 +77,12 @@ WITH due AS (
   SELECT j.id, j.state AS previous_state, j.locked_by AS previous_owner,
          j.state = 'running' AND j.locked_until >= now() AS holder_gone
   FROM backfill_jobs j
-  WHERE (j.state = 'pending' AND j.next_attempt_at <= now())
+  -- $5: a one-shot command's own jobs (empty: any).
+  WHERE (cardinality($5::bigint[]) = 0 OR j.id = ANY($5::bigint[])) AND (
+        (j.state = 'pending' AND j.next_attempt_at <= now())
      OR (j.state = 'running' AND j.locked_until < now())
      OR (j.state = 'running' AND j.locked_by <> $2
-         AND )sql" HOLDER_GONE("j") R"sql()
+         AND )sql" HOLDER_GONE("j") R"sql())
   ORDER BY j.next_attempt_at, j.id
   LIMIT $1
   FOR UPDATE OF j SKIP LOCKED
@@ -257,7 +259,8 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
                           " times without an outcome");
   jobs = decode_claimed(
     txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration),
-                    token.empty() ? claim_token(lease) : token),
+                    token.empty() ? claim_token(lease) : token,
+                    array_literal(lease.only_jobs)),
     claim_notes);
   txn.commit();
   notes.insert(notes.end(), claim_notes.begin(), claim_notes.end());

@@ -40,6 +40,9 @@ struct queue_settings {
   /// Finished jobs are deleted after this (0 = never), except the newest
   /// one of each asset and kind, which remembers what was settled.
   std::chrono::milliseconds prune_after{2'592'000'000};
+  /// When not empty, claims take only these jobs: a one-shot command
+  /// (`backfilld backfill`) runs the pipeline for its own jobs alone.
+  std::vector<job_id> only_jobs{};
 };
 
 /// Claims up to `limit` due jobs (pending and due, running with an expired

@@ -181,6 +181,16 @@ chart_window window_for(const backfill_job& job, std::string_view range,
     result.period2 = unix_seconds(until);
     return result;
   }
+  // A backfill that asks for more than the configured range (`backfilld
+  // backfill --range 5y`) reaches back to its `want_from` at least.
+  if (job.kind == job_kind::backfill && job.want_from != no_day &&
+      job.want_from < range_start(range, today) &&
+      (job.first_transaction == no_day ||
+       job.want_from < job.first_transaction)) {
+    result.period1 = unix_seconds(job.want_from - margin_days);
+    result.period2 = now;
+    return result;
+  }
   if (job.first_transaction != no_day &&
       job.first_transaction < range_start(range, today)) {
     result.period1 = unix_seconds(job.first_transaction - margin_days);

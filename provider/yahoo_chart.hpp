@@ -36,7 +36,8 @@ day_number range_start(std::string_view range, day_number today);
 
 /// The window a job needs at time `now` (Unix seconds): the configured range,
 /// or back to the earliest transaction (with a week's margin) when that is
-/// older; for an `extend` job, from its target up to the first stored price.
+/// older (or than a backfill's `want_from`); for an `extend` job, from its
+/// target up to the first stored price.
 chart_window window_for(const backfill_job& job, std::string_view range,
                         int64_t now);
 

@@ -60,7 +60,7 @@ class UnknownKeys(TempFiles):
         self.assertEqual(code, 2, out + err)
         self.assertIn("unknown key fetch.windw on the command line; did you "
                       "mean fetch.window?", err)
-        code, out, err = run("status", "stray", f"--db.url={SECRET_URL}")
+        code, out, err = run("migrate", "stray", f"--db.url={SECRET_URL}")
         self.assertEqual(code, 2, out + err)
         self.assertIn("unexpected argument stray on the command line", err)
 

@@ -279,3 +279,20 @@ CAF_TEST(the window reaches back to old transactions) {
   CAF_CHECK(valid_range("1y"));
   CAF_CHECK(!valid_range("1 year"));
 }
+
+CAF_TEST(a backfill asked for a longer range reaches back to its want_from) {
+  auto now = unix_seconds(20'000) + 3600;
+  backfill_job job;
+  job.want_from = 20'000 - 1827; // `backfilld backfill --range 5y`
+  auto longer = window_for(job, "1y", now);
+  CAF_CHECK(longer.range.empty());
+  CAF_CHECK_EQUAL(longer.period1, unix_seconds(20'000 - 1834));
+  CAF_CHECK_EQUAL(longer.period2, now);
+  // An older transaction wins; a want_from inside the range changes nothing.
+  job.first_transaction = 20'000 - 3000;
+  CAF_CHECK_EQUAL(window_for(job, "1y", now).period1,
+                  unix_seconds(20'000 - 3007));
+  job.first_transaction = no_day;
+  job.want_from = 20'000 - 100;
+  CAF_CHECK_EQUAL(window_for(job, "1y", now).range, "1y");
+}
