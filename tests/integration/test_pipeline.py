@@ -32,7 +32,7 @@ class NewAsset(PipelineTest):
         # More transactions: no new fetch; a second portfolio is counted.
         self.db.buy(12, portfolio=1)
         self.db.buy(12, portfolio=2)
-        wait_until(lambda: self.db.tracking(12)[0] == 2,
+        wait_until(lambda: (self.db.tracking(12) or (0,))[0] == 2,
                    what="tracking_users = 2")
         # Both sightings went through dedupe (the tracker counted the second
         # portfolio), and a fetch needs a job: no second job, no fetch.
