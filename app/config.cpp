@@ -77,6 +77,9 @@ config::config()
     fetch_concurrency(4),
     fetch_window(8),
     history_range("1y"),
+    outliers_enabled(true),
+    outliers_factor(3.0),
+    outliers_minor_unit_tolerance(0.2),
     queue_poll_interval(2s),
     queue_lease(5min),
     queue_heartbeat_interval(1min),
@@ -137,6 +140,13 @@ config::config()
   opt_group{custom_options_, "history"}.add(
     history_range, "range",
     "first backfill range: 1mo 3mo 6mo 1y 2y 5y 10y ytd max");
+  opt_group{custom_options_, "outliers"}
+    .add(outliers_enabled, "enabled",
+         "hold back bad prints instead of storing them")
+    .add(outliers_factor, "factor",
+         "a close this many times off both neighbours is a spike")
+    .add(outliers_minor_unit_tolerance, "minor-unit-tolerance",
+         "how far from 100x a pence-for-pounds mix-up may be (relative)");
   opt_group{custom_options_, "queue"}
     .add(queue_poll_interval, "poll-interval",
          "look for due jobs this often while idle")
@@ -297,6 +307,12 @@ caf::expected<pipeline_settings> config::pipeline() const {
                                  num(fetch_concurrency) + ", " +
                                  source_of("fetch.concurrency") + "), not " +
                                  num(fetch_window));
+  if (outliers_factor <= 1)
+    return bad("outliers.factor",
+               "must be above 1, not " + num(outliers_factor));
+  if (outliers_minor_unit_tolerance >= 0.5)
+    return bad("outliers.minor-unit-tolerance",
+               "must be under 0.5, not " + num(outliers_minor_unit_tolerance));
   if (retry_max_attempts < 1)
     return bad("retry.max-attempts", "must be at least 1, not 0");
   if (retry_factor < 1)
@@ -366,6 +382,9 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.http.ca_file = yahoo_ca_file;
   s.fetch_concurrency = static_cast<size_t>(fetch_concurrency);
   s.writer.store_timeout = store_timeout;
+  s.writer.outliers.enabled = outliers_enabled;
+  s.writer.outliers.factor = outliers_factor;
+  s.writer.outliers.minor_unit_tolerance = outliers_minor_unit_tolerance;
   s.tracker.store_timeout = store_timeout;
   s.tracker.retry_delay = ms(queue_poll_interval);
   s.supervision.max_restarts = static_cast<int32_t>(supervisor_max_restarts);
