@@ -230,6 +230,22 @@ caf::error config::load(std::vector<std::string> args) {
     if (auto err = check::check_file(custom_options_, config_file, sources_))
       return err;
   layered.insert(layered.end(), args.begin(), args.end());
+  // CAF 0.17 reads a flag only bare: one with a value is taken out here and
+  // applied after CAF's parse, in its rank above the file.
+  std::vector<std::pair<const caf::config_option*, std::string>> flags;
+  layered.erase(
+    std::remove_if(layered.begin(), layered.end(),
+                   [&](const std::string& arg) {
+                     auto eq = arg.find('=');
+                     auto option = custom_options_.cli_long_name_lookup(
+                       arg.substr(2, eq == std::string::npos ? eq : eq - 2));
+                     if (eq == std::string::npos || option == nullptr ||
+                         !option->is_flag())
+                       return false;
+                     flags.emplace_back(option, arg.substr(eq + 1));
+                     return true;
+                   }),
+    layered.end());
   // The file by stream: given a path, CAF would look for
   // caf-application.ini in the working directory when we have none.
   std::ifstream file{config_file};
@@ -238,6 +254,9 @@ caf::error config::load(std::vector<std::string> args) {
         parse(std::move(layered),
               config_file.empty() ? static_cast<std::istream&>(none) : file))
     return err;
+  for (const auto& [option, value] : flags)
+    if (auto x = option->parse(value); !x)
+      return std::move(x.error());
   return check::read_secret_files(custom_options_, sources_);
 }
 
