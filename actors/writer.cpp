@@ -81,6 +81,11 @@ writer(writer_actor::stateful_pointer<writer_state> self,
       // Before the store sees it: an extension's basis check must not
       // mistake a bad print for an adjustment.
       hold_outliers(series, self->state.settings.outliers);
+      if (series.skipped_events > 0)
+        BF_INFO(self,
+                "Skipped {} dividends or splits of {} with missing or invalid "
+                "values",
+                series.skipped_events, job.symbol);
       auto promise = self->make_response_promise<write_summary>();
       stopwatch took;
       // The store decides what of an extension is stored, in the
