@@ -49,6 +49,15 @@ VALUES ($1, DATE '1970-01-01' + $2::int, $3::numeric, $4, $5)
 ON CONFLICT (asset_id, date) DO NOTHING
 )sql";
 
+// A bad print stored while it was the newest day of an answer (one
+// neighbour cannot tell a print from a move): the same close from the same
+// provider, now that both neighbours show it, goes.
+const char* unstore_outlier_sql = R"sql(
+DELETE FROM asset_prices
+WHERE asset_id = $1 AND date = DATE '1970-01-01' + $2::int
+  AND close = $3::numeric AND source = $4
+)sql";
+
 // Days the provider now serves with a close that passed the check.
 const char* corrected_outliers_sql = R"sql(
 DELETE FROM price_outliers
@@ -115,6 +124,8 @@ std::vector<day_number> record_outliers(pqxx::transaction_base& txn,
                       numeric_text(held.close), held.reason, held.evidence);
     if (r.affected_rows() > 0)
       fresh.push_back(held.day);
+    txn.exec_params(unstore_outlier_sql, asset, held.day,
+                    numeric_text(held.close), series.source);
   }
   if (clear_corrected && !series.bars.empty()) {
     std::string days = "{";

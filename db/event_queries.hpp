@@ -35,7 +35,9 @@ std::string new_split_disagreement(const price_series& series,
 /// rewrite whole, an extension with `write_extension`'s basis check), its
 /// events (upserted: a later answer's amounts win) and the bars held back in
 /// `series.held` (recorded once in `price_outliers`; a day stored later with
-/// a good close is taken off that list, the provider corrected it).
+/// a good close is taken off that list, the provider corrected it; the same
+/// close stored earlier from the same source, when it was the newest day of
+/// an answer and could not be judged, is deleted).
 /// A new split over older stored history (`new_split_disagreement`) or an
 /// extension on another basis writes nothing and says why in
 /// `write_summary::disagreement`: the caller fetches the whole history again

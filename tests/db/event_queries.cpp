@@ -201,6 +201,42 @@ CAF_TEST(held bars are recorded once and cleared when corrected) {
   CAF_CHECK_EQUAL(count("asset_prices"), 7);
 }
 
+CAF_TEST(a print stored as the newest day goes once its neighbours show it) {
+  // Yesterday's answer ended with the print: one neighbour, stored.
+  auto yesterday = series(5, 5436);
+  yesterday.bars[4].close = 69.98;
+  store_series(*conn, job(), yesterday);
+  // Another asset had the same close on that day from the tracker itself.
+  exec("INSERT INTO asset_prices (asset_id, date, close, source) VALUES"
+       " (16, DATE '1970-01-01' + 19004, 69.98, 'tracker')");
+  // Today's answer has the day after: the print is held.
+  auto today = series(6, 5436);
+  today.bars.erase(today.bars.begin() + 4);
+  today.held = {held_bar{19'004, 69.98, "spike", "close 69.98 between …"}};
+  auto summary = store_series(*conn, job(), today);
+  CAF_CHECK_EQUAL(summary.new_outliers, std::vector<day_number>{19'004});
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices WHERE"
+                              " asset_id = 12 AND date = DATE '1970-01-01' +"
+                              " 19004"),
+                  0);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices WHERE"
+                              " asset_id = 12"),
+                  5);
+  // Only our own copy of that close: another source's row stays.
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices WHERE"
+                              " asset_id = 16"),
+                  1);
+  // A stored close that differs (the day was stored right) stays too.
+  auto good = series(6, 5436);
+  store_series(*conn, job(), good);
+  today.held[0].close = 1.5;
+  store_series(*conn, job(), today);
+  CAF_CHECK_EQUAL(scalar<double>("SELECT close::float8 FROM asset_prices WHERE"
+                                 " asset_id = 12 AND date = DATE '1970-01-01'"
+                                 " + 19004"),
+                  5440.0);
+}
+
 CAF_TEST(deleting an asset takes its events and outliers along) {
   auto s = series(3);
   s.events = {dividend(19'001, 0.5)};
