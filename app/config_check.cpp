@@ -169,8 +169,8 @@ caf::error check_arguments(const caf::config_option_set& options,
     if (option->is_flag()) {
       // "--x" sets a flag; "--x=false" (from the environment, or to turn
       // off one that is on by default) is applied by `config::load`.
-      auto value = eq == std::string::npos ? std::string{"true"}
-                                           : arg.substr(eq + 1);
+      auto value =
+        eq == std::string::npos ? std::string{"true"} : arg.substr(eq + 1);
       if (value != "true" && value != "false")
         return wrong_type(*option, value, source);
     } else {
