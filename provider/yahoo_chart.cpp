@@ -141,6 +141,11 @@ session current_session(const Value& meta) {
   return result;
 }
 
+/// Days an event may fall on (1900-01-01 to 2199-12-31): a date outside
+/// them is garbage, and PostgreSQL would refuse the whole write for it.
+constexpr day_number first_event_day = -25'567;
+constexpr day_number last_event_day = 84'005;
+
 /// A positive, finite number, or NaN.
 double positive_member(const Value& object, const char* key) {
   auto x = member(object, key);
@@ -164,6 +169,8 @@ std::optional<price_event> read_event(const Value& entry, event_kind kind,
   price_event event;
   event.kind = kind;
   event.day = calendar.day_of(date->GetInt64());
+  if (event.day < first_event_day || event.day > last_event_day)
+    return std::nullopt;
   if (kind == event_kind::dividend) {
     event.amount = positive_member(entry, "amount");
     if (std::isnan(event.amount))
@@ -209,10 +216,12 @@ void read_events(const Value& result, const exchange_calendar& calendar,
     if (merged.empty() || merged.back().day != x.day ||
         merged.back().kind != x.kind)
       merged.push_back(x);
-    else if (x.kind == event_kind::dividend)
+    else if (x.kind == event_kind::split)
+      merged.back() = x;
+    else if (std::isfinite(merged.back().amount + x.amount))
       merged.back().amount += x.amount;
     else
-      merged.back() = x;
+      ++series.skipped_events;
   }
   xs = std::move(merged);
 }

@@ -74,12 +74,23 @@ CAF_TEST(events of any shape never refuse the bars) {
      R"({"splits":null,"dividends":{"1":null}})",
      R"({"splits":{"1":{"date":1718026200,"numerator":Infinity,"denominator":1}}})",
      R"({"splits":{"1":{"date":1718026200,"numerator":"10","denominator":"1"}}})",
-     R"({"dividends":{"1":{"date":-1e30,"amount":1}}})"}) {
+     R"({"dividends":{"1":{"date":-1e30,"amount":1}}})",
+     R"({"dividends":{"1":{"date":99999999999,"amount":1}}})",
+     R"({"dividends":{"1":{"date":-3000000000,"amount":1}}})"}) {
     CAF_MESSAGE(events);
     auto series = parse_ok(with_events(events));
     CAF_CHECK_EQUAL(series.bars.size(), 1u);
     CAF_CHECK(series.events.empty());
   }
+}
+
+CAF_TEST(dividends that add up beyond any number are skipped) {
+  auto series = parse_ok(
+    with_events(R"({"dividends":{"a":{"date":1718026200,"amount":1e308},)"
+                R"("b":{"date":1718030000,"amount":1e308}}})"));
+  CAF_REQUIRE_EQUAL(series.events.size(), 1u);
+  CAF_CHECK_EQUAL(series.events[0].amount, 1e308);
+  CAF_CHECK_EQUAL(series.skipped_events, 1);
 }
 
 CAF_TEST(a split with the later entry on one day wins) {
