@@ -3,7 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "db/price_queries.hpp"
+#include "db/event_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 
@@ -15,13 +15,8 @@ writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::write, const backfill_job& job, const price_series& series) {
-      return self->state.query<write_summary>([&](auto& conn) {
-        // A rewrite replaces what an extension found on another basis: it
-        // is stored whole, like a backfill.
-        if (job.kind == job_kind::extend && !job.rewrites_history())
-          return write_extension(conn, job.asset, series);
-        return write_series(conn, job.asset, series);
-      });
+      return self->state.query<write_summary>(
+        [&](auto& conn) { return store_series(conn, job, series); });
     },
   };
 }

@@ -86,6 +86,10 @@ class config : public caf::actor_system_config {
 
   std::string history_range;
 
+  bool outliers_enabled;
+  double outliers_factor;
+  double outliers_minor_unit_tolerance;
+
   caf::timespan queue_poll_interval;
   caf::timespan queue_lease;
   caf::timespan queue_heartbeat_interval;

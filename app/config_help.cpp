@@ -24,6 +24,8 @@ constexpr const char* tuned_options[] = {
   "fetch.concurrency",
   "fetch.window",
   "history.range",
+  "outliers.enabled",
+  "outliers.factor",
   "retry.max-attempts",
   "retry.revive-after",
   "queue.lease",

@@ -10,6 +10,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 } // namespace pqxx
 
 namespace backfilld {
@@ -22,6 +23,11 @@ namespace backfilld {
 /// the provider served. A value the provider left out (adjusted close,
 /// volume, currency) keeps what is stored.
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
+                           const price_series& series);
+
+/// `write_series` inside a caller's transaction (which also stores the
+/// series' events), without committing it.
+write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
                            const price_series& series);
 
 /// How far an answer's close (or adjusted close) may stray from the stored
@@ -55,6 +61,12 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
 /// than the stored history (a split or dividend since it was fetched), and
 /// only a rewrite of the whole history keeps it on one basis.
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
+                              const price_series& series,
+                              double tolerance = basis_tolerance);
+
+/// `write_extension` inside a caller's transaction, without committing it;
+/// on a disagreement it has written nothing and the caller aborts.
+write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,
                               const price_series& series,
                               double tolerance = basis_tolerance);
 

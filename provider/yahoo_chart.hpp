@@ -1,11 +1,13 @@
 // Yahoo Finance's chart API (v8): what to ask for and how to read the answer.
 //
 // Request:  {base}/v8/finance/chart/{SYMBOL}?range=1y&interval=1d
-//           (or period1/period2 in Unix seconds for older history).
+//           &events=div,split (or period1/period2 in Unix seconds for older
+//           history).
 // Response: chart.result[0] with meta, timestamp[], indicators.quote[0].
 //           {open,high,low,close,volume}[] and
-//           indicators.adjclose[0].adjclose[]; or chart.error, e.g. 404 "No
-//           data found, symbol may be delisted".
+//           indicators.adjclose[0].adjclose[], events.{dividends,splits};
+//           or chart.error, e.g. 404 "No data found, symbol may be
+//           delisted".
 
 #pragma once
 
@@ -47,7 +49,9 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
 
 /// Reads a chart JSON body into a series. Bars with a null, NaN or
 /// non-positive price are skipped and counted; when several bars fall on one
-/// trading day the last one wins (Yahoo appends the live bar). A body that
+/// trading day the last one wins (Yahoo appends the live bar). Dividends and
+/// splits go to `events`, dated like the bars; an event with a null, NaN or
+/// non-positive value (a zero denominator) is skipped and counted. A body that
 /// is not chart JSON, or whose arrays disagree in length, is refused whole;
 /// `chart.error` becomes `symbol_not_found` ("Not Found") or
 /// `provider_unavailable`. A window without trading is zero bars, no error.

@@ -245,9 +245,9 @@ class ExistingDatabase(PipelineTest):
     def test_migrate_and_status_commands(self):
         code, out = self.run_cli("migrate")
         self.assertEqual(code, 0, out)
-        self.assertIn("Schema at version 3 (was 0)", out)
+        self.assertIn("Schema at version 5 (was 0)", out)
         code, out = self.run_cli("migrate")
-        self.assertIn("Schema at version 3 (was 3)", out)
+        self.assertIn("Schema at version 5 (was 5)", out)
         code, out = self.run_cli("status")
         self.assertEqual(code, 0, out)
         self.assertIn("Jobs by kind and state", out)

@@ -242,19 +242,20 @@ CAF_TEST(chart urls encode the ticker) {
   range.range = "1y";
   CAF_CHECK_EQUAL(chart_url("http://127.0.0.1:8080/", "AMD", range),
                   "http://127.0.0.1:8080/v8/finance/chart/AMD?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   CAF_CHECK_EQUAL(chart_url("https://q", "EURUSD=X", range),
                   "https://q/v8/finance/chart/EURUSD%3DX?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   CAF_CHECK_EQUAL(chart_url("https://q", "^GSPC", range),
                   "https://q/v8/finance/chart/%5EGSPC?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   chart_window periods;
   periods.period1 = 100;
   periods.period2 = 200;
   CAF_CHECK_EQUAL(chart_url("https://q", "M&M.NS", periods),
                   "https://q/v8/finance/chart/M%26M.NS?period1=100"
-                  "&period2=200&interval=1d&includeAdjustedClose=true");
+                  "&period2=200&interval=1d&includeAdjustedClose=true"
+                  "&events=div,split");
 }
 
 CAF_TEST(the window reaches back to old transactions) {
