@@ -18,6 +18,10 @@ RUN /tmp/install-deps.sh runtime \
 COPY --from=build /build/backfilld /usr/local/bin/backfilld
 COPY configs/backfilld.ini /etc/backfilld/backfilld.ini
 USER backfilld
+# /metrics, /healthz, /readyz (metrics.port). Set metrics.address to 0.0.0.0
+# (BACKFILL_METRICS_ADDRESS, as docker-compose.yml does) for other
+# containers to reach it; it stays on loopback otherwise.
+EXPOSE 9464
 # Ready = database reachable, LISTEN active, every role running; asked of
 # the daemon's own /readyz by the binary itself, so the image needs no curl.
 # The start period covers waiting for PostgreSQL and migrating.

@@ -237,8 +237,20 @@ void start(self_pointer self, const backfill_job& job,
          to_string(f.code) + std::string{": "} + f.detail);
     return;
   }
+  // A rewrite asks from the earliest day the asset has or wants up to today
+  // (an extension's target, or the first stored day when a new split put
+  // the stored history on the old basis): what `window_for` asks for an
+  // extension of an asset without stored prices.
+  auto asked = job;
+  if (job.rewrites_history()) {
+    for (auto day : {job.want_from, job.first_price})
+      if (day != no_day && (asked.want_from == no_day || day < asked.want_from))
+        asked.want_from = day;
+    asked.kind = job_kind::extend;
+    asked.first_price = no_day;
+  }
   auto window =
-    window_for(job, st.settings.range, unix_now(self), st.settings.overlap);
+    window_for(asked, st.settings.range, unix_now(self), st.settings.overlap);
   st.granting[job.id] = grant_wait{
     std::move(worker), chart_url(st.settings.base_url, ticker, window)};
   request_grant(self, job.id);

@@ -40,10 +40,22 @@ void introduce(self_pointer self, const Handle& hdl, const Peers&... peers) {
   (tell(peers), ...);
 }
 
+/// Whether the factory makes role `r`: a one-shot command (`backfilld
+/// backfill`) leaves out the listener and dedupe (no sightings, no catch-up).
+bool makes(const role_factory& make, role r) {
+  if (r == role::listener)
+    return static_cast<bool>(make.listener);
+  if (r == role::dedupe)
+    return static_cast<bool>(make.dedupe);
+  return true;
+}
+
 /// Spawns one role and hands the new handle to every peer that uses it.
 void spawn_role(self_pointer self, role r) {
   auto& st = self->state;
   auto& sys = self->system();
+  if (!makes(st.make, r))
+    return;
   switch (r) {
   case role::tracker:
     st.tracker = st.make.tracker(sys, st.watchdog);

@@ -35,7 +35,8 @@ struct supervision_settings {
 
 /// How the supervisor makes each role, given the peers it needs. The
 /// daemon's come from `production_roles` (app/pipeline.hpp); the unit tests
-/// plug in fakes.
+/// plug in fakes. `listener` and `dedupe` may be left empty (a one-shot
+/// command): those roles are then not run.
 struct role_factory {
   std::function<tracker_actor(caf::actor_system&, db_watchdog_actor)> tracker;
   std::function<rate_limiter_actor(caf::actor_system&)> rate_limiter;

@@ -57,6 +57,19 @@ void log_stored(self_pointer self, const backfill_job& job,
             job.symbol, series.currency, job.currency);
 }
 
+/// Each bad print once, when it is first recorded: the provider serves it
+/// again with every refresh until it corrects it.
+void log_outliers(self_pointer self, const backfill_job& job,
+                  const price_series& series, const write_summary& summary) {
+  for (auto day : summary.new_outliers)
+    for (const auto& held : series.held)
+      if (held.day == day) {
+        metrics().outliers_held++;
+        BF_WARN(self, "Held back the {} close of {} as a bad print ({}): {}",
+                iso_date(day), job.symbol, held.reason, held.evidence);
+      }
+}
+
 } // namespace
 
 writer_actor::behavior_type
@@ -69,9 +82,17 @@ writer(writer_actor::stateful_pointer<writer_state> self,
   end_on_exception(self);
   return {
     [=](atom::write, const backfill_job& job,
-        const price_series& series) -> caf::result<write_summary> {
+        price_series series) -> caf::result<write_summary> {
       if (failpoint("writer.crash"))
         throw std::runtime_error("failpoint writer.crash");
+      // Before the store sees it: an extension's basis check must not
+      // mistake a bad print for an adjustment.
+      hold_outliers(series, self->state.settings.outliers);
+      if (series.skipped_events > 0)
+        BF_INFO(self,
+                "Skipped {} dividends or splits of {} with missing or invalid "
+                "values",
+                series.skipped_events, job.symbol);
       auto promise = self->make_response_promise<write_summary>();
       stopwatch took;
       // The store decides what of an extension is stored, in the
@@ -94,6 +115,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
             }
             metrics().rows_written += static_cast<uint64_t>(summary.changed);
             log_stored(self, job, series, summary);
+            log_outliers(self, job, series, summary);
             // A refresh that changed nothing leaves `last_price_update`.
             if (job.kind == job_kind::refresh && summary.changed == 0)
               self->send(self->state.tracker, atom::track_v, job.asset);

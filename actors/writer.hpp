@@ -1,6 +1,7 @@
-// The writer: stores fetched series through its own connection, one
-// transaction per asset, then tells the tracker. Provider trouble never
-// reaches it: it only ever sees finished series.
+// The writer: holds back bad prints (policy/outliers.hpp), stores fetched
+// series through its own connection, one transaction per asset, then tells
+// the tracker. Provider trouble never reaches it: it only ever sees
+// finished series.
 
 #pragma once
 
@@ -10,12 +11,15 @@
 
 #include "db/connection.hpp"
 #include "messages/interfaces.hpp"
+#include "policy/outliers.hpp"
 
 namespace backfilld {
 
 struct writer_settings {
   /// Bound on one store round trip.
   std::chrono::milliseconds store_timeout{120'000};
+  /// Which bars are held back as bad prints before a series is stored.
+  outlier_settings outliers{};
 };
 
 struct writer_state {

@@ -3,7 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "db/price_queries.hpp"
+#include "db/event_queries.hpp"
 #include "db/refresh_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -17,15 +17,7 @@ writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
   return {
     [=](atom::write, const backfill_job& job, const price_series& series) {
       return self->state.query<write_summary>([&](auto& conn) {
-        auto summary = [&] {
-          // A rewrite replaces what an extension or a refresh found on
-          // another basis: it is stored whole, like a backfill.
-          if (job.kind == job_kind::extend && !job.rewrites_history())
-            return write_extension(conn, job.asset, series);
-          if (job.kind == job_kind::refresh && !job.rewrites_history())
-            return write_refresh(conn, job.asset, series);
-          return write_series(conn, job.asset, series);
-        }();
+        auto summary = store_series(conn, job, series);
         if (!summary.basis_changed())
           note_written(conn, job, series.exchange_timezone);
         return summary;

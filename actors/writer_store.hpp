@@ -1,5 +1,6 @@
 // The writer's I/O shell: a detached actor that owns one database connection
-// and runs `write_series` (or `write_extension`) on it.
+// and runs `store_series` on it (prices, events and held-back bars in one
+// transaction).
 
 #pragma once
 

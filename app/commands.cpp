@@ -1,10 +1,13 @@
 #include "app/commands.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -16,8 +19,10 @@
 #include <pqxx/pqxx>
 
 #include "app/metrics_server.hpp"
+#include "app/one_shot.hpp"
 #include "app/pipeline.hpp"
 #include "app/signals.hpp"
+#include "app/status_view.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/operator_queries.hpp"
@@ -26,6 +31,8 @@
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "policy/backoff.hpp"
+#include "provider/trading_day.hpp"
+#include "provider/yahoo_chart.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/log_once.hpp"
@@ -227,6 +234,37 @@ std::vector<std::string> matching_assets(pqxx::connection_base& conn,
   return result;
 }
 
+/// The assets a one-shot command names; says why on stderr when none.
+std::vector<asset_ref> resolve(pqxx::connection_base& conn,
+                               const command_args& args) {
+  if (args.id != 0) {
+    auto found = asset_by_id(conn, args.id);
+    if (found.empty())
+      std::cerr << "backfilld: no asset has id " << args.id
+                << " (it must be in the assets table)\n";
+    return found;
+  }
+  auto found = assets_by_symbol(conn, args.symbol);
+  if (found.empty())
+    std::cerr << "backfilld: no asset matches " << args.symbol
+              << " (give a symbol from the assets table, or --asset-id N)\n";
+  return found;
+}
+
+/// The pipeline's settings for a one-shot command: the daemon's, said why
+/// not on stderr. Its log shows only errors unless `log.level` was set: the
+/// command prints what became of its jobs itself.
+std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
+  auto settings = cfg.pipeline();
+  if (!settings) {
+    std::cerr << "backfilld: " << render(settings.error()) << "\n";
+    return std::nullopt;
+  }
+  if (cfg.source_of("log.level") == "default")
+    spdlog::set_level(spdlog::level::err);
+  return std::move(*settings);
+}
+
 } // namespace
 
 int run_daemon(config& cfg) {
@@ -356,23 +394,88 @@ int run_retry(config& cfg, const std::string& target) {
   }
 }
 
-int run_status(config& cfg) {
+int run_status(config& cfg, const command_args& args) {
   migration_report report;
   auto conn = open_migrated(cfg, report);
   if (!conn)
     return 1;
   try {
-    std::cout << "Jobs by kind and state:\n";
-    for (const auto& c : count_jobs(*conn))
-      std::cout << "  " << c.kind << " " << c.state << ": " << c.jobs << "\n";
-    auto failed = list_failed_jobs(*conn, 50);
-    if (!failed.empty())
-      std::cout << "Failed jobs (newest first; `backfilld retry SYMBOL`):\n";
-    for (const auto& f : failed)
-      std::cout << "  " << f.symbol << " (asset " << f.asset << ", " << f.kind
-                << ", " << f.attempts << " attempts, " << f.finished_at
-                << "): " << f.last_error << "\n";
+    std::vector<asset_id> only;
+    if (!args.symbol.empty() || args.id != 0) {
+      auto assets = resolve(*conn, args);
+      if (assets.empty())
+        return 1;
+      for (const auto& a : assets)
+        only.push_back(a.id);
+    }
+    status_view_settings view;
+    view.now = static_cast<int64_t>(std::time(nullptr));
+    view.stale_after = static_cast<int32_t>(cfg.refresh_stale_after);
+    auto status = read_status(*conn, only);
+    std::cout << (args.json ? status_json(status, view)
+                            : status_table(status, view));
     return 0;
+  } catch (...) {
+    std::cerr << "backfilld: " << classify(std::current_exception()).detail
+              << "\n";
+    return 1;
+  }
+}
+
+int run_backfill(config& cfg, const command_args& args) {
+  auto settings = one_shot_settings(cfg);
+  if (!settings)
+    return 2;
+  migration_report report;
+  auto conn = open_migrated(cfg, report);
+  if (!conn)
+    return 1;
+  try {
+    one_shot_work work;
+    work.command = "backfill";
+    work.assets = resolve(*conn, args);
+    if (work.assets.empty())
+      return 1;
+    if (work.assets.size() > 1) {
+      std::cerr << "backfilld: " << args.symbol << " names several assets (ids";
+      for (const auto& a : work.assets)
+        std::cerr << " " << a.id;
+      std::cerr << "); pick one with --asset-id\n";
+      return 1;
+    }
+    work.kind = job_kind::backfill;
+    if (!args.range.empty()) {
+      auto today = utc_day(static_cast<int64_t>(std::time(nullptr)));
+      // "max": a day older than any listing, that PostgreSQL's date holds.
+      work.want_from = std::max(range_start(args.range, today), -700'000);
+    }
+    return run_one_shot(cfg, std::move(*settings), *conn, work);
+  } catch (...) {
+    std::cerr << "backfilld: " << classify(std::current_exception()).detail
+              << "\n";
+    return 1;
+  }
+}
+
+int run_refresh(config& cfg, const command_args& args) {
+  auto settings = one_shot_settings(cfg);
+  if (!settings)
+    return 2;
+  migration_report report;
+  auto conn = open_migrated(cfg, report);
+  if (!conn)
+    return 1;
+  try {
+    one_shot_work work;
+    work.command = "refresh";
+    work.assets = args.all ? tracked_assets(*conn) : resolve(*conn, args);
+    if (work.assets.empty()) {
+      if (args.all)
+        std::cout << "Nothing to refresh: no asset is tracked yet\n";
+      return args.all ? 0 : 1;
+    }
+    work.kind = job_kind::refresh;
+    return run_one_shot(cfg, std::move(*settings), *conn, work);
   } catch (...) {
     std::cerr << "backfilld: " << classify(std::current_exception()).detail
               << "\n";

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "messages/types.hpp"
 
 namespace backfilld {
 
@@ -19,8 +20,31 @@ int run_migrate(config& cfg);
 /// failed jobs so that the running daemon tries them again.
 int run_retry(config& cfg, const std::string& target);
 
-/// `backfilld status`: jobs by state, and why the failed ones failed.
-int run_status(config& cfg);
+/// Which assets a one-shot command is about, as the command line named
+/// them: a symbol, `--asset-id N`, or `--all`; and its other flags.
+struct command_args {
+  std::string symbol;
+  /// 0 when not given.
+  asset_id id = 0;
+  bool all = false;
+  /// `--range` (a Yahoo range name), empty when not given.
+  std::string range;
+  bool json = false;
+};
+
+/// `backfilld status [SYMBOL|--asset-id N] [--json]`: the tracked assets
+/// (rows, days, last update, source, job, flags, last error) and the jobs by
+/// kind and state; 1 when the database cannot be read or nothing matches.
+int run_status(config& cfg, const command_args& args);
+
+/// `backfilld backfill SYMBOL|--asset-id N [--range 5y]`: one asset now
+/// through the production pipeline, then exit (see app/one_shot.hpp); 0 when
+/// its job is done, 1 with the reason otherwise.
+int run_backfill(config& cfg, const command_args& args);
+
+/// `backfilld refresh --all|SYMBOL|--asset-id N`: bring these assets up to
+/// date now, then exit; 0 when every job is done.
+int run_refresh(config& cfg, const command_args& args);
 
 /// `backfilld check-config`: validates as `run` does and prints every
 /// option with its value and source, secrets masked; 0 when valid, else 1.

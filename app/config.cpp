@@ -84,6 +84,9 @@ config::config()
     refresh_delisted_after(10),
     refresh_stale_after(3),
     refresh_batch(500),
+    outliers_enabled(true),
+    outliers_factor(3.0),
+    outliers_minor_unit_tolerance(0.2),
     queue_poll_interval(2s),
     queue_lease(5min),
     queue_heartbeat_interval(1min),
@@ -158,6 +161,13 @@ config::config()
     .add(refresh_stale_after, "stale-after",
          "trading days without a new price before status calls it stale")
     .add(refresh_batch, "batch", "refresh jobs queued per transaction");
+  opt_group{custom_options_, "outliers"}
+    .add(outliers_enabled, "enabled",
+         "hold back bad prints instead of storing them")
+    .add(outliers_factor, "factor",
+         "a close this many times off both neighbours is a spike")
+    .add(outliers_minor_unit_tolerance, "minor-unit-tolerance",
+         "how far from 100x a pence-for-pounds mix-up may be (relative)");
   opt_group{custom_options_, "queue"}
     .add(queue_poll_interval, "poll-interval",
          "look for due jobs this often while idle")
@@ -241,6 +251,22 @@ caf::error config::load(std::vector<std::string> args) {
     if (auto err = check::check_file(custom_options_, config_file, sources_))
       return err;
   layered.insert(layered.end(), args.begin(), args.end());
+  // CAF 0.17 reads a flag only bare: one with a value is taken out here and
+  // applied after CAF's parse, in its rank above the file.
+  std::vector<std::pair<const caf::config_option*, std::string>> flags;
+  layered.erase(
+    std::remove_if(layered.begin(), layered.end(),
+                   [&](const std::string& arg) {
+                     auto eq = arg.find('=');
+                     auto option = custom_options_.cli_long_name_lookup(
+                       arg.substr(2, eq == std::string::npos ? eq : eq - 2));
+                     if (eq == std::string::npos || option == nullptr ||
+                         !option->is_flag())
+                       return false;
+                     flags.emplace_back(option, arg.substr(eq + 1));
+                     return true;
+                   }),
+    layered.end());
   // The file by stream: given a path, CAF would look for
   // caf-application.ini in the working directory when we have none.
   std::ifstream file{config_file};
@@ -249,6 +275,9 @@ caf::error config::load(std::vector<std::string> args) {
         parse(std::move(layered),
               config_file.empty() ? static_cast<std::istream&>(none) : file))
     return err;
+  for (const auto& [option, value] : flags)
+    if (auto x = option->parse(value); !x)
+      return std::move(x.error());
   return check::read_secret_files(custom_options_, sources_);
 }
 
@@ -318,6 +347,12 @@ caf::expected<pipeline_settings> config::pipeline() const {
                                  num(fetch_concurrency) + ", " +
                                  source_of("fetch.concurrency") + "), not " +
                                  num(fetch_window));
+  if (outliers_factor <= 1)
+    return bad("outliers.factor",
+               "must be above 1, not " + num(outliers_factor));
+  if (outliers_minor_unit_tolerance >= 0.5)
+    return bad("outliers.minor-unit-tolerance",
+               "must be under 0.5, not " + num(outliers_minor_unit_tolerance));
   if (retry_max_attempts < 1)
     return bad("retry.max-attempts", "must be at least 1, not 0");
   if (retry_factor < 1)
@@ -413,6 +448,9 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.http.ca_file = yahoo_ca_file;
   s.fetch_concurrency = static_cast<size_t>(fetch_concurrency);
   s.writer.store_timeout = store_timeout;
+  s.writer.outliers.enabled = outliers_enabled;
+  s.writer.outliers.factor = outliers_factor;
+  s.writer.outliers.minor_unit_tolerance = outliers_minor_unit_tolerance;
   s.tracker.store_timeout = store_timeout;
   s.tracker.retry_delay = ms(queue_poll_interval);
   s.supervision.max_restarts = static_cast<int32_t>(supervisor_max_restarts);

@@ -93,6 +93,9 @@ class config : public caf::actor_system_config {
   int64_t refresh_delisted_after;
   int64_t refresh_stale_after;
   int64_t refresh_batch;
+  bool outliers_enabled;
+  double outliers_factor;
+  double outliers_minor_unit_tolerance;
 
   caf::timespan queue_poll_interval;
   caf::timespan queue_lease;

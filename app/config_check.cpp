@@ -167,8 +167,12 @@ caf::error check_arguments(const caf::config_option_set& options,
                      suggestion(name, names_of(options)));
     auto key = qualified_name(*option);
     if (option->is_flag()) {
-      if (eq != std::string::npos)
-        return invalid("--" + key + " takes no value (" + source + ")");
+      // "--x" sets a flag; "--x=false" (from the environment, or to turn
+      // off one that is on by default) is applied by `config::load`.
+      auto value =
+        eq == std::string::npos ? std::string{"true"} : arg.substr(eq + 1);
+      if (value != "true" && value != "false")
+        return wrong_type(*option, value, source);
     } else {
       if (eq == std::string::npos)
         return invalid(key + " needs a value: --" + key + "=VALUE (" + source +

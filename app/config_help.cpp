@@ -28,6 +28,8 @@ constexpr const char* tuned_options[] = {
   "refresh.after-close",
   "refresh.overlap",
   "refresh.delisted-after",
+  "outliers.enabled",
+  "outliers.factor",
   "retry.max-attempts",
   "retry.revive-after",
   "queue.lease",

@@ -1,6 +1,8 @@
 // Entry point: signals, configuration and the subcommand.
 
+#include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <initializer_list>
 #include <iostream>
 #include <string>
@@ -14,6 +16,7 @@
 #include "app/config.hpp"
 #include "app/signals.hpp"
 #include "messages/error.hpp"
+#include "provider/yahoo_chart.hpp"
 #include "telemetry/log.hpp"
 
 namespace {
@@ -26,7 +29,15 @@ commands:
   migrate                  apply the schema and exit
   retry SYMBOL|ASSET_ID    retry the failed jobs of one asset
   retry --all-failed       retry every failed job
-  status                   show jobs by state and why failed ones failed
+  status [SYMBOL|--asset-id N] [--json]
+                           the tracked assets (rows, days, last update,
+                           job, stale/inactive, last error) and the jobs by
+                           state; --json for scripts
+  backfill SYMBOL|--asset-id N [--range 5y]
+                           fetch one asset's history now and exit (0 done,
+                           1 failed, with the reason)
+  refresh --all|SYMBOL|--asset-id N
+                           bring these assets up to date now and exit
   check-config             check the configuration and print it, each value
                            with where it came from (exit 0 valid, 1 not)
   health                   ask the running daemon's /readyz (exit 0 ready,
@@ -60,27 +71,121 @@ void print_version(std::ostream& out) {
       << "libcurl " << (curl != nullptr ? curl->version : "unknown") << "\n";
 }
 
-/// The command line split into subcommand, its argument, and CAF options.
+/// The command line split into subcommand, its arguments, and CAF options.
 struct command_line {
   std::string command = "run";
+  /// `retry`'s argument.
   std::string target;
+  /// The arguments of `backfill`, `refresh` and `status`.
+  backfilld::command_args args;
+  /// What is wrong with them, for a usage error (exit 2).
+  std::string error;
   std::vector<std::string> options;
 };
+
+/// How each one-shot command is called, for its usage errors.
+const char* usage_of(const std::string& command) {
+  if (command == "backfill")
+    return "backfilld backfill SYMBOL|--asset-id N [--range 5y]";
+  if (command == "refresh")
+    return "backfilld refresh --all|SYMBOL|--asset-id N";
+  return "backfilld status [SYMBOL|--asset-id N] [--json]";
+}
+
+/// Reads one argument of `backfill`, `refresh` or `status` at `argv[i]`
+/// (advancing `i` past a value given apart: `--range 5y`). False when it is
+/// none of theirs (a CAF option).
+bool take_argument(int argc, char** argv, int& i, command_line& out) {
+  std::string arg = argv[i];
+  auto& a = out.args;
+  auto fail = [&](std::string why) {
+    if (out.error.empty())
+      out.error = std::move(why);
+    return true;
+  };
+  // "--name VALUE" or "--name=VALUE".
+  auto value_of = [&](const std::string& name, std::string& value) {
+    if (arg == name) {
+      if (i + 1 >= argc)
+        return fail(name + " needs a value");
+      value = argv[++i];
+      return true;
+    }
+    if (arg.rfind(name + "=", 0) == 0) {
+      value = arg.substr(name.size() + 1);
+      return true;
+    }
+    return false;
+  };
+  std::string value;
+  if (value_of("--asset-id", value)) {
+    char* end = nullptr;
+    auto id = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || id <= 0 || id > INT32_MAX)
+      return fail("--asset-id wants a positive asset id, not " + value);
+    a.id = static_cast<backfilld::asset_id>(id);
+    return true;
+  }
+  if (value_of("--range", value)) {
+    if (out.command != "backfill")
+      return fail("--range is only for backfill");
+    if (!backfilld::valid_range(value))
+      return fail("--range " + value +
+                  " is not a Yahoo range (1mo, 3mo, 6mo,"
+                  " 1y, 2y, 5y, 10y, ytd, max)");
+    a.range = value;
+    return true;
+  }
+  if (arg == "--all") {
+    if (out.command != "refresh")
+      return fail("--all is only for refresh");
+    a.all = true;
+    return true;
+  }
+  if (arg == "--json") {
+    if (out.command != "status")
+      return fail("--json is only for status");
+    a.json = true;
+    return true;
+  }
+  if (arg[0] == '-')
+    return false;
+  if (!a.symbol.empty())
+    return fail("unexpected argument " + arg + " (one symbol at a time)");
+  a.symbol = arg;
+  return true;
+}
+
+/// Which assets the command names: exactly one way for backfill and
+/// refresh, at most one for status.
+void check_target(command_line& out) {
+  const auto& a = out.args;
+  auto ways =
+    (a.symbol.empty() ? 0 : 1) + (a.id == 0 ? 0 : 1) + (a.all ? 1 : 0);
+  if (ways > 1 && out.error.empty())
+    out.error = "name the assets one way only";
+  else if (ways == 0 && out.command != "status" && out.error.empty())
+    out.error = "which asset?";
+}
 
 bool split(int argc, char** argv, command_line& out) {
   int i = 1;
   if (i < argc && argv[i][0] != '-')
     out.command = argv[i++];
+  auto one_shot = out.command == "backfill" || out.command == "refresh" ||
+                  out.command == "status";
   for (; i < argc; ++i) {
     std::string arg = argv[i];
     if (out.command == "retry" && (arg == "--all-failed" || arg[0] != '-')) {
       if (!out.target.empty())
         return false;
       out.target = arg;
-    } else {
+    } else if (!(one_shot && take_argument(argc, argv, i, out))) {
       out.options.push_back(std::move(arg));
     }
   }
+  if (one_shot)
+    check_target(out);
   return true;
 }
 
@@ -106,6 +211,11 @@ int main(int argc, char** argv) {
           return true;
     return false;
   };
+  if (!cli.error.empty() && !asks({"--help", "-h", "-?"})) {
+    std::cerr << "backfilld: " << cli.error
+              << "\nusage: " << usage_of(cli.command) << "\n";
+    return 2;
+  }
   if (cli.command == "help" || asks({"--help", "-h", "-?"})) {
     print_help(std::cout);
     return 0;
@@ -142,7 +252,11 @@ int main(int argc, char** argv) {
   if (cli.command == "retry" && !cli.target.empty())
     return backfilld::run_retry(cfg, cli.target);
   if (cli.command == "status")
-    return backfilld::run_status(cfg);
+    return backfilld::run_status(cfg, cli.args);
+  if (cli.command == "backfill")
+    return backfilld::run_backfill(cfg, cli.args);
+  if (cli.command == "refresh")
+    return backfilld::run_refresh(cfg, cli.args);
   print_help(std::cerr);
   return 2;
 }

@@ -97,10 +97,12 @@ WITH due AS (
   SELECT j.id, j.state AS previous_state, j.locked_by AS previous_owner,
          j.state = 'running' AND j.locked_until >= now() AS holder_gone
   FROM backfill_jobs j
-  WHERE (j.state = 'pending' AND j.next_attempt_at <= now())
+  -- $7: a one-shot command's own jobs (empty: any).
+  WHERE (cardinality($7::bigint[]) = 0 OR j.id = ANY($7::bigint[])) AND (
+        (j.state = 'pending' AND j.next_attempt_at <= now())
      OR (j.state = 'running' AND j.locked_until < now())
      OR (j.state = 'running' AND j.locked_by <> $2
-         AND )sql" HOLDER_GONE("j") R"sql()
+         AND )sql" HOLDER_GONE("j") R"sql())
   ORDER BY j.priority, j.next_attempt_at, j.id
   LIMIT $1
   FOR UPDATE OF j SKIP LOCKED
@@ -288,7 +290,8 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
   jobs = decode_claimed(
     txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration),
                     token.empty() ? claim_token(lease) : token,
-                    hole_search_start(lease), lease.gap_days),
+                    hole_search_start(lease), lease.gap_days,
+                    array_literal(lease.only_jobs)),
     claim_notes);
   txn.commit();
   notes.insert(notes.end(), claim_notes.begin(), claim_notes.end());

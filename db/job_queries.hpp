@@ -47,6 +47,9 @@ struct queue_settings {
   /// `refresh.delisted-after`: days of "no data" answers to refreshes
   /// after which an asset is marked inactive.
   int32_t delisted_after = 10;
+  /// When not empty, claims take only these jobs: a one-shot command
+  /// (`backfilld backfill`) runs the pipeline for its own jobs alone.
+  std::vector<job_id> only_jobs{};
 };
 
 /// Claims up to `limit` due jobs (pending and due, running with an expired

@@ -1,7 +1,10 @@
 #include "db/operator_queries.hpp"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
+#include "db/array_literal.hpp"
 #include "db/sql_fragments.hpp"
 
 namespace backfilld {
@@ -27,7 +30,288 @@ SET state = 'pending', attempts = 0, next_attempt_at = now(),
 FROM latest WHERE j.id = latest.id
 )sql";
 
+// Makes one job per asset due now ($1 the assets, $2 the kind, $3 the day a
+// backfill must reach back to when $4). A running job stays with its holder
+// (its `updated_at` untouched: it proves the holder alive to other claims).
+const char* queue_now_sql = R"sql(
+WITH input AS (SELECT DISTINCT unnest($1::int[]) AS asset_id),
+wanted AS (SELECT CASE WHEN $4::bool THEN DATE '1970-01-01' + $3::int END
+                  AS day),
+live AS (
+  UPDATE backfill_jobs j
+  SET next_attempt_at = least(j.next_attempt_at, now()),
+      want_from = CASE WHEN w.day IS NULL THEN j.want_from
+                       ELSE least(j.want_from, w.day) END,
+      last_error = NULL,
+      updated_at = CASE WHEN j.state = 'pending' THEN now()
+                        ELSE j.updated_at END
+  FROM input i, wanted w
+  WHERE j.asset_id = i.asset_id AND j.kind = $2
+    AND j.state IN ('pending', 'running')
+  RETURNING j.id, j.asset_id, j.state
+),
+latest AS (
+  SELECT DISTINCT ON (j.asset_id) j.asset_id, j.id
+  FROM backfill_jobs j JOIN input i ON i.asset_id = j.asset_id
+  WHERE j.kind = $2
+    AND NOT EXISTS (SELECT 1 FROM live l WHERE l.asset_id = j.asset_id)
+  ORDER BY j.asset_id, j.id DESC
+),
+revived AS (
+  -- An extension keeps its target unless a new one is given.
+  UPDATE backfill_jobs j
+  SET state = 'pending', attempts = 0, next_attempt_at = now(),
+      finished_at = NULL, locked_by = NULL, locked_until = NULL,
+      last_error = NULL, permanent = false, no_data_runs = 0,
+      want_from = CASE WHEN j.kind = 'extend' THEN coalesce(w.day, j.want_from)
+                       ELSE w.day END,
+      updated_at = now()
+  FROM latest l, wanted w
+  WHERE j.id = l.id AND j.state IN ('done', 'failed')
+  RETURNING j.id, j.asset_id, j.state
+),
+inserted AS (
+  INSERT INTO backfill_jobs (asset_id, kind, want_from)
+  SELECT i.asset_id, $2, w.day FROM input i, wanted w
+  WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.asset_id = i.asset_id)
+    AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.asset_id = i.asset_id)
+  ON CONFLICT (asset_id, kind) WHERE )sql" LIVE_STATES R"sql( DO NOTHING
+  RETURNING id, asset_id, state
+)
+SELECT id, asset_id, state FROM live
+UNION ALL SELECT id, asset_id, state FROM revived
+UNION ALL SELECT id, asset_id, state FROM inserted
+)sql";
+
+const char* job_progress_sql = R"sql(
+SELECT id, asset_id, state, attempts, coalesce(last_error, ''),
+       CASE WHEN state = 'pending' AND last_error IS NOT NULL
+            THEN to_char(next_attempt_at AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD HH24:MI:SS "UTC"')
+            ELSE '' END
+FROM backfill_jobs WHERE id = ANY($1::bigint[]) ORDER BY id
+)sql";
+
+// The assets backfilld knows: with prices (one index probe per asset, not
+// one row per price), a tracking row or a job; or only those in $1. Per
+// asset, index lookups on asset_prices' and backfill_jobs' asset indexes;
+// `transactions` is never read.
+const char* status_sql = R"sql(
+WITH RECURSIVE walk AS (
+  (SELECT asset_id FROM asset_prices WHERE cardinality($1::int[]) = 0
+   ORDER BY asset_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT p.asset_id FROM asset_prices p
+          WHERE p.asset_id > walk.asset_id ORDER BY p.asset_id LIMIT 1)
+  FROM walk WHERE walk.asset_id IS NOT NULL
+),
+ids AS (
+  SELECT asset_id FROM walk WHERE asset_id IS NOT NULL
+  UNION SELECT asset_id FROM tracked_assets WHERE cardinality($1::int[]) = 0
+  UNION SELECT asset_id FROM backfill_jobs WHERE cardinality($1::int[]) = 0
+  UNION SELECT unnest($1::int[])
+)
+SELECT a.id, coalesce(a.symbol, ''), p.rows,
+       )sql" DAY_NUMBER("p.first") R"sql( AS first_day,
+       )sql" DAY_NUMBER("p.last") R"sql( AS last_day,
+       coalesce(to_char(t.last_price_update AT TIME ZONE 'UTC',
+                        'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '') AS last_update,
+       coalesce(t.tracking_users, -1), coalesce(n.source, ''),
+       coalesce(j.kind, ''), coalesce(j.state, ''), coalesce(j.attempts, 0),
+       coalesce(j.last_error, '')
+FROM ids JOIN assets a ON a.id = ids.asset_id
+LEFT JOIN tracked_assets t ON t.asset_id = a.id
+LEFT JOIN LATERAL (
+  SELECT count(*) AS rows, min(date) AS first, max(date) AS last
+  FROM asset_prices WHERE asset_id = a.id
+) p ON true
+LEFT JOIN LATERAL (
+  SELECT source FROM asset_prices WHERE asset_id = a.id
+  ORDER BY date DESC LIMIT 1
+) n ON true
+-- The job that moved last: a revived row keeps its old id.
+LEFT JOIN LATERAL (
+  SELECT kind, state, attempts, last_error FROM backfill_jobs
+  WHERE asset_id = a.id ORDER BY updated_at DESC, id DESC LIMIT 1
+) j ON true
+ORDER BY a.symbol, a.id
+)sql";
+
+const char* job_counts_sql = R"sql(
+SELECT kind, state, count(*) FROM backfill_jobs
+WHERE cardinality($1::int[]) = 0 OR asset_id = ANY($1::int[])
+GROUP BY kind, state ORDER BY kind, state
+)sql";
+
+/// The statements of `read_status` see one snapshot.
+using snapshot = pqxx::transaction<pqxx::isolation_level::repeatable_read,
+                                   pqxx::readwrite_policy::read_only>;
+
+bool table_exists(snapshot& txn, const char* name) {
+  return !txn.exec_params1("SELECT to_regclass($1::text) IS NULL", name)[0]
+            .as<bool>();
+}
+
+/// Marks inactive assets and fills in their last error, from
+/// `backfilld_asset_state` (migration 4, the scheduled refresh). Until that
+/// table exists, does nothing and returns false.
+bool read_asset_state(snapshot& txn, const std::string& only,
+                      std::map<asset_id, asset_status*>& by_id) {
+  if (!table_exists(txn, "backfilld_asset_state"))
+    return false;
+  auto rows = txn.exec_params(
+    "SELECT asset_id, coalesce(inactive_since::text, ''),"
+    " coalesce(inactive_reason, ''), coalesce(last_error, '')"
+    " FROM backfilld_asset_state"
+    " WHERE (inactive_since IS NOT NULL OR last_error IS NOT NULL)"
+    " AND (cardinality($1::int[]) = 0 OR asset_id = ANY($1::int[]))",
+    only);
+  for (const auto& row : rows) {
+    auto i = by_id.find(row[0].as<asset_id>());
+    if (i == by_id.end())
+      continue;
+    i->second->inactive_since = row[1].as<std::string>();
+    i->second->inactive_reason = row[2].as<std::string>();
+    if (i->second->last_error.empty())
+      i->second->last_error = row[3].as<std::string>();
+  }
+  return true;
+}
+
+/// Counts the bars held back as outliers, from `price_outliers` (migration
+/// 5, the outlier detector). Until that table exists, does nothing and
+/// returns false.
+bool read_outliers(snapshot& txn, const std::string& only,
+                   std::map<asset_id, asset_status*>& by_id) {
+  if (!table_exists(txn, "price_outliers"))
+    return false;
+  auto rows = txn.exec_params(
+    "SELECT asset_id, count(*) FROM price_outliers"
+    " WHERE cardinality($1::int[]) = 0 OR asset_id = ANY($1::int[])"
+    " GROUP BY asset_id",
+    only);
+  for (const auto& row : rows) {
+    auto i = by_id.find(row[0].as<asset_id>());
+    if (i != by_id.end())
+      i->second->held_back = row[1].as<int64_t>();
+  }
+  return true;
+}
+
+day_number day_or_none(const pqxx::field& f) {
+  return f.is_null() ? no_day : f.as<day_number>();
+}
+
+std::vector<asset_ref> read_refs(const pqxx::result& rows) {
+  std::vector<asset_ref> result;
+  result.reserve(rows.size());
+  for (const auto& row : rows)
+    result.push_back(
+      asset_ref{row[0].as<asset_id>(), row[1].as<std::string>()});
+  return result;
+}
+
 } // namespace
+
+std::vector<asset_ref> assets_by_symbol(pqxx::connection_base& conn,
+                                        const std::string& symbol) {
+  pqxx::read_transaction txn{conn};
+  return read_refs(txn.exec_params("SELECT id, symbol FROM assets"
+                                   " WHERE upper(symbol) = upper($1)"
+                                   " ORDER BY id",
+                                   symbol));
+}
+
+std::vector<asset_ref> asset_by_id(pqxx::connection_base& conn, asset_id id) {
+  pqxx::read_transaction txn{conn};
+  return read_refs(txn.exec_params(
+    "SELECT id, coalesce(symbol, '') FROM assets WHERE id = $1", id));
+}
+
+std::vector<asset_ref> tracked_assets(pqxx::connection_base& conn) {
+  pqxx::read_transaction txn{conn};
+  return read_refs(
+    txn.exec("SELECT a.id, coalesce(a.symbol, '') FROM tracked_assets t"
+             " JOIN assets a ON a.id = t.asset_id"
+             " WHERE t.tracking_users > 0 ORDER BY a.symbol, a.id"));
+}
+
+std::vector<queued_job> queue_now(pqxx::connection_base& conn,
+                                  const std::vector<asset_id>& assets,
+                                  job_kind kind, day_number want_from) {
+  std::vector<queued_job> result;
+  std::vector<asset_id> missing = assets;
+  // A daemon may add a live job between our read and our insert (which then
+  // adds nothing) or revive the row we revive (a unique violation): the
+  // next round reuses its job.
+  for (int round = 0; round < 3 && !missing.empty(); ++round) {
+    try {
+      pqxx::work txn{conn};
+      auto rows = txn.exec_params(
+        queue_now_sql, array_literal(missing), to_string(kind),
+        want_from == no_day ? 0 : want_from, want_from != no_day);
+      txn.commit();
+      for (const auto& row : rows) {
+        auto asset = row[1].as<asset_id>();
+        result.push_back(
+          queued_job{row[0].as<job_id>(), asset, row[2].as<std::string>()});
+        missing.erase(std::remove(missing.begin(), missing.end(), asset),
+                      missing.end());
+      }
+    } catch (const pqxx::unique_violation&) {
+      if (round == 2)
+        throw;
+    }
+  }
+  return result;
+}
+
+std::vector<job_progress> job_progresses(pqxx::connection_base& conn,
+                                         const std::vector<job_id>& jobs) {
+  pqxx::read_transaction txn{conn};
+  auto rows = txn.exec_params(job_progress_sql, array_literal(jobs));
+  std::vector<job_progress> result;
+  result.reserve(rows.size());
+  for (const auto& row : rows)
+    result.push_back(
+      job_progress{row[0].as<job_id>(), row[1].as<asset_id>(),
+                   row[2].as<std::string>(), row[3].as<int32_t>(),
+                   row[4].as<std::string>(), row[5].as<std::string>()});
+  return result;
+}
+
+status_report read_status(pqxx::connection_base& conn,
+                          const std::vector<asset_id>& only) {
+  status_report report;
+  snapshot txn{conn};
+  auto ids = array_literal(only);
+  for (const auto& row : txn.exec_params(status_sql, ids)) {
+    asset_status a;
+    a.asset = row[0].as<asset_id>();
+    a.symbol = row[1].as<std::string>();
+    a.rows = row[2].as<int64_t>();
+    a.first_day = day_or_none(row[3]);
+    a.last_day = day_or_none(row[4]);
+    a.last_update = row[5].as<std::string>();
+    a.tracking_users = row[6].as<int32_t>();
+    a.source = row[7].as<std::string>();
+    a.job_kind = row[8].as<std::string>();
+    a.job_state = row[9].as<std::string>();
+    a.job_attempts = row[10].as<int32_t>();
+    a.last_error = row[11].as<std::string>();
+    report.assets.push_back(std::move(a));
+  }
+  std::map<asset_id, asset_status*> by_id;
+  for (auto& a : report.assets)
+    by_id.emplace(a.asset, &a);
+  report.has_asset_state = read_asset_state(txn, ids, by_id);
+  report.has_outliers = read_outliers(txn, ids, by_id);
+  for (const auto& row : txn.exec_params(job_counts_sql, ids))
+    report.jobs.push_back(job_state_count{row[0].as<std::string>(),
+                                          row[1].as<std::string>(),
+                                          row[2].as<int64_t>()});
+  return report;
+}
 
 int32_t retry_failed(pqxx::connection_base& conn, const std::string& symbol) {
   pqxx::work txn{conn};

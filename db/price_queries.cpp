@@ -129,9 +129,14 @@ bool strays(double served, double stored, double tolerance) {
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series) {
   pqxx::work txn{conn};
-  auto summary = upsert_bars(txn, asset, series, series.bars);
+  auto summary = write_series(txn, asset, series);
   txn.commit();
   return summary;
+}
+
+write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
+                           const price_series& series) {
+  return upsert_bars(txn, asset, series, series.bars);
 }
 
 std::string basis_disagreement(const std::vector<price_bar>& served,
@@ -196,6 +201,16 @@ write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series, double tolerance) {
   pqxx::work txn{conn};
+  auto summary = write_extension(txn, asset, series, tolerance);
+  if (summary.basis_changed())
+    txn.abort();
+  else
+    txn.commit();
+  return summary;
+}
+
+write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,
+                              const price_series& series, double tolerance) {
   write_summary summary;
   if (!series.bars.empty()) {
     std::vector<stored_close> stored;
@@ -205,20 +220,15 @@ write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
       stored.push_back(stored_close{row[0].as<day_number>(),
                                     row[1].as<double>(), row[2].as<double>()});
     summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
-    if (summary.basis_changed()) {
-      // Nothing is written: the caller rewrites the whole history instead.
-      txn.abort();
-      return summary;
-    }
+    if (summary.basis_changed())
+      return summary; // Nothing written: the caller rewrites it all instead.
   }
   auto first = txn.exec_params1(first_stored_sql, asset)[0];
   std::vector<price_bar> older;
   for (const auto& bar : series.bars)
     if (first.is_null() || bar.day < first.as<day_number>())
       older.push_back(bar);
-  summary = upsert_bars(txn, asset, series, older);
-  txn.commit();
-  return summary;
+  return upsert_bars(txn, asset, series, older);
 }
 
 } // namespace backfilld

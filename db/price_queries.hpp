@@ -25,6 +25,11 @@ namespace backfilld {
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series);
 
+/// `write_series` inside a caller's transaction (which also stores the
+/// series' events), without committing it.
+write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
+                           const price_series& series);
+
 /// How far an answer's close (or adjusted close) may stray from the stored
 /// one on the same day before the stored history counts as adjusted on
 /// another basis. Wide enough for Yahoo's float32 rounding and late
@@ -74,6 +79,11 @@ write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
 write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
                             const price_series& series,
                             double tolerance = basis_tolerance);
+/// `write_extension` inside a caller's transaction, without committing it;
+/// on a disagreement it has written nothing and the caller aborts.
+write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,
+                              const price_series& series,
+                              double tolerance = basis_tolerance);
 
 /// What of a job's series is stored: all of a backfill's, and of an
 /// extension's only the days before the first stored price as of the claim

@@ -224,6 +224,31 @@ CREATE TABLE IF NOT EXISTS backfilld_asset_state (
 CREATE INDEX IF NOT EXISTS backfilld_asset_state_zone
   ON backfilld_asset_state (exchange_timezone) WHERE inactive_since IS NULL;
 )sql"},
+  {5, "dividends and splits; bad prints held back", R"sql(
+-- Dividends and splits as the provider announced them, one per asset, day
+-- and kind: what a tracker needs to get corporate actions right.
+CREATE TABLE IF NOT EXISTS asset_events (
+  asset_id int NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  date date NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('dividend', 'split')),
+  amount numeric,
+  numerator numeric,
+  denominator numeric,
+  source text,
+  fetched_at timestamptz,
+  PRIMARY KEY (asset_id, date, kind)
+);
+-- Bars held back as bad prints instead of being stored, with the evidence.
+CREATE TABLE IF NOT EXISTS price_outliers (
+  asset_id int NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  date date NOT NULL,
+  close numeric,
+  reason text NOT NULL,
+  evidence text,
+  seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (asset_id, date)
+);
+)sql"},
 };
 
 /// Our index on transactions (asset_id), built only when the tracker has

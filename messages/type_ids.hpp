@@ -85,15 +85,28 @@ typename Inspector::result_type inspect(Inspector& f, price_bar& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, price_event& x) {
+  return f(caf::meta::type_name("price_event"), x.day, x.kind, x.amount,
+           x.numerator, x.denominator);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, held_bar& x) {
+  return f(caf::meta::type_name("held_bar"), x.day, x.close, x.reason,
+           x.evidence);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, price_series& x) {
   return f(caf::meta::type_name("price_series"), x.symbol, x.currency,
-           x.exchange_timezone, x.source, x.bars, x.skipped_bars);
+           x.exchange_timezone, x.source, x.bars, x.skipped_bars, x.events,
+           x.skipped_events, x.held);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_summary& x) {
   return f(caf::meta::type_name("write_summary"), x.bars, x.changed,
-           x.disagreement);
+           x.disagreement, x.new_outliers);
 }
 
 template <class Inspector>
@@ -124,6 +137,8 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::job_release))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::scan_mark))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::catch_up_report))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_bar))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::price_event))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::held_bar))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::price_series))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::http_request))

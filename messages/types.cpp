@@ -98,4 +98,14 @@ const char* to_string(hold_reason x) {
   return "unknown";
 }
 
+const char* to_string(event_kind x) {
+  switch (x) {
+  case event_kind::dividend:
+    return "dividend";
+  case event_kind::split:
+    return "split";
+  }
+  return "unknown";
+}
+
 } // namespace backfilld

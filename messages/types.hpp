@@ -255,6 +255,42 @@ struct price_bar {
   }
 };
 
+/// A corporate action the provider announced with a series.
+enum class event_kind : uint8_t {
+  /// A cash dividend going ex on the event's day.
+  dividend,
+  /// A split (or reverse split) effective on the event's day.
+  split,
+};
+
+/// A dividend or split, dated on the exchange's calendar like the bars.
+struct price_event {
+  day_number day = no_day;
+  event_kind kind = event_kind::dividend;
+  /// A dividend's cash per share, in the series' currency; 0 for a split.
+  double amount = 0;
+  /// A split gives `numerator` new shares for `denominator` old ones:
+  /// 10 for 1 (NFLX 2024) divides prices by 10, 1 for 10 (a reverse split)
+  /// multiplies them by 10. Both 0 for a dividend.
+  double numerator = 0;
+  double denominator = 0;
+
+  /// New shares per old share, for a split.
+  double ratio() const {
+    return numerator / denominator;
+  }
+};
+
+/// A bar the outlier check held back: not stored, recorded with why.
+struct held_bar {
+  day_number day = no_day;
+  double close = 0;
+  /// "spike" or "minor_unit" (see policy/outliers.hpp).
+  std::string reason;
+  /// The neighbours' closes, for the log and `price_outliers.evidence`.
+  std::string evidence;
+};
+
 /// A provider's answer for one symbol: bars sorted by day, one per day.
 struct price_series {
   /// The provider's symbol, as it echoed it back.
@@ -268,6 +304,13 @@ struct price_series {
   std::vector<price_bar> bars;
   /// Bars dropped because a value was null, NaN or not positive.
   int32_t skipped_bars = 0;
+  /// Dividends and splits within the window, sorted by day.
+  std::vector<price_event> events;
+  /// Events dropped because a value was null, NaN or not positive.
+  int32_t skipped_events = 0;
+  /// Bars the writer's outlier check took out of `bars`: the store records
+  /// them in `price_outliers` instead.
+  std::vector<held_bar> held;
 };
 
 /// What the writer stored for one series.
@@ -280,6 +323,9 @@ struct write_summary {
   /// beyond `basis_tolerance`, e.g. "close of 2024-03-08: stored 200.5,
   /// served 100.25"; then nothing was written. Empty when they agree.
   std::string disagreement;
+  /// Days of `price_series::held` that were not on record yet (each is
+  /// logged once, however often the provider serves it again).
+  std::vector<day_number> new_outliers{};
 
   bool basis_changed() const {
     return !disagreement.empty();
@@ -330,6 +376,8 @@ const char* to_string(failure_kind x);
 const char* to_string(enqueue_outcome x);
 const char* to_string(verdict_action x);
 const char* to_string(hold_reason x);
+/// "dividend" or "split", as stored in `asset_events.kind`.
+const char* to_string(event_kind x);
 /// The role's name in logs and failpoints, e.g. "rate-limiter".
 const char* to_string(role x);
 

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <curl/curl.h>
 #include <date/date.h>
@@ -138,6 +142,91 @@ session current_session(const Value& meta) {
   return result;
 }
 
+/// Days an event may fall on (1900-01-01 to 2199-12-31): a date outside
+/// them is garbage, and PostgreSQL would refuse the whole write for it.
+constexpr day_number first_event_day = -25'567;
+constexpr day_number last_event_day = 84'005;
+
+/// A positive, finite number, or NaN.
+double positive_member(const Value& object, const char* key) {
+  auto x = member(object, key);
+  if (x == nullptr || !x->IsNumber())
+    return std::nan("");
+  auto value = x->GetDouble();
+  return std::isfinite(value) && value > 0 ? value : std::nan("");
+}
+
+/// One entry of `events.dividends` or `events.splits`, or nothing when a
+/// value is missing, null, NaN or not positive. The entry's own `date` (the
+/// ex-date's session open, like a bar's timestamp) dates it, not its key:
+/// keys have been seen in other shapes than epoch strings.
+std::optional<price_event> read_event(const Value& entry, event_kind kind,
+                                      const exchange_calendar& calendar) {
+  if (!entry.IsObject())
+    return std::nullopt;
+  auto date = member(entry, "date");
+  if (date == nullptr || !date->IsInt64())
+    return std::nullopt;
+  price_event event;
+  event.kind = kind;
+  event.day = calendar.day_of(date->GetInt64());
+  if (event.day < first_event_day || event.day > last_event_day)
+    return std::nullopt;
+  if (kind == event_kind::dividend) {
+    event.amount = positive_member(entry, "amount");
+    if (std::isnan(event.amount))
+      return std::nullopt;
+    return event;
+  }
+  event.numerator = positive_member(entry, "numerator");
+  event.denominator = positive_member(entry, "denominator");
+  // A 1:1 "split" changes nothing and would only trigger a rewrite.
+  if (std::isnan(event.numerator) || std::isnan(event.denominator) ||
+      event.numerator == event.denominator)
+    return std::nullopt;
+  return event;
+}
+
+/// Reads `events.dividends` and `events.splits` (objects keyed by epoch
+/// strings) into `series.events`, sorted by day, one per day and kind: two
+/// dividends going ex on one day add up, of two splits the later entry wins.
+/// What cannot be read is skipped and counted; `events` is optional.
+void read_events(const Value& result, const exchange_calendar& calendar,
+                 price_series& series) {
+  auto events = member(result, "events");
+  if (events == nullptr || !events->IsObject())
+    return;
+  for (auto [key, kind] : {std::pair{"dividends", event_kind::dividend},
+                           std::pair{"splits", event_kind::split}}) {
+    auto group = member(*events, key);
+    if (group == nullptr || !group->IsObject())
+      continue;
+    for (auto i = group->MemberBegin(); i != group->MemberEnd(); ++i) {
+      if (auto event = read_event(i->value, kind, calendar))
+        series.events.push_back(*event);
+      else
+        ++series.skipped_events;
+    }
+  }
+  auto& xs = series.events;
+  std::stable_sort(xs.begin(), xs.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.day, a.kind) < std::tie(b.day, b.kind);
+  });
+  std::vector<price_event> merged;
+  for (const auto& x : xs) {
+    if (merged.empty() || merged.back().day != x.day ||
+        merged.back().kind != x.kind)
+      merged.push_back(x);
+    else if (x.kind == event_kind::split)
+      merged.back() = x;
+    else if (std::isfinite(merged.back().amount + x.amount))
+      merged.back().amount += x.amount;
+    else
+      ++series.skipped_events;
+  }
+  xs = std::move(merged);
+}
+
 } // namespace
 
 bool valid_range(std::string_view range) {
@@ -195,6 +284,16 @@ chart_window window_for(const backfill_job& job, std::string_view range,
     result.period2 = now;
     return result;
   }
+  // A backfill that asks for more than the configured range (`backfilld
+  // backfill --range 5y`) reaches back to its `want_from` at least.
+  if (job.kind == job_kind::backfill && job.want_from != no_day &&
+      job.want_from < range_start(range, today) &&
+      (job.first_transaction == no_day ||
+       job.want_from < job.first_transaction)) {
+    result.period1 = unix_seconds(job.want_from - margin_days);
+    result.period2 = now;
+    return result;
+  }
   if (job.first_transaction != no_day &&
       job.first_transaction < range_start(range, today)) {
     result.period1 = unix_seconds(job.first_transaction - margin_days);
@@ -218,7 +317,8 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
     url += "?period1=" + std::to_string(window.period1);
     url += "&period2=" + std::to_string(window.period2);
   }
-  url += "&interval=1d&includeAdjustedClose=true";
+  // Dividends and splits come with the bars, in the same request.
+  url += "&interval=1d&includeAdjustedClose=true&events=div,split";
   return url;
 }
 
@@ -247,6 +347,8 @@ fault parse_chart(std::string_view body, price_series& out, int64_t now) {
   int64_t gmtoffset = 0;
   if (auto x = member(*meta, "gmtoffset"); x && x->IsInt64())
     gmtoffset = x->GetInt64();
+  exchange_calendar calendar{series.exchange_timezone, gmtoffset};
+  read_events(*result, calendar, series);
   auto timestamps = member(*result, "timestamp");
   if (timestamps == nullptr) {
     // Yahoo's shape for a window without trading: meta only, no bars.
@@ -259,7 +361,6 @@ fault parse_chart(std::string_view body, price_series& out, int64_t now) {
   quote_arrays q;
   if (auto err = find_quote_arrays(*result, n, q))
     return err;
-  exchange_calendar calendar{series.exchange_timezone, gmtoffset};
   series.bars.reserve(n);
   for (rapidjson::SizeType i = 0; i < n; ++i) {
     const auto& ts = (*timestamps)[i];

@@ -1,11 +1,13 @@
 // Yahoo Finance's chart API (v8): what to ask for and how to read the answer.
 //
 // Request:  {base}/v8/finance/chart/{SYMBOL}?range=1y&interval=1d
-//           (or period1/period2 in Unix seconds for older history).
+//           &events=div,split (or period1/period2 in Unix seconds for older
+//           history).
 // Response: chart.result[0] with meta, timestamp[], indicators.quote[0].
 //           {open,high,low,close,volume}[] and
-//           indicators.adjclose[0].adjclose[]; or chart.error, e.g. 404 "No
-//           data found, symbol may be delisted".
+//           indicators.adjclose[0].adjclose[], events.{dividends,splits};
+//           or chart.error, e.g. 404 "No data found, symbol may be
+//           delisted".
 
 #pragma once
 
@@ -36,11 +38,11 @@ day_number range_start(std::string_view range, day_number today);
 
 /// The window a job needs at time `now` (Unix seconds): the configured range,
 /// or back to the earliest transaction (with a week's margin) when that is
-/// older; for an `extend` job, from its target up to the first stored price
-/// (up to now for a rewrite). A `refresh` asks from its last stored day
-/// minus `overlap` weekdays (late corrections) up to now, or from the last
-/// stored day before a hole when that is earlier (`want_from`); a refresh's
-/// rewrite asks from the first stored day.
+/// older (or than a backfill's `want_from`); for an `extend` job, from its
+/// target up to the first stored price (up to now for a rewrite). A `refresh`
+/// asks from its last stored day minus `overlap` weekdays (late corrections)
+/// up to now, or from the last stored day before a hole when that is earlier
+/// (`want_from`); a refresh's rewrite asks from the first stored day.
 chart_window window_for(const backfill_job& job, std::string_view range,
                         int64_t now, int32_t overlap = 5);
 
@@ -50,7 +52,9 @@ std::string chart_url(std::string_view base_url, std::string_view ticker,
 
 /// Reads a chart JSON body into a series. Bars with a null, NaN or
 /// non-positive price are skipped and counted; when several bars fall on one
-/// trading day the last one wins (Yahoo appends the live bar). A body that
+/// trading day the last one wins (Yahoo appends the live bar). Dividends and
+/// splits go to `events`, dated like the bars; an event with a null, NaN or
+/// non-positive value (a zero denominator) is skipped and counted. A body that
 /// is not chart JSON, or whose arrays disagree in length, is refused whole;
 /// `chart.error` becomes `symbol_not_found` ("Not Found") or
 /// `provider_unavailable`. A window without trading is zero bars, no error.

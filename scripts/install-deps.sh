@@ -6,6 +6,7 @@
 #   scripts/install-deps.sh runtime   # shared libraries, CA certificates, tzdata
 #   scripts/install-deps.sh local     # a PostgreSQL server and the demo provider
 #   scripts/install-deps.sh test      # everything the test suite needs
+#   scripts/install-deps.sh package   # what cpack -G DEB needs (dpkg-shlibdeps)
 #
 # Several groups may be given at once. Runs as root (or through sudo).
 set -euo pipefail
@@ -18,7 +19,9 @@ declare -A groups=(
              libcurl4 libspdlog1.10 libdate-tz3 libcpp-httplib0.11"
   [local]="postgresql python3 procps"
   [test]="postgresql python3 python3-psycopg2 openssl procps tzdata
-          clang libclang-rt-14-dev prometheus python3-prometheus-client"
+          clang libclang-rt-14-dev prometheus python3-prometheus-client
+          docker-compose python3-yaml systemd"
+  [package]="dpkg-dev"
 )
 
 if [[ $# -eq 0 ]]; then

@@ -54,6 +54,7 @@ std::string counters::summary() const {
   add("bars_skipped", bars_skipped.load());
   add("rows_written", rows_written.load());
   add("write_errors", write_errors.load());
+  add("outliers_held", outliers_held.load());
   add("jobs_in_memory", jobs_in_memory.load());
   add("jobs_in_memory_max", jobs_in_memory_max.load());
   add("reconnects", listener_reconnects.load());

@@ -44,6 +44,7 @@ struct counters {
   // -- database writes --------------------------------------------------------
   std::atomic<uint64_t> rows_written{0};
   std::atomic<uint64_t> write_errors{0};
+  std::atomic<uint64_t> outliers_held{0};
 
   // -- database availability ------------------------------------------------
   /// Connects and calls that failed because the database was unavailable

@@ -173,6 +173,9 @@ std::string render_prometheus(const counters& c, std::string_view version) {
            get(c.rows_written));
   w.single("backfilld_write_errors_total", "counter",
            "Price series that could not be stored.", get(c.write_errors));
+  w.single("backfilld_outliers_held_total", "counter",
+           "Bad prints held back instead of stored (each once).",
+           get(c.outliers_held));
   w.family("backfilld_write_duration_seconds", "histogram",
            "Time to store one price series (one transaction).");
   w.histogram_samples("backfilld_write_duration_seconds", "", c.write_seconds);

@@ -43,7 +43,7 @@ CAF_TEST(migrating twice changes nothing) {
   CAF_REQUIRE(!migrate(*conn, second));
   CAF_CHECK_EQUAL(second.from_version, schema_version());
   CAF_CHECK_EQUAL(second.to_version, schema_version());
-  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"),
+  CAF_CHECK_EQUAL(scalar<int>("SELECT max(version) FROM backfilld_schema"),
                   schema_version());
 }
 
@@ -101,7 +101,7 @@ CAF_TEST(two daemons migrating at once migrate once) {
     t.join();
   for (const auto& f : faults)
     CAF_CHECK_EQUAL(f.detail, "");
-  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_schema"),
+  CAF_CHECK_EQUAL(scalar<int>("SELECT max(version) FROM backfilld_schema"),
                   schema_version());
 }
 

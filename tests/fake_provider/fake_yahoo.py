@@ -32,7 +32,8 @@ Control API (JSON in and out, never subject to faults):
     GET  /_health    200 "ok"
 
 Options (per symbol, or global for symbols without their own value):
-status, listed, fault, fault_times, delay_ms, retry_after, huge_bytes.  See
+status, listed, fault, fault_times, delay_ms, retry_after, huge_bytes,
+events, spikes.  See
 ``OPTION_KEYS`` and ``FAULTS`` in ``yahoo_settings`` and the ``FakeYahoo``
 docstring.
 
@@ -70,8 +71,8 @@ from yahoo_calendar import (  # noqa: F401
     instrument, profile_for, range_start)
 from yahoo_chart_body import (  # noqa: F401
     CONSENT_PAGE, ERROR_PAGE, HTML_TYPE, JSON_TYPE, NOT_FOUND_BODY,
-    RESULT_NULL_BODY, TEXT_TYPE, BadRequest, ChartQuery, apply_data_fault,
-    attach_bars, bad_request_body, chart_body, chart_result,
+    RESULT_NULL_BODY, TEXT_TYPE, BadRequest, ChartQuery,
+    apply_corporate_actions, apply_data_fault, attach_bars, bad_request_body, chart_body, chart_result,
     parse_chart_query)
 from yahoo_settings import (  # noqa: F401
     DEFAULT_HUGE_BYTES, FAULTS, OPTION_KEYS, SLOW_LORIS_LENGTH,
@@ -105,6 +106,11 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
     - ``delay_ms``: sleep before answering.
     - ``retry_after``: seconds, sent as Retry-After with http_429.
     - ``huge_bytes``: body size for the huge fault (default 50 MB).
+    - ``events``: ``[{"date": "YYYY-MM-DD", "dividend": 0.24}, {"date": …,
+      "split": "10:1"}]``; once a split's day has opened, every earlier bar
+      is on the new basis, and the events within a window are served with
+      it (``yahoo_chart_body.apply_corporate_actions``).
+    - ``spikes``: ``[{"date": "YYYY-MM-DD", "close": 69.98}]``, bad prints.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
@@ -237,6 +243,8 @@ class FakeYahoo(ServerLifecycleMixin, OptionResolutionMixin,
             self._send(h, 400, bad_request_body(str(exc)), JSON_TYPE, gz=gz)
             return
         result, bars = chart_result(inst, q, first_day, now)
+        bars = apply_corporate_actions(inst, result, bars, q, now,
+                                       opts["events"], opts["spikes"])
 
         if fault == "huge":
             status(200)

@@ -187,5 +187,68 @@ class MarketProfileTest(SharedServerTest):
                          "Bad Request")
 
 
+class CorporateActionsTest(SharedServerTest):
+    """events and spikes: what Yahoo serves around splits and bad prints."""
+
+    def test_a_split_adjusts_earlier_bars_and_events_come_in_the_window(
+            self) -> None:
+        before = self.chart("AMD", "range=1mo&interval=1d")
+        ts = before["timestamp"]
+        closes = before["indicators"]["quote"][0]["close"]
+        split_day = utc(ts[10]).date()
+        dividend_day = utc(ts[3]).date()
+        self.fake.set_symbol("AMD", events=[
+            {"date": split_day.isoformat(), "split": "10:1"},
+            {"date": dividend_day.isoformat(), "dividend": 0.5}])
+        after = self.chart("AMD", "range=1mo&interval=1d")
+        new = after["indicators"]["quote"][0]["close"]
+        for i in range(len(ts)):
+            want = closes[i] / 10 if i < 10 else closes[i]
+            self.assertAlmostEqual(new[i], want, delta=0.006)
+        self.assert_consistent(after)
+        self.assertEqual(after["events"]["splits"], {str(ts[10]): {
+            "date": ts[10], "numerator": 10.0, "denominator": 1.0,
+            "splitRatio": "10:1"}})
+        self.assertEqual(after["events"]["dividends"],
+                         {str(ts[3]): {"amount": 0.5, "date": ts[3]}})
+        # A window that does not hold them has no events, yet the bars
+        # before the split stay on its basis.
+        early = self.chart("AMD", period(utc(ts[0]).date(),
+                                         utc(ts[2]).date()))
+        self.assertNotIn("events", early)
+        self.assertAlmostEqual(early["indicators"]["quote"][0]["close"][0],
+                               closes[0] / 10, delta=0.006)
+
+    def test_a_split_in_the_future_changes_nothing(self) -> None:
+        before = self.chart("AMD")
+        later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        self.fake.set_symbol("AMD", events=[{"date": later, "split": "2:1"}])
+        after = self.chart("AMD")
+        self.assertEqual(after["indicators"], before["indicators"])
+        self.assertNotIn("events", after)
+
+    def test_a_spike_replaces_one_close(self) -> None:
+        before = self.chart("AMD", "range=1mo&interval=1d")
+        ts = before["timestamp"]
+        day = utc(ts[5]).date().isoformat()
+        self.fake.set_symbol("AMD", spikes=[{"date": day, "close": 0.24}])
+        after = self.chart("AMD", "range=1mo&interval=1d")
+        closes = after["indicators"]["quote"][0]["close"]
+        self.assertEqual(closes[5], 0.24)
+        self.assertEqual(closes[:5] + closes[6:],
+                         (before["indicators"]["quote"][0]["close"][:5]
+                          + before["indicators"]["quote"][0]["close"][6:]))
+        quote = after["indicators"]["quote"][0]
+        self.assertLessEqual(quote["low"][5], 0.24)
+
+    def test_malformed_options_are_refused(self) -> None:
+        for opts in ({"events": {}}, {"events": [{"date": "x", "split": "2:1"}]},
+                     {"events": [{"date": "2024-01-02"}]},
+                     {"spikes": [{"date": "2024-01-02"}]},
+                     {"spikes": [{"date": "2024-01-02", "split": "2:1"}]}):
+            with self.assertRaises(ValueError, msg=str(opts)):
+                self.fake.set_symbol("AMD", **opts)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -204,6 +204,66 @@ def apply_data_fault(fault: str | None, inst: Instrument, result: dict,
                 adj[i] = math.nan
 
 
+def _split_ratio(text: str) -> float:
+    numerator, denominator = (float(x) for x in text.split(":"))
+    return numerator / denominator
+
+
+def apply_corporate_actions(inst: Instrument, result: dict, bars: list[Bar],
+                            q: ChartQuery, now: float, events: list | None,
+                            spikes: list | None) -> list[Bar]:
+    """Yahoo's view of dividends, splits and bad prints.
+
+    Every split that has happened by ``now`` adjusts all bars before it
+    (prices divided by its ratio, volume multiplied), whatever the window:
+    Yahoo serves the whole history on today's basis. The events whose
+    session opened within the window go to ``result["events"]`` in Yahoo's
+    shape (keyed by epoch strings). A spike replaces one day's close (and
+    widens its high or low), as a bad print does.
+    """
+    d = inst.decimals
+    happened = []
+    for e in events or []:
+        ts = inst.session_open(dt.date.fromisoformat(e["date"]))
+        if ts <= now:
+            happened.append((ts, e))
+    for ts, e in happened:
+        if "split" not in e:
+            continue
+        ratio = _split_ratio(e["split"])
+        bars = [b._replace(open=_f32(b.open / ratio, d),
+                           high=_f32(b.high / ratio, d),
+                           low=_f32(b.low / ratio, d),
+                           close=_f32(b.close / ratio, d),
+                           adjclose=_f32(b.adjclose / ratio, d),
+                           volume=int(b.volume * ratio))
+                if b.ts < ts else b for b in bars]
+    by_day = {inst.session_open(dt.date.fromisoformat(s["date"])): s["close"]
+              for s in spikes or []}
+    bars = [b._replace(close=by_day[b.ts], adjclose=by_day[b.ts],
+                       low=min(b.low, by_day[b.ts]),
+                       high=max(b.high, by_day[b.ts]))
+            if b.ts in by_day else b for b in bars]
+    dividends, splits = {}, {}
+    for ts, e in happened:
+        if not q.start <= ts < q.end:
+            continue
+        if "split" in e:
+            numerator, denominator = (float(x) for x in e["split"].split(":"))
+            splits[str(ts)] = {"date": ts, "numerator": numerator,
+                               "denominator": denominator,
+                               "splitRatio": e["split"]}
+        else:
+            dividends[str(ts)] = {"amount": e["dividend"], "date": ts}
+    if dividends or splits:
+        result["events"] = {}
+        if dividends:
+            result["events"]["dividends"] = dividends
+        if splits:
+            result["events"]["splits"] = splits
+    return bars
+
+
 def chart_body(result: dict) -> bytes:
     doc = {"chart": {"result": [result], "error": None}}
     return json.dumps(doc, separators=(",", ":")).encode()

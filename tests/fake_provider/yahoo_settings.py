@@ -41,7 +41,7 @@ FAULTS = frozenset({
 })
 OPTION_KEYS = frozenset({
     "status", "listed", "fault", "fault_times", "delay_ms", "retry_after",
-    "huge_bytes",
+    "huge_bytes", "events", "spikes",
 })
 DEFAULT_HUGE_BYTES = 50 * 1024 * 1024
 #: Content-Length announced by the slow_loris fault.
@@ -81,7 +81,28 @@ def _validate_options(opts: Any, where: str) -> dict:
                 value, (int, float)) or value < 0):
             raise ValueError(f"{where}: delay_ms must be a non-negative "
                              "number")
+        if key in ("events", "spikes"):
+            _validate_day_list(key, value, where)
     return opts
+
+
+def _validate_day_list(key: str, value: Any, where: str) -> None:
+    """events: [{"date", "dividend": amount} | {"date", "split": "N:D"}];
+    spikes: [{"date", "close"}]."""
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: {key} must be a list")
+    for item in value:
+        if not isinstance(item, dict) or "date" not in item:
+            raise ValueError(f"{where}: each of {key} needs a date")
+        try:
+            dt.date.fromisoformat(item["date"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: {key} dates are YYYY-MM-DD") from None
+        wanted = ({"close"} if key == "spikes"
+                  else {"dividend"} if "dividend" in item else {"split"})
+        if set(item) != wanted | {"date"}:
+            raise ValueError(f"{where}: {key} items have date and "
+                             f"{' or '.join(sorted(wanted))}")
 
 
 def _merge(target: dict, opts: dict) -> None:
@@ -116,7 +137,7 @@ class OptionResolutionMixin:
     """
 
     resolved_keys = ("status", "listed", "delay_ms", "retry_after",
-                     "huge_bytes")
+                     "huge_bytes", "events", "spikes")
     _validate_options = staticmethod(_validate_options)
     _merge_options = staticmethod(_merge)
 

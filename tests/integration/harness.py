@@ -128,6 +128,19 @@ class Database:
             f" timestamp) VALUES (%s, %s, 10, 100, {when})",
             (portfolio, asset_id))
 
+    def events(self, asset_id):
+        """(date, kind, amount, numerator, denominator, source) rows."""
+        return self.rows(
+            "SELECT date, kind, amount::float8, numerator::float8,"
+            " denominator::float8, source FROM asset_events"
+            " WHERE asset_id = %s ORDER BY date, kind", (asset_id,))
+
+    def outliers(self, asset_id):
+        """(date, close, reason, evidence) rows of price_outliers."""
+        return self.rows(
+            "SELECT date, close::float8, reason, evidence FROM price_outliers"
+            " WHERE asset_id = %s ORDER BY date", (asset_id,))
+
     def price_count(self, asset_id):
         return self.scalar(
             "SELECT count(*) FROM asset_prices WHERE asset_id = %s", (asset_id,))

@@ -21,7 +21,10 @@ class Help(unittest.TestCase):
             code, out, err = run(flag)
             self.assertEqual(code, 0, err)
             for command in ("migrate", "retry SYMBOL|ASSET_ID",
-                            "retry --all-failed", "status", "--version"):
+                            "retry --all-failed", "status", "--version",
+                            "backfill SYMBOL|--asset-id N [--range 5y]",
+                            "refresh --all|SYMBOL|--asset-id N",
+                            "status [SYMBOL|--asset-id N] [--json]"):
                 self.assertIn(command, out)
             # Grouped: a heading per group, its options below it.
             for group, option in (("db", "--db.url="),

@@ -60,7 +60,7 @@ class UnknownKeys(TempFiles):
         self.assertEqual(code, 2, out + err)
         self.assertIn("unknown key fetch.windw on the command line; did you "
                       "mean fetch.window?", err)
-        code, out, err = run("status", "stray", f"--db.url={SECRET_URL}")
+        code, out, err = run("migrate", "stray", f"--db.url={SECRET_URL}")
         self.assertEqual(code, 2, out + err)
         self.assertIn("unexpected argument stray on the command line", err)
 
@@ -168,6 +168,28 @@ class CheckConfig(TempFiles):
         code, out, err = run("check-config", f"--config-file={shipped}")
         self.assertEqual(code, 0, out + err)
         self.assertRegex(out, r"(?m)^yahoo\.requests-per-second = 2 +\(file ")
+
+    def test_a_flag_is_turned_off_from_anywhere_in_its_rank(self):
+        ini = self.write("flags.ini", "[outliers]\nenabled=false\n")
+        lines = lambda out: {line.split(" = ")[0]: line  # noqa: E731
+                             for line in out.splitlines()}
+        code, out, err = run("check-config", f"--config-file={ini}")
+        self.assertEqual(code, 0, out + err)
+        self.assertRegex(lines(out)["outliers.enabled"],
+                         rf"= false +\(file {re.escape(ini)}\)$")
+        # The environment and the command line outrank the file, either way.
+        code, out, err = run("check-config", f"--config-file={ini}",
+                             env={"BACKFILL_OUTLIERS_ENABLED": "true"})
+        self.assertRegex(lines(out)["outliers.enabled"], r"= true +\(env")
+        code, out, err = run("check-config", "--outliers.enabled=false")
+        self.assertRegex(lines(out)["outliers.enabled"],
+                         r"= false +\(command line\)$")
+        code, out, err = run("check-config", "--outliers.enabled=no")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("outliers.enabled must be true or false", err)
+        code, out, err = run("check-config", "--outliers.factor=1.0")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("outliers.factor must be above 1", err)
 
     def test_a_config_file_from_the_environment(self):
         ini = self.write("env.ini", "[history]\nrange=\"5y\"\n")

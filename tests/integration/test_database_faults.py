@@ -84,6 +84,9 @@ class WhileAway(PipelineTest):
                    what="both done")
         daemon.wait_for(r"Catch-up: asset 1 \(MISSED\) has transactions but"
                         r" no prices, starting backfill")
+        # The tracker records an asset after its job is done, not with it.
+        wait_until(lambda: self.db.tracking(2) is not None,
+                   what="asset 2 tracked")
         self.assertEqual(self.db.tracking(2)[0], 1)
         self.stop_daemon(daemon)
 

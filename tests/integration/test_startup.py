@@ -202,8 +202,9 @@ class LeastPrivilege(PipelineTest):
             GRANT CONNECT, TEMPORARY ON DATABASE {self.db.name} TO {role};
             GRANT USAGE ON SCHEMA public TO {role};
             GRANT SELECT ON assets, transactions, backfilld_schema TO {role};
-            GRANT SELECT, INSERT, UPDATE ON asset_prices, tracked_assets
-              TO {role};
+            GRANT SELECT, INSERT, UPDATE ON asset_prices, tracked_assets,
+              asset_events TO {role};
+            GRANT SELECT, INSERT, DELETE ON price_outliers TO {role};
             GRANT ALL ON backfill_jobs, backfilld_asset_state TO {role};
             GRANT USAGE ON SEQUENCE backfill_jobs_id_seq TO {role};
         """)

@@ -242,19 +242,20 @@ CAF_TEST(chart urls encode the ticker) {
   range.range = "1y";
   CAF_CHECK_EQUAL(chart_url("http://127.0.0.1:8080/", "AMD", range),
                   "http://127.0.0.1:8080/v8/finance/chart/AMD?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   CAF_CHECK_EQUAL(chart_url("https://q", "EURUSD=X", range),
                   "https://q/v8/finance/chart/EURUSD%3DX?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   CAF_CHECK_EQUAL(chart_url("https://q", "^GSPC", range),
                   "https://q/v8/finance/chart/%5EGSPC?range=1y"
-                  "&interval=1d&includeAdjustedClose=true");
+                  "&interval=1d&includeAdjustedClose=true&events=div,split");
   chart_window periods;
   periods.period1 = 100;
   periods.period2 = 200;
   CAF_CHECK_EQUAL(chart_url("https://q", "M&M.NS", periods),
                   "https://q/v8/finance/chart/M%26M.NS?period1=100"
-                  "&period2=200&interval=1d&includeAdjustedClose=true");
+                  "&period2=200&interval=1d&includeAdjustedClose=true"
+                  "&events=div,split");
 }
 
 CAF_TEST(the window reaches back to old transactions) {
@@ -278,4 +279,21 @@ CAF_TEST(the window reaches back to old transactions) {
   CAF_CHECK_EQUAL(gap.period2, unix_seconds(19'501));
   CAF_CHECK(valid_range("1y"));
   CAF_CHECK(!valid_range("1 year"));
+}
+
+CAF_TEST(a backfill asked for a longer range reaches back to its want_from) {
+  auto now = unix_seconds(20'000) + 3600;
+  backfill_job job;
+  job.want_from = 20'000 - 1827; // `backfilld backfill --range 5y`
+  auto longer = window_for(job, "1y", now);
+  CAF_CHECK(longer.range.empty());
+  CAF_CHECK_EQUAL(longer.period1, unix_seconds(20'000 - 1834));
+  CAF_CHECK_EQUAL(longer.period2, now);
+  // An older transaction wins; a want_from inside the range changes nothing.
+  job.first_transaction = 20'000 - 3000;
+  CAF_CHECK_EQUAL(window_for(job, "1y", now).period1,
+                  unix_seconds(20'000 - 3007));
+  job.first_transaction = no_day;
+  job.want_from = 20'000 - 100;
+  CAF_CHECK_EQUAL(window_for(job, "1y", now).range, "1y");
 }

@@ -84,6 +84,18 @@ EXPECTED: dict[str, dict] = {
         bars=[("2024-03-06", 5104.76, None, 4757250000),
               ("2024-03-07", 5157.36, None, 4137980000),
               ("2024-03-08", 5123.69, None, 4335360000)]),
+    "nvda_split.json": dict(
+        symbol="NVDA", currency="USD", tz="America/New_York", open=(9, 30),
+        bars=[("2024-06-05", 122.44, 122.43, 528402000),
+              ("2024-06-06", 121.00, 120.99, 664696000),
+              ("2024-06-07", 120.88, 120.87, 412386000),
+              ("2024-06-10", 121.79, 121.78, 314162700),
+              ("2024-06-11", 120.91, 120.91, 222551200)]),
+    "events_defects.json": dict(
+        symbol="BHP.AX", currency="AUD", tz="Australia/Sydney", open=(10, 0),
+        bars=[("2024-01-08", 50.88, 49.46, 6573318),
+              ("2024-01-09", 50.41, 49.00, 7154902),
+              ("2024-01-10", 49.96, 48.57, 8221345)]),
     "mismatched.json": dict(error="malformed"),
     "not_found.json": dict(error="Not Found", exact=NOT_FOUND),
     "result_null.json": dict(

@@ -203,9 +203,9 @@ CAF_TEST(a job goes from pull to grant to fetch to write to done) {
   q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 2);
   CAF_REQUIRE_EQUAL(w->urls.size(), 1u);
-  CAF_CHECK_EQUAL(w->urls[0],
-                  "http://provider.test/v8/finance/chart/AMD"
-                  "?range=1y&interval=1d&includeAdjustedClose=true");
+  CAF_CHECK_EQUAL(w->urls[0], "http://provider.test/v8/finance/chart/AMD"
+                              "?range=1y&interval=1d&includeAdjustedClose=true"
+                              "&events=div,split");
   CAF_REQUIRE_EQUAL(w->writes.size(), 1u);
   CAF_CHECK_EQUAL(w->writes[0].second, 5u);
   CAF_REQUIRE_EQUAL(q->done.size(), 1u);
@@ -348,6 +348,27 @@ CAF_TEST(an extension on another basis is refetched whole and rewritten) {
                   "close of 2024-01-29: stored 200.5, served 100");
   CAF_REQUIRE_EQUAL(q->done.size(), 1u);
   CAF_CHECK_EQUAL(q->done[0].second.bars, 5);
+  CAF_CHECK(q->failed.empty());
+}
+
+CAF_TEST(a new split over stored history refetches from the first stored day) {
+  // Any job that is not an extension (a refresh, say) whose answer announces
+  // a split the stored history predates.
+  w->responses["/AMD?"] = ok_chart();
+  w->disagreements.push_back("a new split 10:1 on 2024-03-01");
+  auto refresh = job(1, "AMD");
+  refresh.first_price = 19'750;
+  q->jobs_to_hand_out.push_back({refresh});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK(w->urls[0].find("range=1y") != std::string::npos);
+  // From the first stored day (a week's margin) to today (2024-03-09).
+  CAF_CHECK(w->urls[1].find(period(19'743, 19'792)) != std::string::npos);
+  CAF_REQUIRE_EQUAL(w->written.size(), 2u);
+  CAF_CHECK_EQUAL(w->written[1].rewrite_reason,
+                  "a new split 10:1 on 2024-03-01");
+  CAF_CHECK_EQUAL(w->written[1].kind, job_kind::backfill);
+  CAF_REQUIRE_EQUAL(q->done.size(), 1u);
   CAF_CHECK(q->failed.empty());
 }
 

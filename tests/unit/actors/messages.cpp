@@ -59,6 +59,12 @@ price_series sample_series() {
   series.bars.push_back(price_bar{19'800, 70.1, 71.2, 69.9, 70.5, 70.4, 1000});
   series.bars.push_back(price_bar{19'801, 70.5, 70.9, 70.0, 70.2, -1, -1});
   series.skipped_bars = 3;
+  series.events.push_back(
+    price_event{19'800, event_kind::dividend, 0.24, 0, 0});
+  series.events.push_back(price_event{19'801, event_kind::split, 0, 1, 10});
+  series.skipped_events = 2;
+  series.held.push_back(
+    held_bar{19'802, 0.7, "minor_unit", "close 0.7; neighbour 70.2"});
   return series;
 }
 
@@ -85,6 +91,7 @@ CAF_TEST(every message type survives serialisation) {
             hold_reason::permanent_failure, "symbol_not_found"}});
   check_round_trip(sys, atom::write_v, sample_job(), sample_series());
   check_round_trip(sys, write_summary{251, 3, {}});
+  check_round_trip(sys, write_summary{250, 3, {}, {19'802, 19'900}});
   check_round_trip(
     sys,
     write_summary{0, 0, "close of 2023-02-10: stored 200.5, served 100.25"});

@@ -263,4 +263,28 @@ CAF_TEST(shutdown drains the pipeline in order and ends cleanly) {
   CAF_CHECK_EQUAL(s->spawns["fetcher"], 1);
 }
 
+CAF_TEST(a one shot pipeline runs without listener and dedupe) {
+  auto make = fakes();
+  make.listener = nullptr;
+  make.dedupe = nullptr;
+  s->spawns.clear();
+  s->events.clear();
+  supervision_settings settings;
+  settings.summary_interval = 3600s;
+  auto one_shot = start(supervisor, settings, make);
+  auto one_shot_ended = std::make_shared<answer<caf::error>>();
+  start(watcher, caf::actor_cast<caf::actor>(one_shot), one_shot_ended);
+  settle();
+  CAF_CHECK_EQUAL(s->spawns["listener"], 0);
+  CAF_CHECK_EQUAL(s->spawns["dedupe"], 0);
+  for (auto r : {"tracker", "rate-limiter", "writer", "job-queue", "fetcher"})
+    CAF_CHECK_EQUAL(s->spawns[r], 1);
+  self->send(one_shot, atom::shutdown_v);
+  settle();
+  CAF_CHECK(saw("fetcher drain"));
+  CAF_CHECK(saw("tracker flush"));
+  CAF_REQUIRE(one_shot_ended->value);
+  CAF_CHECK(!*one_shot_ended->value);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -3,6 +3,10 @@
 
 #include "actors/writer.hpp"
 
+#include <algorithm>
+
+#include "telemetry/counters.hpp"
+
 using namespace backfilld;
 using namespace backfilld::test;
 using namespace std::chrono_literals;
@@ -20,6 +24,10 @@ struct log_book {
   bool fail = false;
   /// Rows the store reports as changed.
   int32_t changed = 2;
+  /// Days held back in what the store was given, by write.
+  std::vector<std::vector<day_number>> held;
+  /// Held days already on record (`price_outliers`).
+  std::vector<day_number> recorded;
 };
 
 writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
@@ -34,8 +42,18 @@ writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
       if (job.kind == job_kind::extend && !job.rewrites_history() &&
           !log->disagreement.empty())
         return write_summary{0, 0, log->disagreement};
-      return write_summary{
-        static_cast<int32_t>(series.bars.size()), log->changed, {}};
+      write_summary summary{static_cast<int32_t>(series.bars.size()),
+                            log->changed, {}};
+      log->held.emplace_back();
+      for (const auto& h : series.held) {
+        log->held.back().push_back(h.day);
+        if (std::find(log->recorded.begin(), log->recorded.end(), h.day) ==
+            log->recorded.end()) {
+          log->recorded.push_back(h.day);
+          summary.new_outliers.push_back(h.day);
+        }
+      }
+      return summary;
     },
   };
 }
@@ -157,6 +175,42 @@ CAF_TEST(a rewrite is stored whole and tracked) {
   CAF_CHECK(log->jobs[0].rewrites_history());
   CAF_CHECK_EQUAL(log->writes[0].second, 5u);
   CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
+}
+
+CAF_TEST(a bad print is held back and counted once) {
+  auto spiky = series(5);
+  spiky.currency = "GBp";
+  for (auto& bar : spiky.bars)
+    bar.close = 5436;
+  spiky.bars[2].close = 69.98;
+  auto before = metrics().outliers_held.load();
+  auto got = ask<write_summary>(hdl, atom::write_v, job(), spiky);
+  settle();
+  CAF_REQUIRE(got->value);
+  // The store gets the other bars, and the held one to record.
+  CAF_REQUIRE_EQUAL(log->writes.size(), 1u);
+  CAF_CHECK_EQUAL(log->writes[0].second, 4u);
+  CAF_CHECK_EQUAL(log->held[0], std::vector<day_number>{19'002});
+  CAF_CHECK_EQUAL(metrics().outliers_held.load(), before + 1);
+  CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
+  // Served again (the next refresh): held again, but counted only once.
+  ask<write_summary>(hdl, atom::write_v, job(), spiky);
+  settle();
+  CAF_CHECK_EQUAL(log->held[1], std::vector<day_number>{19'002});
+  CAF_CHECK_EQUAL(metrics().outliers_held.load(), before + 1);
+}
+
+CAF_TEST(with the check off every bar is stored) {
+  writer_settings off{5s};
+  off.outliers.enabled = false;
+  auto unchecked = start(writer, store, tracker, off);
+  auto spiky = series(5);
+  spiky.bars[2].close = 1000;
+  ask<write_summary>(unchecked, atom::write_v, job(), spiky);
+  settle();
+  CAF_REQUIRE_EQUAL(log->writes.size(), 1u);
+  CAF_CHECK_EQUAL(log->writes[0].second, 5u);
+  CAF_CHECK(log->held[0].empty());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

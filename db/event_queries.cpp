@@ -1,0 +1,213 @@
+#include "db/event_queries.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include <pqxx/pqxx>
+
+namespace backfilld {
+
+namespace {
+
+const char* known_splits_sql = R"sql(
+SELECT date - DATE '1970-01-01' FROM asset_events
+WHERE asset_id = $1 AND kind = 'split'
+)sql";
+
+const char* first_stored_sql = R"sql(
+SELECT min(date) - DATE '1970-01-01' FROM asset_prices WHERE asset_id = $1
+)sql";
+
+const char* stored_closes_sql = R"sql(
+SELECT date - DATE '1970-01-01', close::float8,
+       coalesce(adj_close::float8, -1)
+FROM asset_prices
+WHERE asset_id = $1 AND close IS NOT NULL
+  AND date BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int
+ORDER BY date
+)sql";
+
+const char* upsert_event_sql = R"sql(
+INSERT INTO asset_events AS e
+  (asset_id, date, kind, amount, numerator, denominator, source, fetched_at)
+VALUES ($1, DATE '1970-01-01' + $2::int, $3, $4::numeric, $5::numeric,
+        $6::numeric, $7, now())
+ON CONFLICT (asset_id, date, kind) DO UPDATE
+SET amount = EXCLUDED.amount, numerator = EXCLUDED.numerator,
+    denominator = EXCLUDED.denominator, source = EXCLUDED.source,
+    fetched_at = EXCLUDED.fetched_at
+WHERE (e.amount, e.numerator, e.denominator, e.source)
+      IS DISTINCT FROM
+      (EXCLUDED.amount, EXCLUDED.numerator, EXCLUDED.denominator,
+       EXCLUDED.source)
+)sql";
+
+const char* record_outlier_sql = R"sql(
+INSERT INTO price_outliers (asset_id, date, close, reason, evidence)
+VALUES ($1, DATE '1970-01-01' + $2::int, $3::numeric, $4, $5)
+ON CONFLICT (asset_id, date) DO NOTHING
+)sql";
+
+// A bad print stored while it was the newest day of an answer (one
+// neighbour cannot tell a print from a move): the same close from the same
+// provider, now that both neighbours show it, goes.
+const char* unstore_outlier_sql = R"sql(
+DELETE FROM asset_prices
+WHERE asset_id = $1 AND date = DATE '1970-01-01' + $2::int
+  AND close = $3::numeric AND source = $4
+)sql";
+
+// Days the provider now serves with a close that passed the check.
+const char* corrected_outliers_sql = R"sql(
+DELETE FROM price_outliers
+WHERE asset_id = $1 AND date = ANY ($2::date[])
+)sql";
+
+std::string ratio_text(const price_event& split) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g:%g", split.numerator, split.denominator);
+  return buf;
+}
+
+std::optional<std::string> optional_number(double x, bool present) {
+  if (!present)
+    return std::nullopt;
+  return numeric_text(x);
+}
+
+/// Reads what `new_split_disagreement` needs, only when the series
+/// announces a split at all (rarely).
+std::string check_new_splits(pqxx::transaction_base& txn, asset_id asset,
+                             const price_series& series, double tolerance) {
+  auto has_split = std::any_of(
+    series.events.begin(), series.events.end(),
+    [](const price_event& e) { return e.kind == event_kind::split; });
+  if (!has_split || series.bars.empty())
+    return {};
+  std::vector<day_number> known;
+  for (const auto& row : txn.exec_params(known_splits_sql, asset))
+    known.push_back(row[0].as<day_number>());
+  auto first = txn.exec_params1(first_stored_sql, asset)[0];
+  if (first.is_null())
+    return {};
+  std::vector<stored_close> stored;
+  for (const auto& row :
+       txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
+                       series.bars.back().day))
+    stored.push_back(stored_close{row[0].as<day_number>(), row[1].as<double>(),
+                                  row[2].as<double>()});
+  return new_split_disagreement(series, known, first.as<day_number>(), stored,
+                                tolerance);
+}
+
+void store_events(pqxx::transaction_base& txn, asset_id asset,
+                  const price_series& series) {
+  for (const auto& e : series.events) {
+    auto split = e.kind == event_kind::split;
+    txn.exec_params(upsert_event_sql, asset, e.day, to_string(e.kind),
+                    optional_number(e.amount, !split),
+                    optional_number(e.numerator, split),
+                    optional_number(e.denominator, split), series.source);
+  }
+}
+
+/// Records the held bars; returns the days not on record before.
+std::vector<day_number> record_outliers(pqxx::transaction_base& txn,
+                                        asset_id asset,
+                                        const price_series& series,
+                                        bool clear_corrected) {
+  std::vector<day_number> fresh;
+  for (const auto& held : series.held) {
+    auto r =
+      txn.exec_params(record_outlier_sql, asset, held.day,
+                      numeric_text(held.close), held.reason, held.evidence);
+    if (r.affected_rows() > 0)
+      fresh.push_back(held.day);
+    txn.exec_params(unstore_outlier_sql, asset, held.day,
+                    numeric_text(held.close), series.source);
+  }
+  if (clear_corrected && !series.bars.empty()) {
+    std::string days = "{";
+    for (const auto& bar : series.bars) {
+      if (days.size() > 1)
+        days += ',';
+      days += iso_date(bar.day);
+    }
+    days += '}';
+    txn.exec_params(corrected_outliers_sql, asset, days);
+  }
+  return fresh;
+}
+
+} // namespace
+
+std::string new_split_disagreement(const price_series& series,
+                                   const std::vector<day_number>& known_splits,
+                                   day_number first_stored,
+                                   const std::vector<stored_close>& stored,
+                                   double tolerance) {
+  if (series.bars.empty() || first_stored == no_day)
+    return {};
+  auto covered_from = series.bars.front().day;
+  for (const auto& e : series.events) {
+    if (e.kind != event_kind::split ||
+        std::find(known_splits.begin(), known_splits.end(), e.day) !=
+          known_splits.end())
+      continue;
+    // Only stored days before the split and before the series are left on
+    // the old basis by this write.
+    if (first_stored >= std::min(e.day, covered_from))
+      continue;
+    std::vector<price_bar> served_before;
+    for (const auto& bar : series.bars)
+      if (bar.day < e.day)
+        served_before.push_back(bar);
+    std::vector<stored_close> stored_before;
+    for (const auto& s : stored)
+      if (s.day < e.day)
+        stored_before.push_back(s);
+    auto compared = std::any_of(
+      stored_before.begin(), stored_before.end(), [&](const stored_close& s) {
+        return std::any_of(served_before.begin(), served_before.end(),
+                           [&](const price_bar& b) { return b.day == s.day; });
+      });
+    if (compared &&
+        basis_disagreement(served_before, stored_before, tolerance).empty())
+      continue; // Stored after the split: already on the new basis.
+    return "a new split " + ratio_text(e) + " on " + iso_date(e.day);
+  }
+  return {};
+}
+
+write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
+                           const price_series& series, double tolerance) {
+  pqxx::work txn{conn};
+  write_summary summary;
+  // A rewrite replaces what was found on another basis: it is stored whole,
+  // like a backfill, and not checked again.
+  auto extension = job.kind == job_kind::extend && !job.rewrites_history();
+  auto refresh = job.kind == job_kind::refresh && !job.rewrites_history();
+  if (!job.rewrites_history()) {
+    summary.disagreement = check_new_splits(txn, job.asset, series, tolerance);
+    if (summary.basis_changed()) {
+      txn.abort();
+      return summary;
+    }
+  }
+  summary = extension ? write_extension(txn, job.asset, series, tolerance)
+            : refresh ? write_refresh(txn, job.asset, series, tolerance)
+                      : write_series(txn, job.asset, series);
+  if (summary.basis_changed()) {
+    txn.abort();
+    return summary;
+  }
+  store_events(txn, job.asset, series);
+  // An extension stores only the days before the stored history: the days
+  // it served after that prove nothing about what is stored.
+  summary.new_outliers = record_outliers(txn, job.asset, series, !extension);
+  txn.commit();
+  return summary;
+}
+
+} // namespace backfilld

@@ -1,0 +1,50 @@
+// A series' dividends and splits (`asset_events`) and the bars held back as
+// bad prints (`price_outliers`), stored with its prices in one transaction.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "db/price_queries.hpp"
+#include "messages/types.hpp"
+
+namespace pqxx {
+class connection_base;
+class transaction_base;
+} // namespace pqxx
+
+namespace backfilld {
+
+/// Why `series` cannot be stored over the stored history without a rewrite:
+/// it announces a split that `known_splits` (the days of the asset's stored
+/// splits) lacks, while stored prices before the split lie outside what the
+/// series covers (any before `first_stored` < the series' first day): those
+/// are on the old basis, and Yahoo serves the new one. Empty when there is
+/// no such split, or when the stored days the series does cover before the
+/// split agree with it within `tolerance` (the history was fetched after
+/// the split). `stored` holds the stored closes on the series' days.
+/// Names the split, e.g. "a new split 10:1 on 2024-06-10".
+std::string new_split_disagreement(const price_series& series,
+                                   const std::vector<day_number>& known_splits,
+                                   day_number first_stored,
+                                   const std::vector<stored_close>& stored,
+                                   double tolerance = basis_tolerance);
+
+/// Stores a job's series in one transaction: its prices (a backfill or a
+/// rewrite whole, an extension with `write_extension`'s basis check), its
+/// events (upserted: a later answer's amounts win) and the bars held back in
+/// `series.held` (recorded once in `price_outliers`; a day stored later with
+/// a good close is taken off that list, the provider corrected it; the same
+/// close stored earlier from the same source, when it was the newest day of
+/// an answer and could not be judged, is deleted).
+/// A new split over older stored history (`new_split_disagreement`) or an
+/// extension on another basis writes nothing and says why in
+/// `write_summary::disagreement`: the caller fetches the whole history again
+/// and stores it as a rewrite, which is not checked again.
+/// `write_summary::new_outliers` lists the held days not on record before.
+write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
+                           const price_series& series,
+                           double tolerance = basis_tolerance);
+
+} // namespace backfilld

@@ -1,0 +1,131 @@
+#define CAF_SUITE status_view
+#include <caf/test/unit_test.hpp>
+
+#include <rapidjson/document.h>
+
+#include "app/status_view.hpp"
+#include "provider/trading_day.hpp"
+
+using namespace backfilld;
+
+namespace {
+
+// 2024-10-11 12:00 UTC, a Friday.
+constexpr int64_t friday_noon = 20'007 * int64_t{86'400} + 43'200;
+
+asset_status amd() {
+  asset_status a;
+  a.asset = 12;
+  a.symbol = "AMD";
+  a.rows = 251;
+  a.first_day = 20'007 - 365;
+  a.last_day = 20'006;
+  a.last_update = "2024-10-11T06:30:00Z";
+  a.tracking_users = 2;
+  a.source = "yahoo";
+  a.job_kind = "backfill";
+  a.job_state = "done";
+  a.job_attempts = 1;
+  return a;
+}
+
+status_view_settings at_friday_noon() {
+  status_view_settings s;
+  s.now = friday_noon;
+  return s;
+}
+
+} // namespace
+
+CAF_TEST(a fresh database says how work arrives) {
+  auto text = status_table(status_report{}, at_friday_noon());
+  CAF_CHECK(text.find("Nothing is tracked yet") != std::string::npos);
+  CAF_CHECK(text.find("backfilld backfill SYMBOL") != std::string::npos);
+  CAF_CHECK(text.find("Jobs by kind and state: none") != std::string::npos);
+  CAF_CHECK(text.find("LAST ERROR") == std::string::npos);
+}
+
+CAF_TEST(the table cuts long errors and symbols and flags stale assets) {
+  status_report report;
+  report.assets.push_back(amd());
+  auto old = amd();
+  old.asset = 13;
+  old.symbol = "AVERYLONGSYMBOLNAME.L";
+  old.last_day = 20'007 - 10;
+  // 70 bytes, a two-byte character across the cut.
+  old.last_error = std::string(56, 'e') + "\xc3\xa9" + std::string(12, 'x');
+  old.held_back = 2;
+  report.assets.push_back(old);
+  report.jobs.push_back(job_state_count{"backfill", "failed", 1});
+  auto text = status_table(report, at_friday_noon());
+  CAF_CHECK(text.find("AMD               12     251  2023-10-12  2024-10-10"
+                      "  2024-10-11 06:30   yahoo     backfill done     -\n") !=
+            std::string::npos);
+  CAF_CHECK(text.find("AVERYLONGSYMBOLNAME") == std::string::npos);
+  CAF_CHECK(text.find("AVERYLONG... ") != std::string::npos);
+  CAF_CHECK(text.find("stale,held back 2") != std::string::npos);
+  CAF_CHECK(text.find(std::string(56, 'e') + "...\n") != std::string::npos);
+  CAF_CHECK(text.find("  backfill failed: 1\n") != std::string::npos);
+  CAF_CHECK(text.find("backfilld retry SYMBOL") != std::string::npos);
+  for (auto pos = text.find('\n'); pos != std::string::npos;
+       pos = text.find('\n', pos + 1)) {
+    auto begin = text.rfind('\n', pos - 1);
+    auto width = pos - (begin == std::string::npos ? 0 : begin + 1);
+    CAF_CHECK_LESS_OR_EQUAL(width, 180u);
+  }
+}
+
+CAF_TEST(one asset shows its whole error and why it is inactive) {
+  status_report report;
+  auto a = amd();
+  a.last_error = std::string(100, 'e');
+  a.inactive_since = "2024-10-01";
+  a.inactive_reason = "no data for 10 days";
+  report.assets.push_back(a);
+  auto text = status_table(report, at_friday_noon());
+  CAF_CHECK(text.find("Last error: " + std::string(100, 'e') + "\n") !=
+            std::string::npos);
+  CAF_CHECK(text.find("Inactive since 2024-10-01: no data for 10 days") !=
+            std::string::npos);
+  CAF_CHECK(text.find("inactive") != std::string::npos);
+}
+
+CAF_TEST(the json has every key with nulls for what is absent) {
+  status_report report;
+  report.assets.push_back(amd());
+  asset_status bare;
+  bare.asset = 14;
+  bare.symbol = "ZZZZ";
+  bare.last_error = "symbol_not_found: \"quoted\"\n";
+  report.assets.push_back(bare);
+  report.jobs.push_back(job_state_count{"backfill", "done", 1});
+  report.has_outliers = true;
+  auto text = status_json(report, at_friday_noon());
+  CAF_CHECK_EQUAL(text.back(), '\n');
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  CAF_REQUIRE(!doc.HasParseError());
+  CAF_CHECK_EQUAL(std::string{doc["generated_at"].GetString()},
+                  "2024-10-11T12:00:00Z");
+  CAF_CHECK_EQUAL(doc["stale_after_trading_days"].GetInt(), 3);
+  CAF_CHECK(!doc["available"]["inactive"].GetBool());
+  CAF_CHECK(doc["available"]["held_back"].GetBool());
+  const auto& first = doc["assets"][0];
+  CAF_CHECK_EQUAL(first["asset_id"].GetInt(), 12);
+  CAF_CHECK_EQUAL(first["rows"].GetInt64(), 251);
+  CAF_CHECK_EQUAL(std::string{first["first_date"].GetString()}, "2023-10-12");
+  CAF_CHECK_EQUAL(std::string{first["last_date"].GetString()}, "2024-10-10");
+  CAF_CHECK_EQUAL(first["tracking_users"].GetInt(), 2);
+  CAF_CHECK_EQUAL(std::string{first["job"]["state"].GetString()}, "done");
+  CAF_CHECK(first["last_error"].IsNull());
+  CAF_CHECK_EQUAL(first["missed_trading_days"].GetInt(), 0);
+  CAF_CHECK(!first["stale"].GetBool());
+  const auto& second = doc["assets"][1];
+  for (auto key : {"first_date", "last_date", "last_update", "tracking_users",
+                   "source", "job", "inactive_since", "inactive_reason"})
+    CAF_CHECK(second[key].IsNull());
+  CAF_CHECK_EQUAL(std::string{second["last_error"].GetString()},
+                  bare.last_error);
+  CAF_CHECK_EQUAL(second["held_back"].GetInt64(), 0);
+  CAF_CHECK_EQUAL(doc["jobs"][0]["count"].GetInt64(), 1);
+}
