@@ -240,9 +240,10 @@ void start(self_pointer self, const backfill_job& job,
   // A rewrite asks from the earliest day the asset has or wants up to today
   // (an extension's target, or the first stored day when a new split put
   // the stored history on the old basis): what `window_for` asks for an
-  // extension of an asset without stored prices.
+  // extension of an asset without stored prices. A refresh's rewrite asks
+  // from its first stored day already (`window_for`).
   auto asked = job;
-  if (job.rewrites_history()) {
+  if (job.rewrites_history() && job.kind != job_kind::refresh) {
     for (auto day : {job.want_from, job.first_price})
       if (day != no_day && (asked.want_from == no_day || day < asked.want_from))
         asked.want_from = day;
