@@ -240,16 +240,18 @@ void start(self_pointer self, const backfill_job& job,
   // A rewrite asks from the earliest day the asset has or wants up to today
   // (an extension's target, or the first stored day when a new split put
   // the stored history on the old basis): what `window_for` asks for an
-  // extension of an asset without stored prices.
+  // extension of an asset without stored prices. A refresh's rewrite asks
+  // from its first stored day already (`window_for`).
   auto asked = job;
-  if (job.rewrites_history()) {
+  if (job.rewrites_history() && job.kind != job_kind::refresh) {
     for (auto day : {job.want_from, job.first_price})
       if (day != no_day && (asked.want_from == no_day || day < asked.want_from))
         asked.want_from = day;
     asked.kind = job_kind::extend;
     asked.first_price = no_day;
   }
-  auto window = window_for(asked, st.settings.range, unix_now(self));
+  auto window =
+    window_for(asked, st.settings.range, unix_now(self), st.settings.overlap);
   st.granting[job.id] = grant_wait{
     std::move(worker), chart_url(st.settings.base_url, ticker, window)};
   request_grant(self, job.id);

@@ -31,6 +31,9 @@ struct fetcher_settings {
   std::string base_url = "https://query1.finance.yahoo.com";
   /// Yahoo range name for a first backfill.
   std::string range = "1y";
+  /// `refresh.overlap`: trading days before the last stored one that a
+  /// refresh asks for again (late corrections, a split's new basis).
+  int32_t overlap = 5;
   /// Jobs held at most (waiting for a worker, a grant, a response or the
   /// writer): the bound on in-memory work.
   uint32_t window = 8;

@@ -6,6 +6,7 @@
 
 #include "db/catch_up_queries.hpp"
 #include "db/enqueue_queries.hpp"
+#include "db/refresh_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/log.hpp"
@@ -71,8 +72,20 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
         [&](auto& conn) { return finish_job(conn, job, ls); });
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
-      return self->state.query_tied<bool>(
-        [&](auto& conn) { return fail_job(conn, verdict, ls); });
+      std::string inactive;
+      auto result = self->state.query_tied<bool>([&](auto& conn) {
+        if (!fail_job(conn, verdict, ls))
+          return false;
+        // Only refreshes count towards "delisted"; other kinds change
+        // nothing there.
+        inactive =
+          note_refresh_failure(conn, verdict.job, verdict.reason,
+                               says_no_data(verdict.reason), ls.delisted_after);
+        return true;
+      });
+      if (!inactive.empty())
+        BF_WARN(self, "{}", inactive);
+      return result;
     },
     [=, &ls](atom::heartbeat, const std::vector<job_id>& held) {
       lease_check check;

@@ -75,7 +75,7 @@ void spawn_role(self_pointer self, role r) {
   case role::job_queue:
     st.queue = st.make.job_queue(sys, st.watchdog);
     watch(self, st.queue, r);
-    introduce(self, st.queue, st.dedupe, st.fetcher);
+    introduce(self, st.queue, st.dedupe, st.fetcher, st.scheduler);
     return;
   case role::dedupe:
     st.dedupe = st.make.dedupe(sys, st.watchdog, st.tracker, st.queue);
@@ -89,6 +89,13 @@ void spawn_role(self_pointer self, role r) {
   case role::listener:
     st.listener = st.make.listener(sys, st.watchdog, st.dedupe);
     watch(self, st.listener, r);
+    return;
+  case role::scheduler:
+    // A one-shot command (`backfilld backfill`) runs no schedule.
+    if (!st.make.scheduler)
+      return;
+    st.scheduler = st.make.scheduler(sys, st.watchdog, st.queue);
+    watch(self, st.scheduler, r);
     return;
   }
 }
@@ -135,8 +142,9 @@ void on_down(self_pointer self, const caf::down_msg& dm) {
   self->delayed_send(self, st.settings.restart_delay, atom::restart_v, r);
 }
 
-/// Shutdown in pipeline order: no new sightings (a sighting is only a
-/// wake-up: the next start's catch-up finds it in the table), fetchers finish
+/// Shutdown in pipeline order: no new sightings or refresh runs (a sighting
+/// is only a wake-up: the next start's catch-up finds it in the table, and
+/// the next scheduler refreshes what was not refreshed), fetchers finish
 /// within the grace period, the queue hands back what is left, the tracker
 /// flushes.
 void shut_down(self_pointer self) {
@@ -147,7 +155,8 @@ void shut_down(self_pointer self) {
   BF_INFO(self, "Shutting down: finishing work in flight (grace {} ms)",
           st.settings.shutdown_grace.count());
   for (const auto& front : {caf::actor_cast<caf::actor_addr>(st.listener),
-                            caf::actor_cast<caf::actor_addr>(st.dedupe)})
+                            caf::actor_cast<caf::actor_addr>(st.dedupe),
+                            caf::actor_cast<caf::actor_addr>(st.scheduler)})
     if (front)
       self->send_exit(front, caf::exit_reason::user_shutdown);
   auto finish = [=] {

@@ -54,6 +54,9 @@ struct role_factory {
   std::function<listener_actor(caf::actor_system&, db_watchdog_actor,
                                dedupe_actor)>
     listener;
+  std::function<scheduler_actor(caf::actor_system&, db_watchdog_actor,
+                                job_queue_actor)>
+    scheduler;
 };
 
 struct supervisor_state {
@@ -68,6 +71,7 @@ struct supervisor_state {
   dedupe_actor dedupe;
   fetcher_actor fetcher;
   listener_actor listener;
+  scheduler_actor scheduler;
   /// Which role each live actor plays.
   std::map<caf::actor_addr, role> roles;
   std::map<role, restart_window> restarts;

@@ -31,6 +31,13 @@ void log_stored(self_pointer self, const backfill_job& job,
             job.symbol, job.rewrite_reason, summary.bars);
   } else if (job.kind == job_kind::backfill) {
     BF_INFO(self, "Backfilled {}: {} records", job.symbol, summary.bars);
+  } else if (job.kind == job_kind::refresh) {
+    // Routine: said at info only when something new or changed was stored.
+    if (summary.changed > 0)
+      BF_INFO(self, "Refreshed {}: {} new or changed records", job.symbol,
+              summary.changed);
+    else
+      BF_DEBUG(self, "Refreshed {}: nothing new", job.symbol);
   } else if (summary.bars == 0) {
     BF_INFO(self, "Extended {}: nothing older than its stored history",
             job.symbol);
@@ -109,8 +116,12 @@ writer(writer_actor::stateful_pointer<writer_state> self,
             metrics().rows_written += static_cast<uint64_t>(summary.changed);
             log_stored(self, job, series, summary);
             log_outliers(self, job, series, summary);
-            self->send(self->state.tracker, atom::track_v, job.asset,
-                       atom::write_v);
+            // A refresh that changed nothing leaves `last_price_update`.
+            if (job.kind == job_kind::refresh && summary.changed == 0)
+              self->send(self->state.tracker, atom::track_v, job.asset);
+            else
+              self->send(self->state.tracker, atom::track_v, job.asset,
+                         atom::write_v);
             promise.deliver(summary);
           },
           [=](caf::error& err) mutable {

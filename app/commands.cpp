@@ -26,6 +26,7 @@
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/operator_queries.hpp"
+#include "db/refresh_queries.hpp"
 #include "db/schema.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -358,6 +359,7 @@ int run_retry(config& cfg, const std::string& target) {
     return 1;
   try {
     if (target == "--all-failed") {
+      reactivate_assets(*conn, {}); // Inactive (delisted) assets too.
       auto revived = retry_failed(*conn, {});
       if (revived == 0)
         std::cout << "No failed jobs to retry\n";
@@ -372,6 +374,8 @@ int run_retry(config& cfg, const std::string& target) {
                 << " (give a symbol from the assets table, or an asset id)\n";
       return 1;
     }
+    if (reactivate_assets(*conn, target) > 0)
+      std::cout << "Reactivated " << target << " (it had been inactive)\n";
     auto revived = retry_failed(*conn, target);
     if (revived == 0) {
       std::cout << "Nothing to retry: no failed jobs of " << assets.front();
@@ -406,7 +410,7 @@ int run_status(config& cfg, const command_args& args) {
     }
     status_view_settings view;
     view.now = static_cast<int64_t>(std::time(nullptr));
-    // TODO(refresh): view.stale_after = the `refresh.stale-after` key.
+    view.stale_after = static_cast<int32_t>(cfg.refresh_stale_after);
     auto status = read_status(*conn, only);
     std::cout << (args.json ? status_json(status, view)
                             : status_table(status, view));
@@ -470,11 +474,7 @@ int run_refresh(config& cfg, const command_args& args) {
         std::cout << "Nothing to refresh: no asset is tracked yet\n";
       return args.all ? 0 : 1;
     }
-    // Until the scheduled refresh brings its own kind, a backfill is what
-    // brings an asset with prices up to date: it fetches the configured
-    // range and stores what changed. Once messages/types.hpp has
-    // `job_kind::refresh`, this is the one line to switch.
-    work.kind = job_kind::backfill;
+    work.kind = job_kind::refresh;
     return run_one_shot(cfg, std::move(*settings), *conn, work);
   } catch (...) {
     std::cerr << "backfilld: " << classify(std::current_exception()).detail

@@ -77,6 +77,13 @@ config::config()
     fetch_concurrency(4),
     fetch_window(8),
     history_range("1y"),
+    refresh_interval(6h),
+    refresh_after_close(30min),
+    refresh_overlap(5),
+    refresh_gap_days(3),
+    refresh_delisted_after(10),
+    refresh_stale_after(3),
+    refresh_batch(500),
     outliers_enabled(true),
     outliers_factor(3.0),
     outliers_minor_unit_tolerance(0.2),
@@ -140,6 +147,20 @@ config::config()
   opt_group{custom_options_, "history"}.add(
     history_range, "range",
     "first backfill range: 1mo 3mo 6mo 1y 2y 5y 10y ytd max");
+  opt_group{custom_options_, "refresh"}
+    .add(refresh_interval, "interval",
+         "refresh every tracked asset this often (0s: only after closes)")
+    .add(refresh_after_close, "after-close",
+         "daily refresh this long after each exchange's close, local time")
+    .add(refresh_overlap, "overlap",
+         "trading days before the last stored one a refresh asks again")
+    .add(refresh_gap_days, "gap-days",
+         "more missing weekdays than this in a history is a hole to fill")
+    .add(refresh_delisted_after, "delisted-after",
+         "days of \"no data\" after which an asset is marked inactive")
+    .add(refresh_stale_after, "stale-after",
+         "trading days without a new price before status calls it stale")
+    .add(refresh_batch, "batch", "refresh jobs queued per transaction");
   opt_group{custom_options_, "outliers"}
     .add(outliers_enabled, "enabled",
          "hold back bad prints instead of storing them")
@@ -346,6 +367,17 @@ caf::expected<pipeline_settings> config::pipeline() const {
                "must be under half of queue.lease (" + num(queue_lease) + ", " +
                  source_of("queue.lease") + "), not " +
                  num(queue_heartbeat_interval));
+  // A year of trading days is the most an overlap could usefully ask again.
+  if (refresh_overlap > 260)
+    return bad("refresh.overlap",
+               "must be within 0..260, not " + num(refresh_overlap));
+  // At 0 every holiday would count as a hole, asked for again each time.
+  if (refresh_gap_days < 1)
+    return bad("refresh.gap-days", "must be at least 1, not 0");
+  if (refresh_delisted_after < 1)
+    return bad("refresh.delisted-after", "must be at least 1, not 0");
+  if (refresh_batch < 1)
+    return bad("refresh.batch", "must be at least 1, not 0");
   pipeline_settings s;
   s.db = database();
   s.lease.worker = worker_name();
@@ -356,6 +388,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.lease.revive_after = ms(retry_revive_after);
   s.lease.history_range = history_range;
   s.lease.prune_after = ms(queue_prune_after);
+  s.lease.gap_days = static_cast<int32_t>(refresh_gap_days);
+  s.lease.delisted_after = static_cast<int32_t>(refresh_delisted_after);
   s.listen.poll_interval = ms(listener_poll_interval);
   s.listen.ping_interval = ms(listener_ping_interval);
   s.listen.reconnect_min = ms(listener_reconnect_min);
@@ -382,6 +416,19 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.base_url = yahoo_base_url;
   s.fetcher.range = history_range;
   s.fetcher.window = static_cast<uint32_t>(fetch_window);
+  s.fetcher.overlap = static_cast<int32_t>(refresh_overlap);
+  s.scheduler.interval = ms(refresh_interval);
+  s.scheduler.after_close = ms(refresh_after_close);
+  s.scheduler.store_timeout = store_timeout;
+  // Due runs are looked for as often as due jobs: a check in memory.
+  s.scheduler.poll_interval = ms(queue_poll_interval);
+  // For tests only, like BACKFILLD_FAILPOINTS: the clock by which the fetcher
+  // and the scheduler tell open sessions and due runs starts at this Unix
+  // time, so that a test can stand inside or after a session.
+  if (auto now = std::getenv("BACKFILLD_TEST_NOW"))
+    s.fetcher.start_unix_time = s.scheduler.start_unix_time =
+      std::strtoll(now, nullptr, 10);
+  s.schedule_store.batch = static_cast<int32_t>(refresh_batch);
   s.fetcher.http_timeout =
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
   s.fetcher.store_timeout = store_timeout;

@@ -86,6 +86,13 @@ class config : public caf::actor_system_config {
 
   std::string history_range;
 
+  caf::timespan refresh_interval;
+  caf::timespan refresh_after_close;
+  int64_t refresh_overlap;
+  int64_t refresh_gap_days;
+  int64_t refresh_delisted_after;
+  int64_t refresh_stale_after;
+  int64_t refresh_batch;
   bool outliers_enabled;
   double outliers_factor;
   double outliers_minor_unit_tolerance;

@@ -158,6 +158,7 @@ int run_one_shot(config& cfg, pipeline_settings settings,
   auto make = production_roles(settings);
   make.listener = nullptr;
   make.dedupe = nullptr;
+  make.scheduler = nullptr;
   caf::actor_system sys{cfg};
   auto sup = sys.spawn(supervisor, settings.supervision, std::move(make));
   caf::scoped_actor self{sys};

@@ -47,6 +47,13 @@ role_factory production_roles(const pipeline_settings& settings) {
                     dedupe_actor dedupe) {
     return spawn_listener(sys, std::move(dedupe), db, std::move(watchdog), cfg);
   };
+  make.scheduler = [db = settings.db, cfg = settings.scheduler,
+                    store = settings.schedule_store](caf::actor_system& sys,
+                                                     db_watchdog_actor watchdog,
+                                                     job_queue_actor queue) {
+    return spawn_scheduler(sys, db, std::move(watchdog), std::move(queue), cfg,
+                           store);
+  };
   return make;
 }
 

@@ -14,6 +14,7 @@
 #include "actors/job_queue.hpp"
 #include "actors/listener_shell.hpp"
 #include "actors/rate_limiter.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/tracker.hpp"
 #include "actors/writer.hpp"
@@ -37,6 +38,8 @@ struct pipeline_settings {
   writer_settings writer;
   tracker_settings tracker;
   supervision_settings supervision;
+  scheduler_settings scheduler;
+  schedule_store_settings schedule_store;
 };
 
 /// The real roles (with their detached stores and workers).

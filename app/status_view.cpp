@@ -156,14 +156,6 @@ std::string status_json(const status_report& report,
   string_or_null(w, iso_time(settings.now));
   key(w, "stale_after_trading_days");
   w.Int(settings.stale_after);
-  // Whether the columns that come with later schema versions mean anything.
-  key(w, "available");
-  w.StartObject();
-  key(w, "inactive");
-  w.Bool(report.has_asset_state);
-  key(w, "held_back");
-  w.Bool(report.has_outliers);
-  w.EndObject();
   key(w, "assets");
   w.StartArray();
   for (const auto& a : report.assets) {

@@ -17,7 +17,7 @@ struct status_view_settings {
   /// UTC day and time of the report (Unix seconds).
   int64_t now = 0;
   /// Trading days (weekdays) without a price after which an asset is
-  /// stale. TODO(refresh): take `refresh.stale-after` once that key exists.
+  /// stale (`refresh.stale-after`).
   int32_t stale_after = 3;
 };
 

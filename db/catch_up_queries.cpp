@@ -58,9 +58,10 @@ WHERE id > $1::bigint
    OR (id > $1::bigint - $2::bigint AND (SELECT arrived FROM late))
 UNION
 -- The newest job of its kind failed for want of attempts, long enough ago
--- for a revival (an outage has likely passed).
+-- for a revival (an outage has likely passed). The scheduler's next run
+-- revives a failed refresh.
 SELECT j.asset_id FROM backfill_jobs j
-WHERE j.state = 'failed' AND NOT j.permanent
+WHERE j.state = 'failed' AND NOT j.permanent AND j.kind <> 'refresh'
   AND j.finished_at <= now() - $4::float8 * interval '1 millisecond'
   AND NOT EXISTS (SELECT 1 FROM backfill_jobs n
                   WHERE n.asset_id = j.asset_id AND n.kind = j.kind

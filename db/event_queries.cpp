@@ -187,6 +187,7 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   // A rewrite replaces what was found on another basis: it is stored whole,
   // like a backfill, and not checked again.
   auto extension = job.kind == job_kind::extend && !job.rewrites_history();
+  auto refresh = job.kind == job_kind::refresh && !job.rewrites_history();
   if (!job.rewrites_history()) {
     summary.disagreement = check_new_splits(txn, job.asset, series, tolerance);
     if (summary.basis_changed()) {
@@ -195,6 +196,7 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
     }
   }
   summary = extension ? write_extension(txn, job.asset, series, tolerance)
+            : refresh ? write_refresh(txn, job.asset, series, tolerance)
                       : write_series(txn, job.asset, series);
   if (summary.basis_changed()) {
     txn.abort();

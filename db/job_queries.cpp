@@ -39,17 +39,37 @@ namespace {
   "holder_pid = pg_backend_pid(), holder_started = (SELECT s.backend_start"    \
   " FROM pg_stat_activity s WHERE s.pid = pg_backend_pid())"
 
-// What a claimed job carries to the fetcher. Symbol and type are coalesced:
-// a tracker row with NULL there must not make a claim undecodable.
+// Weekdays from 1900-01-01 (a Monday) up to the day before `d`: the
+// difference of two is how many weekdays lie between them.
+#define WEEKDAYS_BEFORE(d)                                                     \
+  "(((" d ") - DATE '1900-01-01') / 7 * 5"                                     \
+  " + least(((" d ") - DATE '1900-01-01') % 7, 5))"
+
+// For a refresh: the last stored day before the earliest hole (more than
+// `gap` missing weekdays) in the stored history since `from`, in one scan
+// of the asset's stored days (the primary key's index).
 // clang-format off
-#define CLAIMED_COLUMNS                                                        \
+#define EARLIEST_HOLE(from, gap)                                               \
+  "SELECT min(g.prev) FROM (SELECT p.date, lag(p.date) OVER (ORDER BY p.date)" \
+  " AS prev FROM asset_prices p WHERE p.asset_id = j.asset_id"                 \
+  " AND p.date >= DATE '1970-01-01' + " from "::int) g"                        \
+  " WHERE g.prev IS NOT NULL AND " WEEKDAYS_BEFORE("g.date") " - "             \
+  WEEKDAYS_BEFORE("g.prev + 1") " > " gap "::int"
+
+// What a claimed job carries to the fetcher. Symbol and type are coalesced:
+// a tracker row with NULL there must not make a claim undecodable. `from`
+// and `gap` are the parameters that bound a refresh's search for holes.
+#define CLAIMED_COLUMNS(from, gap)                                             \
   "j.id, j.asset_id, j.kind, coalesce(a.symbol, '') AS symbol,"                \
   " coalesce(a.asset_type, '') AS asset_type,"                                 \
   " coalesce(a.currency, '') AS currency, j.attempts, "                        \
   DAY_NUMBER(FIRST_TRANSACTION_DAY("j.asset_id")) " AS first_transaction, "    \
   DAY_NUMBER("SELECT min(p.date) FROM asset_prices p"                          \
              " WHERE p.asset_id = j.asset_id") " AS first_price, "             \
-  DAY_NUMBER("j.want_from") " AS want_from"
+  DAY_NUMBER("SELECT max(p.date) FROM asset_prices p"                          \
+             " WHERE p.asset_id = j.asset_id") " AS last_price, "              \
+  DAY_NUMBER("CASE WHEN j.kind = 'refresh' THEN (" EARLIEST_HOLE(from, gap)    \
+             ") ELSE j.want_from END") " AS want_from"
 // clang-format on
 
 // Jobs that were claimed max_attempts times without an outcome (their
@@ -77,13 +97,13 @@ WITH due AS (
   SELECT j.id, j.state AS previous_state, j.locked_by AS previous_owner,
          j.state = 'running' AND j.locked_until >= now() AS holder_gone
   FROM backfill_jobs j
-  -- $5: a one-shot command's own jobs (empty: any).
-  WHERE (cardinality($5::bigint[]) = 0 OR j.id = ANY($5::bigint[])) AND (
+  -- $7: a one-shot command's own jobs (empty: any).
+  WHERE (cardinality($7::bigint[]) = 0 OR j.id = ANY($7::bigint[])) AND (
         (j.state = 'pending' AND j.next_attempt_at <= now())
      OR (j.state = 'running' AND j.locked_until < now())
      OR (j.state = 'running' AND j.locked_by <> $2
          AND )sql" HOLDER_GONE("j") R"sql())
-  ORDER BY j.next_attempt_at, j.id
+  ORDER BY j.priority, j.next_attempt_at, j.id
   LIMIT $1
   FOR UPDATE OF j SKIP LOCKED
 )
@@ -97,7 +117,7 @@ SET state = 'running',
     updated_at = now()
 FROM due, assets a
 WHERE j.id = due.id AND a.id = j.asset_id
-RETURNING )sql" CLAIMED_COLUMNS R"sql(,
+RETURNING )sql" CLAIMED_COLUMNS("$5", "$6") R"sql(,
           due.previous_state, coalesce(due.previous_owner, '') AS previous_owner,
           due.holder_gone
 )sql";
@@ -111,7 +131,7 @@ SET locked_until = now() + $3::float8 * interval '1 millisecond',
 FROM assets a
 WHERE j.claim_token = $1 AND j.state = 'running' AND j.locked_by = $2
   AND a.id = j.asset_id
-RETURNING )sql" CLAIMED_COLUMNS R"sql(,
+RETURNING )sql" CLAIMED_COLUMNS("$4", "$5") R"sql(,
           'pending' AS previous_state, '' AS previous_owner,
           false AS holder_gone
 )sql";
@@ -197,6 +217,8 @@ WHERE j.state = 'done'
 #undef HOLDER_GONE
 #undef HOLDER_SET
 #undef CLAIMED_COLUMNS
+#undef EARLIEST_HOLE
+#undef WEEKDAYS_BEFORE
 
 /// The SQL answers with the enumerators' names (see `to_string`).
 day_number day_or_none(const pqxx::field& f) {
@@ -213,9 +235,10 @@ std::vector<backfill_job> decode_claimed(const pqxx::result& rows,
     backfill_job job;
     job.id = row["id"].as<job_id>();
     job.asset = row["asset_id"].as<asset_id>();
-    job.kind = row["kind"].as<std::string>() == to_string(job_kind::extend)
-                 ? job_kind::extend
-                 : job_kind::backfill;
+    auto kind = row["kind"].as<std::string>();
+    job.kind = kind == to_string(job_kind::extend)    ? job_kind::extend
+               : kind == to_string(job_kind::refresh) ? job_kind::refresh
+                                                      : job_kind::backfill;
     job.symbol = row["symbol"].as<std::string>();
     job.asset_type = row["asset_type"].as<std::string>();
     job.currency = row["currency"].as<std::string>();
@@ -223,6 +246,7 @@ std::vector<backfill_job> decode_claimed(const pqxx::result& rows,
     job.first_transaction = day_or_none(row["first_transaction"]);
     job.first_price = day_or_none(row["first_price"]);
     job.want_from = day_or_none(row["want_from"]);
+    job.last_price = day_or_none(row["last_price"]);
     if (row["previous_state"].as<std::string>() == "running")
       notes.push_back(
         "Reclaimed job " + std::to_string(job.id) + " (asset " +
@@ -233,6 +257,12 @@ std::vector<backfill_job> decode_claimed(const pqxx::result& rows,
     jobs.push_back(std::move(job));
   }
   return jobs;
+}
+
+/// Where a refresh's search for holes starts: `history.range` ago.
+int32_t hole_search_start(const queue_settings& queue) {
+  auto today = utc_day(static_cast<int64_t>(std::time(nullptr)));
+  return std::max(range_start(queue.history_range, today), -700'000);
 }
 
 } // namespace
@@ -260,6 +290,7 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
   jobs = decode_claimed(
     txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration),
                     token.empty() ? claim_token(lease) : token,
+                    hole_search_start(lease), lease.gap_days,
                     array_literal(lease.only_jobs)),
     claim_notes);
   txn.commit();
@@ -273,7 +304,8 @@ std::vector<backfill_job> resolve_claim(pqxx::connection_base& conn,
   pqxx::work txn{conn};
   std::vector<std::string> ignored;
   auto jobs = decode_claimed(
-    txn.exec_params(resolve_sql, token, lease.worker, millis(lease.duration)),
+    txn.exec_params(resolve_sql, token, lease.worker, millis(lease.duration),
+                    hole_search_start(lease), lease.gap_days),
     ignored);
   txn.commit();
   return jobs;

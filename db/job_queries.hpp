@@ -40,6 +40,13 @@ struct queue_settings {
   /// Finished jobs are deleted after this (0 = never), except the newest
   /// one of each asset and kind, which remembers what was settled.
   std::chrono::milliseconds prune_after{2'592'000'000};
+  /// `refresh.gap-days`: a run of more missing weekdays than this inside
+  /// the stored history (within `history_range`) is a hole that a refresh
+  /// fills (`backfill_job::want_from`).
+  int32_t gap_days = 3;
+  /// `refresh.delisted-after`: days of "no data" answers to refreshes
+  /// after which an asset is marked inactive.
+  int32_t delisted_after = 10;
   /// When not empty, claims take only these jobs: a one-shot command
   /// (`backfilld backfill`) runs the pipeline for its own jobs alone.
   std::vector<job_id> only_jobs{};
@@ -48,6 +55,8 @@ struct queue_settings {
 /// Claims up to `limit` due jobs (pending and due, running with an expired
 /// lease, or running in another daemon's hands whose database session is
 /// gone) and returns them with what the fetcher needs about their assets.
+/// Lower `priority` first (refreshes after backfills and extensions), then
+/// by due time.
 /// The claim is tied to this connection's session (`holder_pid`) and named
 /// `token` (a fresh one when empty). Jobs taken over, and jobs given up on
 /// because they were claimed `max_attempts` times without an outcome, are

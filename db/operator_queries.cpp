@@ -147,20 +147,13 @@ GROUP BY kind, state ORDER BY kind, state
 using snapshot = pqxx::transaction<pqxx::isolation_level::repeatable_read,
                                    pqxx::readwrite_policy::read_only>;
 
-bool table_exists(snapshot& txn, const char* name) {
-  return !txn.exec_params1("SELECT to_regclass($1::text) IS NULL", name)[0]
-            .as<bool>();
-}
-
 /// Marks inactive assets and fills in their last error, from
-/// `backfilld_asset_state` (migration 4, the scheduled refresh). Until that
-/// table exists, does nothing and returns false.
-bool read_asset_state(snapshot& txn, const std::string& only,
+/// `backfilld_asset_state` (the scheduled refresh's).
+void read_asset_state(snapshot& txn, const std::string& only,
                       std::map<asset_id, asset_status*>& by_id) {
-  if (!table_exists(txn, "backfilld_asset_state"))
-    return false;
   auto rows = txn.exec_params(
-    "SELECT asset_id, coalesce(inactive_since::text, ''),"
+    "SELECT asset_id,"
+    " coalesce(to_char(inactive_since AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ''),"
     " coalesce(inactive_reason, ''), coalesce(last_error, '')"
     " FROM backfilld_asset_state"
     " WHERE (inactive_since IS NOT NULL OR last_error IS NOT NULL)"
@@ -175,16 +168,11 @@ bool read_asset_state(snapshot& txn, const std::string& only,
     if (i->second->last_error.empty())
       i->second->last_error = row[3].as<std::string>();
   }
-  return true;
 }
 
-/// Counts the bars held back as outliers, from `price_outliers` (migration
-/// 5, the outlier detector). Until that table exists, does nothing and
-/// returns false.
-bool read_outliers(snapshot& txn, const std::string& only,
+/// Counts the bars held back as outliers, from `price_outliers`.
+void read_outliers(snapshot& txn, const std::string& only,
                    std::map<asset_id, asset_status*>& by_id) {
-  if (!table_exists(txn, "price_outliers"))
-    return false;
   auto rows = txn.exec_params(
     "SELECT asset_id, count(*) FROM price_outliers"
     " WHERE cardinality($1::int[]) = 0 OR asset_id = ANY($1::int[])"
@@ -195,7 +183,6 @@ bool read_outliers(snapshot& txn, const std::string& only,
     if (i != by_id.end())
       i->second->held_back = row[1].as<int64_t>();
   }
-  return true;
 }
 
 day_number day_or_none(const pqxx::field& f) {
@@ -304,8 +291,8 @@ status_report read_status(pqxx::connection_base& conn,
   std::map<asset_id, asset_status*> by_id;
   for (auto& a : report.assets)
     by_id.emplace(a.asset, &a);
-  report.has_asset_state = read_asset_state(txn, ids, by_id);
-  report.has_outliers = read_outliers(txn, ids, by_id);
+  read_asset_state(txn, ids, by_id);
+  read_outliers(txn, ids, by_id);
   for (const auto& row : txn.exec_params(job_counts_sql, ids))
     report.jobs.push_back(job_state_count{row[0].as<std::string>(),
                                           row[1].as<std::string>(),

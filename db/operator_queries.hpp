@@ -123,10 +123,6 @@ struct status_report {
   std::vector<asset_status> assets;
   /// Jobs by kind and state, of these assets when filtered, else of all.
   std::vector<job_state_count> jobs;
-  /// Whether `backfilld_asset_state` (inactive assets) and `price_outliers`
-  /// (held-back bars) exist: until they do, those columns say nothing.
-  bool has_asset_state = false;
-  bool has_outliers = false;
 };
 
 /// Reads the status of every asset backfilld knows (with prices, a tracking

@@ -165,6 +165,39 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
   return {};
 }
 
+write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series, double tolerance) {
+  pqxx::work txn{conn};
+  auto summary = write_refresh(txn, asset, series, tolerance);
+  if (summary.basis_changed())
+    txn.abort();
+  else
+    txn.commit();
+  return summary;
+}
+
+write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
+                            const price_series& series, double tolerance) {
+  write_summary summary;
+  if (!series.bars.empty()) {
+    std::vector<stored_close> stored;
+    for (const auto& row :
+         txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
+                         series.bars.back().day))
+      stored.push_back(stored_close{row[0].as<day_number>(),
+                                    row[1].as<double>(), row[2].as<double>()});
+    // The newest stored day is the one most often corrected late (and the
+    // one a live bar could have been stored for): it is corrected in place.
+    // A new basis shows on every older day of the overlap too.
+    if (stored.size() > 1)
+      stored.pop_back();
+    summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
+    if (summary.basis_changed())
+      return summary; // Nothing written: the caller rewrites it all instead.
+  }
+  return upsert_bars(txn, asset, series, series.bars);
+}
+
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series, double tolerance) {
   pqxx::work txn{conn};

@@ -64,6 +64,21 @@ write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series,
                               double tolerance = basis_tolerance);
 
+/// Stores a refresh in one transaction: when the answer agrees with the
+/// stored days it covers (within `tolerance`; the newest stored day is not
+/// compared unless it is the only one), upserts all of it, so that
+/// new days are added, late corrections converge and identical rows are
+/// left alone (`write_summary::changed` counts the rest). When it disagrees
+/// it writes nothing and says why, as `write_extension` does.
+write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series,
+                            double tolerance = basis_tolerance);
+
+/// `write_refresh` inside a caller's transaction, without committing it; on
+/// a disagreement it has written nothing and the caller aborts.
+write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
+                            const price_series& series,
+                            double tolerance = basis_tolerance);
 /// `write_extension` inside a caller's transaction, without committing it;
 /// on a disagreement it has written nothing and the caller aborts.
 write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,

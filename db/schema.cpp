@@ -191,6 +191,39 @@ ALTER TABLE backfill_jobs ADD COLUMN IF NOT EXISTS claim_token text;
 ALTER TABLE backfill_jobs
   ADD COLUMN IF NOT EXISTS no_data_runs int NOT NULL DEFAULT 0;
 )sql"},
+  {4, "refresh jobs, claimed after first backfills; per-asset refresh state",
+   R"sql(
+ALTER TABLE backfill_jobs DROP CONSTRAINT IF EXISTS backfill_jobs_kind_check;
+ALTER TABLE backfill_jobs ADD CONSTRAINT backfill_jobs_kind_check
+  CHECK (kind IN ('backfill', 'extend', 'refresh'));
+-- Claim order: lower first. Routine refreshes wait behind every backfill and
+-- extension, so a new asset is never stuck behind thousands of them.
+ALTER TABLE backfill_jobs
+  ADD COLUMN IF NOT EXISTS priority smallint NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS backfill_jobs_claim_order
+  ON backfill_jobs (priority, next_attempt_at, id) WHERE state = 'pending';
+
+-- What backfilld knows about each asset beyond its prices; the tracker's
+-- own tables stay as they are.
+CREATE TABLE IF NOT EXISTS backfilld_asset_state (
+  asset_id int PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
+  -- The exchange's IANA zone (Yahoo's exchangeTimezoneName): when its
+  -- daily refresh is due.
+  exchange_timezone text,
+  -- The last write of a backfill or refresh.
+  last_refresh_at timestamptz,
+  -- Refreshes have answered "no data" since this day, without a success.
+  no_data_since date,
+  no_data_days int NOT NULL DEFAULT 0,
+  -- Set after refresh.delisted-after days of "no data": no more refreshes
+  -- (history kept) until `backfilld retry`.
+  inactive_since timestamptz,
+  inactive_reason text,
+  last_error text
+);
+CREATE INDEX IF NOT EXISTS backfilld_asset_state_zone
+  ON backfilld_asset_state (exchange_timezone) WHERE inactive_since IS NULL;
+)sql"},
   {5, "dividends and splits; bad prints held back", R"sql(
 -- Dividends and splits as the provider announced them, one per asset, day
 -- and kind: what a tracker needs to get corporate actions right.

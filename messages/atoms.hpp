@@ -16,6 +16,8 @@ CAF_ADD_ATOM(backfilld, backfilld::atom, heartbeat, "heartbeat")
 CAF_ADD_ATOM(backfilld, backfilld::atom, release, "release")
 CAF_ADD_ATOM(backfilld, backfilld::atom, catch_up, "catch_up")
 CAF_ADD_ATOM(backfilld, backfilld::atom, wake, "wake")
+CAF_ADD_ATOM(backfilld, backfilld::atom, refresh, "refresh")
+CAF_ADD_ATOM(backfilld, backfilld::atom, zones, "zones")
 
 // -- fetching -----------------------------------------------------------------
 CAF_ADD_ATOM(backfilld, backfilld::atom, acquire, "acquire")

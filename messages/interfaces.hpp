@@ -5,7 +5,7 @@
 // clang-format off
 //
 //   PostgreSQL ─NOTIFY─▶ listener ─asset_seen─▶ dedupe ─enqueue─▶ backfill_jobs
-//                                                 │                 (table)
+//                              scheduler ─refresh─┼───────────────▶ (table)
 //                                                wake                  │
 //                                                 ▼                    │
 //                                             job_queue ◀────claim─────┘
@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,18 @@ using claim_store_actor = caf::typed_actor<
 /// actor and the job queue each have one (of the two views above), so that a
 /// long catch-up scan never delays claims and heartbeats.
 using job_store_actor = enqueue_store_actor::extend_with<claim_store_actor>;
+
+/// Owns the scheduler's database connection.
+using schedule_store_actor = caf::typed_actor<
+  /// The exchange time zones (IANA names) recorded for tracked assets that
+  /// are not inactive; the scheduler runs an after-close refresh per zone.
+  caf::replies_to<atom::zones>::with<std::set<std::string>>,
+  /// Queues a refresh for the next batch of tracked, not inactive assets
+  /// with prices and no live job, in asset id order after the id given: of
+  /// the named zone (every zone when empty), skipping those refreshed
+  /// within the timespan.
+  caf::replies_to<atom::refresh, std::string, asset_id,
+                  caf::timespan>::with<refresh_batch>>;
 
 /// One libcurl easy handle on its own thread.
 using fetcher_worker_actor = caf::typed_actor<
@@ -213,6 +226,16 @@ using fetcher_actor = caf::typed_actor<
   /// many were finished. Whoever asks bounds the wait with a timeout.
   caf::replies_to<atom::drain>::with<int32_t>,
   /// Internal: retry what waits for a peer that was away.
+  caf::reacts_to<atom::tick>>;
+
+/// Queues routine refreshes of every tracked asset: every `refresh.interval`
+/// and once a day after each exchange's close, in the exchange's own zone.
+/// It keeps nothing the table does not: a restarted scheduler refreshes
+/// whatever was not refreshed within an interval.
+using scheduler_actor = caf::typed_actor<
+  /// The job queue was restarted: use this handle from now on.
+  caf::reacts_to<job_queue_actor>,
+  /// Internal: start the runs that are due, or the next batch of one.
   caf::reacts_to<atom::tick>>;
 
 /// Spawns and watches every role.

@@ -36,7 +36,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backfill_job& x) {
   return f(caf::meta::type_name("backfill_job"), x.id, x.asset, x.kind,
            x.symbol, x.asset_type, x.currency, x.attempts, x.first_transaction,
-           x.first_price, x.want_from, x.rewrite_reason);
+           x.first_price, x.want_from, x.last_price, x.rewrite_reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, refresh_batch& x) {
+  return f(caf::meta::type_name("refresh_batch"), x.queued, x.last, x.more);
 }
 
 template <class Inspector>
@@ -139,6 +144,7 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::write_summary))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::http_request))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::http_response))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::role))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::refresh_batch))
 
 // Containers that travel as a whole.
 CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::asset_id>))
@@ -153,5 +159,6 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::writer_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_queue_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::scheduler_actor))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

@@ -11,7 +11,15 @@ std::string iso_date(day_number day) {
 }
 
 const char* to_string(job_kind x) {
-  return x == job_kind::backfill ? "backfill" : "extend";
+  switch (x) {
+  case job_kind::backfill:
+    return "backfill";
+  case job_kind::extend:
+    return "extend";
+  case job_kind::refresh:
+    return "refresh";
+  }
+  return "unknown";
 }
 
 const char* to_string(failure_kind x) {
@@ -70,6 +78,8 @@ const char* to_string(role x) {
     return "fetcher";
   case role::listener:
     return "listener";
+  case role::scheduler:
+    return "scheduler";
   }
   return "unknown";
 }

@@ -57,6 +57,10 @@ enum class job_kind : uint8_t {
   /// The asset has prices, but a transaction predates them by more than a
   /// week: fetch the gap back to that transaction, once.
   extend,
+  /// The asset is tracked and has prices: fetch what is missing since its
+  /// last stored day (with an overlap for late corrections) or since the
+  /// earliest hole in its history. Claimed after every backfill and extend.
+  refresh,
 };
 
 /// A claimed row of `backfill_jobs` together with what the fetcher needs to
@@ -78,8 +82,13 @@ struct backfill_job {
   day_number first_transaction = no_day;
   /// Day of the asset's earliest stored price, or `no_day`.
   day_number first_price = no_day;
-  /// For `extend`: the day the extension must reach back to.
+  /// For `extend`: the day the extension must reach back to. For `refresh`:
+  /// the last stored day before the earliest hole in the stored history (a
+  /// run of missing weekdays longer than `refresh.gap-days`), or `no_day`.
   day_number want_from = no_day;
+  /// Day of the asset's newest stored price, or `no_day` (claimed with
+  /// `refresh` jobs; a refresh asks from there, minus the overlap).
+  day_number last_price = no_day;
   /// Set by the fetcher for one attempt only (never stored in the table)
   /// when the extension's answer disagreed with the stored history: what
   /// disagreed, for the log. The attempt then fetches `want_from` to today
@@ -89,6 +98,16 @@ struct backfill_job {
   bool rewrites_history() const {
     return !rewrite_reason.empty();
   }
+};
+
+/// One batch of a scheduled refresh run, as the scheduler's store did it.
+struct refresh_batch {
+  /// Refresh jobs queued (new or revived) in this batch.
+  int32_t queued = 0;
+  /// The highest asset id looked at: the next batch starts after it.
+  asset_id last = 0;
+  /// False when the run looked at every asset it covers.
+  bool more = false;
 };
 
 /// How a failed attempt should be treated.
@@ -341,16 +360,17 @@ enum class role : uint8_t {
   dedupe,
   fetcher,
   listener,
+  scheduler,
 };
 
 /// Every role, in start order.
 constexpr role all_roles[] = {
-  role::tracker, role::rate_limiter, role::writer,  role::job_queue,
-  role::dedupe,  role::fetcher,      role::listener};
+  role::tracker, role::rate_limiter, role::writer,   role::job_queue,
+  role::dedupe,  role::fetcher,      role::listener, role::scheduler};
 
 // -- readable enums (for logs, SQL and test failure output) -------------------
 
-/// "backfill" or "extend", as stored in `backfill_jobs.kind`.
+/// "backfill", "extend" or "refresh", as stored in `backfill_jobs.kind`.
 const char* to_string(job_kind x);
 const char* to_string(failure_kind x);
 const char* to_string(enqueue_outcome x);

@@ -12,6 +12,7 @@
 #include <date/date.h>
 #include <rapidjson/document.h>
 
+#include "policy/schedule.hpp"
 #include "provider/trading_day.hpp"
 #include "provider/wire.hpp"
 
@@ -261,13 +262,26 @@ day_number range_start(std::string_view range, day_number today) {
 }
 
 chart_window window_for(const backfill_job& job, std::string_view range,
-                        int64_t now) {
+                        int64_t now, int32_t overlap) {
   chart_window result;
   auto today = utc_day(now);
   if (job.kind == job_kind::extend && job.want_from != no_day) {
     result.period1 = unix_seconds(job.want_from - margin_days);
-    auto until = job.first_price != no_day ? job.first_price + 1 : today + 1;
+    // A rewrite stores the whole history again, up to today.
+    auto until = job.first_price != no_day && !job.rewrites_history()
+                   ? job.first_price + 1
+                   : today + 1;
     result.period2 = unix_seconds(until);
+    return result;
+  }
+  if (job.kind == job_kind::refresh && job.last_price != no_day) {
+    auto from = job.rewrites_history() && job.first_price != no_day
+                  ? job.first_price
+                  : weekdays_before(job.last_price, std::max(overlap, 0));
+    if (job.want_from != no_day)
+      from = std::min(from, job.want_from);
+    result.period1 = unix_seconds(from);
+    result.period2 = now;
     return result;
   }
   // A backfill that asks for more than the configured range (`backfilld

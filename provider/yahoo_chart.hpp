@@ -39,9 +39,12 @@ day_number range_start(std::string_view range, day_number today);
 /// The window a job needs at time `now` (Unix seconds): the configured range,
 /// or back to the earliest transaction (with a week's margin) when that is
 /// older (or than a backfill's `want_from`); for an `extend` job, from its
-/// target up to the first stored price.
+/// target up to the first stored price (up to now for a rewrite). A `refresh`
+/// asks from its last stored day minus `overlap` weekdays (late corrections)
+/// up to now, or from the last stored day before a hole when that is earlier
+/// (`want_from`); a refresh's rewrite asks from the first stored day.
 chart_window window_for(const backfill_job& job, std::string_view range,
-                        int64_t now);
+                        int64_t now, int32_t overlap = 5);
 
 /// The chart URL for a ticker; the ticker is percent-encoded.
 std::string chart_url(std::string_view base_url, std::string_view ticker,

@@ -56,10 +56,6 @@ class OperatorCli(PipelineTest):
         self.assertEqual(doc["assets"], [])
         self.assertEqual(doc["jobs"], [])
         self.assertEqual(doc["stale_after_trading_days"], 3)
-        # The tables of the scheduled refresh and the outlier detector are
-        # not there yet: their columns say nothing.
-        self.assertEqual(doc["available"],
-                         {"inactive": False, "held_back": False})
 
     def test_backfill_stores_the_rows_and_status_shows_them(self):
         self.migrate()
@@ -303,25 +299,15 @@ class OperatorCli(PipelineTest):
         code, out, _ = self.cli("status")
         line = next(l for l in out.splitlines() if l.startswith("AMD "))
         self.assertIn("stale", line)
-        # The tables as the other branches create them (migrations 4 and 5).
-        self.db.execute(
-            "CREATE TABLE backfilld_asset_state (asset_id int PRIMARY KEY,"
-            " exchange_timezone text, last_refresh_at timestamptz,"
-            " no_data_since date, no_data_days int, inactive_since date,"
-            " inactive_reason text, last_error text)")
-        self.db.execute(
-            "CREATE TABLE price_outliers (asset_id int, date date,"
-            " close numeric, reason text, evidence text, seen_at timestamptz)")
         self.db.execute(
             "INSERT INTO backfilld_asset_state (asset_id, inactive_since,"
-            " inactive_reason, last_error) VALUES (12, '2026-11-01',"
+            " inactive_reason, last_error) VALUES (12, '2026-11-01 00:00Z',"
             " 'no data for 10 days', 'symbol_not_found: No data found')")
         self.db.execute(
             "INSERT INTO price_outliers (asset_id, date, close, reason)"
             " VALUES (13, current_date - 3, 0.7, 'pence as pounds'),"
             "        (13, current_date - 2, 7000, 'spike')")
         doc = self.status_json()
-        self.assertEqual(doc["available"], {"inactive": True, "held_back": True})
         by_symbol = {a["symbol"]: a for a in doc["assets"]}
         self.assertTrue(by_symbol["AMD"]["inactive"])
         self.assertEqual(by_symbol["AMD"]["inactive_since"], "2026-11-01")

@@ -2,6 +2,7 @@
 track, with the real binary, a real PostgreSQL and the fake provider."""
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -245,9 +246,14 @@ class ExistingDatabase(PipelineTest):
     def test_migrate_and_status_commands(self):
         code, out = self.run_cli("migrate")
         self.assertEqual(code, 0, out)
-        self.assertIn("Schema at version 5 (was 0)", out)
+        # Whatever the latest version is: a fresh database gets it, and a
+        # second run has nothing to do.
+        version = re.search(r"Schema at version (\d+) \(was 0\)", out)
+        self.assertIsNotNone(version, out)
+        self.assertGreaterEqual(int(version.group(1)), 5)
         code, out = self.run_cli("migrate")
-        self.assertIn("Schema at version 5 (was 5)", out)
+        self.assertIn(f"Schema at version {version.group(1)} (was "
+                      f"{version.group(1)})", out)
         code, out = self.run_cli("status")
         self.assertEqual(code, 0, out)
         self.assertIn("Jobs by kind and state", out)

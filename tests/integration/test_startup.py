@@ -205,7 +205,7 @@ class LeastPrivilege(PipelineTest):
             GRANT SELECT, INSERT, UPDATE ON asset_prices, tracked_assets,
               asset_events TO {role};
             GRANT SELECT, INSERT, DELETE ON price_outliers TO {role};
-            GRANT ALL ON backfill_jobs TO {role};
+            GRANT ALL ON backfill_jobs, backfilld_asset_state TO {role};
             GRANT USAGE ON SEQUENCE backfill_jobs_id_seq TO {role};
         """)
         self.db.add_asset(12, "AMD")

@@ -62,6 +62,14 @@ listener_actor::behavior_type fake_listener(listener_actor::pointer,
   };
 }
 
+scheduler_actor::behavior_type fake_scheduler(scheduler_actor::pointer,
+                                              stage_ptr s) {
+  return {
+    [=](job_queue_actor) { s->events.push_back("scheduler got queue"); },
+    [](atom::tick) {},
+  };
+}
+
 /// Records how an actor ended.
 caf::behavior watcher(caf::event_based_actor* self, caf::actor target,
                       std::shared_ptr<answer<caf::error>> ended) {
@@ -124,6 +132,10 @@ struct fixture : actor_fixture {
                         dedupe_actor) {
       return made("listener", sys.spawn(fake_listener, s));
     };
+    make.scheduler = [=](caf::actor_system& sys, db_watchdog_actor,
+                         job_queue_actor) {
+      return made("scheduler", sys.spawn(fake_scheduler, s));
+    };
     return make;
   }
 
@@ -184,7 +196,18 @@ CAF_TEST(a new job queue reaches dedupe and the fetcher) {
   wait(1s);
   CAF_CHECK_EQUAL(s->spawns["job-queue"], 2);
   CAF_CHECK(saw("fetcher got queue"));
+  CAF_CHECK(saw("scheduler got queue"));
   CAF_CHECK_EQUAL(dedupe_book->new_queues, 1);
+}
+
+CAF_TEST(a factory without a scheduler runs without one) {
+  auto make = fakes();
+  make.scheduler = nullptr;
+  auto spawns = s->spawns["scheduler"];
+  auto other = start(supervisor, supervision_settings{}, make);
+  settle();
+  CAF_CHECK_EQUAL(s->spawns["scheduler"], spawns);
+  CAF_CHECK_EQUAL(s->spawns["fetcher"], 2);
 }
 
 CAF_TEST(a new dedupe actor reaches the listener) {

@@ -22,6 +22,8 @@ struct log_book {
   std::vector<asset_id> tracked_fresh;
   std::vector<asset_id> tracked;
   bool fail = false;
+  /// Rows the store reports as changed.
+  int32_t changed = 2;
   /// Days held back in what the store was given, by write.
   std::vector<std::vector<day_number>> held;
   /// Held days already on record (`price_outliers`).
@@ -40,7 +42,8 @@ writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
       if (job.kind == job_kind::extend && !job.rewrites_history() &&
           !log->disagreement.empty())
         return write_summary{0, 0, log->disagreement};
-      write_summary summary{static_cast<int32_t>(series.bars.size()), 2, {}};
+      write_summary summary{static_cast<int32_t>(series.bars.size()),
+                            log->changed, {}};
       log->held.emplace_back();
       for (const auto& h : series.held) {
         log->held.back().push_back(h.day);
@@ -105,6 +108,20 @@ CAF_TEST(a stored series is reported and tracked as fresh) {
   CAF_CHECK_EQUAL(got->value->changed, 2);
   CAF_REQUIRE_EQUAL(log->writes.size(), 1u);
   CAF_CHECK_EQUAL(log->writes[0].first, 12);
+  CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
+}
+
+CAF_TEST(a refresh that changed nothing leaves last_price_update alone) {
+  auto refresh = job();
+  refresh.kind = job_kind::refresh;
+  log->changed = 0;
+  ask<write_summary>(hdl, atom::write_v, refresh, series(5));
+  settle();
+  CAF_CHECK(log->tracked_fresh.empty());
+  CAF_CHECK_EQUAL(log->tracked, std::vector<asset_id>{12});
+  log->changed = 1;
+  ask<write_summary>(hdl, atom::write_v, refresh, series(5));
+  settle();
   CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{12});
 }
 
