@@ -53,7 +53,8 @@ class config : public caf::actor_system_config {
   /// current values (the defaults, unless already loaded), for `--help`.
   std::string help_text() const;
 
-  /// metrics.port is 0 (off) or a TCP port and metrics.address is set.
+  /// metrics.port is 0 (off) or a TCP port, metrics.address is set and
+  /// metrics.sample-interval is at least a second.
   caf::error check_metrics() const;
 
   /// The database settings alone (for the one-shot subcommands).
@@ -116,6 +117,7 @@ class config : public caf::actor_system_config {
 
   std::string metrics_address;
   int64_t metrics_port;
+  caf::timespan metrics_sample_interval;
 
   /// The INI file actually read (empty when none).
   std::string config_file;

@@ -33,6 +33,7 @@ constexpr const char* tuned_options[] = {
   "log.summary-interval",
   "metrics.address",
   "metrics.port",
+  "metrics.sample-interval",
 };
 
 } // namespace
