@@ -98,6 +98,7 @@ config::config()
     supervisor_restart_delay(1s),
     shutdown_grace(30s),
     log_level("info"),
+    log_format("text"),
     log_summary_interval(60s),
     metrics_address("127.0.0.1"),
     metrics_port(9464),
@@ -177,6 +178,9 @@ config::config()
     shutdown_grace, "grace", "time in-flight jobs get on SIGTERM");
   opt_group{custom_options_, "log"}
     .add(log_level, "level", "trace debug info warn error critical")
+    .add(log_format, "format",
+         "text (readable lines) or json (one object "
+         "per line)")
     .add(log_summary_interval, "summary-interval",
          "period of the summary line");
   opt_group{custom_options_, "metrics"}

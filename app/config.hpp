@@ -38,7 +38,7 @@ class config : public caf::actor_system_config {
   /// the log level.
   caf::error validate() const;
 
-  /// `log.level` names a level spdlog knows.
+  /// `log.level` names a level spdlog knows; `log.format` is text or json.
   caf::error check_log_level() const;
 
   /// Where option `key` ("fetch.window") came from: "default", "file PATH",
@@ -113,6 +113,7 @@ class config : public caf::actor_system_config {
   caf::timespan shutdown_grace;
 
   std::string log_level;
+  std::string log_format;
   caf::timespan log_summary_interval;
 
   std::string metrics_address;

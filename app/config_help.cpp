@@ -30,6 +30,7 @@ constexpr const char* tuned_options[] = {
   "queue.catch-up-interval",
   "shutdown.grace",
   "log.level",
+  "log.format",
   "log.summary-interval",
   "metrics.address",
   "metrics.port",
