@@ -319,6 +319,14 @@ class Metrics(PipelineTest):
         self.assertEqual(len(listening_sockets(daemon.proc.pid)), 1)
         self.stop_daemon(daemon)
 
+    def test_a_sample_interval_below_a_second_is_refused(self):
+        proc = subprocess.run([BINARY, "--metrics.sample-interval=200ms",
+                               f"--db.url={self.db.url}"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("metrics.sample-interval must be at least 1s "
+                      "(command line)", proc.stdout + proc.stderr)
+
     def test_a_taken_port_stops_start_up_naming_the_setting(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
             taken.bind(("127.0.0.1", 0))
