@@ -54,10 +54,13 @@ CAF_TEST(jobs are counted by kind and state and the oldest due one is aged) {
 
 CAF_TEST(a sample follows the table as jobs move) {
   enqueue({12, 13});
-  CAF_CHECK_EQUAL(of(sample_queue(*conn), job_kind::backfill).pending, 2);
+  // Samples in variables: CAF_CHECK_EQUAL reads its arguments after the
+  // full expression, when a temporary would be gone.
+  auto sample = sample_queue(*conn);
+  CAF_CHECK_EQUAL(of(sample, job_kind::backfill).pending, 2);
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  auto sample = sample_queue(*conn);
+  sample = sample_queue(*conn);
   CAF_CHECK_EQUAL(of(sample, job_kind::backfill).pending, 1);
   CAF_CHECK_EQUAL(of(sample, job_kind::backfill).running, 1);
   CAF_CHECK(finish_job(*conn, jobs[0].id, me));
