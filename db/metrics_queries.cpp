@@ -15,6 +15,8 @@ queue_sample sample_queue(pqxx::connection_base& conn) {
   auto rows = txn.exec(R"sql(
     SELECT kind,
            count(*) FILTER (WHERE state = 'pending'),
+           count(*) FILTER (WHERE state = 'pending'
+                            AND next_attempt_at <= now()),
            count(*) FILTER (WHERE state = 'running'),
            count(*) FILTER (WHERE state = 'failed'),
            COALESCE(extract(epoch FROM now() - min(next_attempt_at)
@@ -31,9 +33,10 @@ queue_sample sample_queue(pqxx::connection_base& conn) {
       if (kind != to_string(all_job_kinds[i]))
         continue;
       sample[i].pending = row[1].as<int64_t>();
-      sample[i].running = row[2].as<int64_t>();
-      sample[i].failed = row[3].as<int64_t>();
-      sample[i].oldest_due_seconds = row[4].as<double>();
+      sample[i].due = row[2].as<int64_t>();
+      sample[i].running = row[3].as<int64_t>();
+      sample[i].failed = row[4].as<int64_t>();
+      sample[i].oldest_due_seconds = row[5].as<double>();
     }
   }
   return sample;

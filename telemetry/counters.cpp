@@ -19,6 +19,7 @@ void counters::provider_response(int32_t status) {
 void counters::set_queue_sample(const queue_sample& sample, double unix_now) {
   for (size_t i = 0; i < sample.size(); ++i) {
     jobs_pending[i] = sample[i].pending;
+    jobs_due[i] = sample[i].due;
     jobs_running[i] = sample[i].running;
     jobs_failed_now[i] = sample[i].failed;
     oldest_due[i] = sample[i].oldest_due_seconds;

@@ -59,6 +59,9 @@ class per_kind {
 /// What one look at `backfill_jobs` found for one job kind.
 struct kind_sample {
   int64_t pending = 0;
+  /// Pending jobs whose time has come (not backing off, not scheduled for
+  /// later): what a worker should be taking now.
+  int64_t due = 0;
   int64_t running = 0;
   int64_t failed = 0;
   /// How long the pending job that has been due the longest has waited for
@@ -137,6 +140,7 @@ struct counters {
 
   /// Stored by `set_queue_sample`; read only while `queue_sampled` is set.
   std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_pending{};
+  std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_due{};
   std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_running{};
   std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_failed_now{};
   std::array<std::atomic<double>, std::size(all_job_kinds)> oldest_due{};

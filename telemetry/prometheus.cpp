@@ -156,6 +156,11 @@ void queue_gauges(exposition& w, const counters& c) {
       w.sample("backfilld_queue_jobs",
                kind_label(i) + ",state=\"" + states[s] + "\"",
                (*columns[s])[i].load());
+  w.family("backfilld_queue_due_jobs", "gauge",
+           "Pending jobs that are due now (not backing off or scheduled for "
+           "later), by kind.");
+  for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+    w.sample("backfilld_queue_due_jobs", kind_label(i), c.jobs_due[i].load());
   w.family("backfilld_queue_oldest_due_seconds", "gauge",
            "How long the pending job due the longest has waited for a "
            "worker (0: none due).");

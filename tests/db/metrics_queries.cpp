@@ -19,6 +19,7 @@ CAF_TEST(an empty queue samples as zeros for every kind) {
   auto sample = sample_queue(*conn);
   for (const auto& k : sample) {
     CAF_CHECK_EQUAL(k.pending, 0);
+    CAF_CHECK_EQUAL(k.due, 0);
     CAF_CHECK_EQUAL(k.running, 0);
     CAF_CHECK_EQUAL(k.failed, 0);
     CAF_CHECK_EQUAL(k.oldest_due_seconds, 0.0);
@@ -40,12 +41,14 @@ CAF_TEST(jobs are counted by kind and state and the oldest due one is aged) {
   auto sample = sample_queue(*conn);
   const auto& backfill = of(sample, job_kind::backfill);
   CAF_CHECK_EQUAL(backfill.pending, 3);
+  CAF_CHECK_EQUAL(backfill.due, 2);
   CAF_CHECK_EQUAL(backfill.running, 0);
   CAF_CHECK_EQUAL(backfill.failed, 1);
   CAF_CHECK_GREATER_OR_EQUAL(backfill.oldest_due_seconds, 100.0);
   CAF_CHECK_LESS(backfill.oldest_due_seconds, 160.0);
   const auto& extend = of(sample, job_kind::extend);
   CAF_CHECK_EQUAL(extend.pending, 0);
+  CAF_CHECK_EQUAL(extend.due, 0);
   CAF_CHECK_EQUAL(extend.running, 1);
   CAF_CHECK_EQUAL(extend.failed, 0);
   // A running job is not waiting for a worker.

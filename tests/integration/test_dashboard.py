@@ -27,6 +27,7 @@ VARIABLES = {"$__rate_interval": "5m", "$instance": ".*"}
 COVERED = {
     "backfilld_jobs_done_total",          # throughput by kind
     "backfilld_queue_jobs",               # pending / running
+    "backfilld_queue_due_jobs",
     "backfilld_jobs_in_hand",
     "backfilld_queue_oldest_due_seconds",
     "backfilld_provider_requests_total",  # by status, and the error ratio

@@ -174,6 +174,8 @@ class Metrics(PipelineTest):
                 self.assertEqual(self.queue(empty, state, kind), 0.0)
             self.assertEqual(value(empty, "backfilld_queue_oldest_due_seconds",
                                    kind=kind), 0.0)
+            self.assertEqual(value(empty, "backfilld_queue_due_jobs",
+                                   kind=kind), 0.0)
         self.assertGreater(
             value(empty, "backfilld_queue_sample_timestamp_seconds"), 1.6e9)
         self.assertEqual(value(empty, "backfilld_rate_limiter_waits_total"),
@@ -188,7 +190,8 @@ class Metrics(PipelineTest):
         def backlog():
             text = self.scrape(port)
             return text if self.queue(text, "pending") >= 1 and value(
-                text, "backfilld_queue_oldest_due_seconds",
+                text, "backfilld_queue_due_jobs", kind="backfill") >= 1 \
+                and value(text, "backfilld_queue_oldest_due_seconds",
                 kind="backfill") > 0 else None
         waiting = wait_until(backlog, what="pending jobs on /metrics")
         self.lint(waiting)
@@ -205,6 +208,8 @@ class Metrics(PipelineTest):
         self.assertEqual(
             value(after, "backfilld_queue_oldest_due_seconds", kind="backfill"),
             0.0)
+        self.assertEqual(
+            value(after, "backfilld_queue_due_jobs", kind="backfill"), 0.0)
         self.assertEqual(
             value(after, "backfilld_jobs_done_total", kind="backfill"), 4.0)
         # The first request took the burst; the others waited about a second.

@@ -156,8 +156,8 @@ CAF_TEST(queue gauges show the last sample and vanish when one fails) {
   CAF_CHECK(text.find("backfilld_queue_jobs{") == std::string::npos);
   CAF_CHECK(has_line(text, "backfilld_queue_sample_timestamp_seconds 0"));
   queue_sample sample{};
-  sample[kind_index(job_kind::backfill)] = kind_sample{7, 2, 1, 42.5};
-  sample[kind_index(job_kind::extend)] = kind_sample{0, 1, 0, 0};
+  sample[kind_index(job_kind::backfill)] = kind_sample{7, 4, 2, 1, 42.5};
+  sample[kind_index(job_kind::extend)] = kind_sample{0, 0, 1, 0, 0};
   c.set_queue_sample(sample, 1700000000.5);
   text = render_prometheus(c, "x");
   CAF_CHECK(has_line(text, "# TYPE backfilld_queue_jobs gauge"));
@@ -169,6 +169,8 @@ CAF_TEST(queue gauges show the last sample and vanish when one fails) {
     text, "backfilld_queue_jobs{kind=\"backfill\",state=\"failed\"} 1"));
   CAF_CHECK(has_line(
     text, "backfilld_queue_jobs{kind=\"extend\",state=\"running\"} 1"));
+  CAF_CHECK(has_line(text, "backfilld_queue_due_jobs{kind=\"backfill\"} 4"));
+  CAF_CHECK(has_line(text, "backfilld_queue_due_jobs{kind=\"extend\"} 0"));
   CAF_CHECK(has_line(
     text, "backfilld_queue_oldest_due_seconds{kind=\"backfill\"} 42.5"));
   CAF_CHECK(
@@ -180,6 +182,7 @@ CAF_TEST(queue gauges show the last sample and vanish when one fails) {
   CAF_CHECK(text.find("backfilld_queue_jobs") == std::string::npos);
   CAF_CHECK(text.find("backfilld_queue_oldest_due_seconds") ==
             std::string::npos);
+  CAF_CHECK(text.find("backfilld_queue_due_jobs") == std::string::npos);
   CAF_CHECK(has_line(text, "backfilld_queue_sample_errors_total 1"));
   // When the last good look was stays visible.
   CAF_CHECK(
