@@ -25,13 +25,13 @@ enum class found_by { notification, catch_up };
 
 void log_queued(self_pointer self, const enqueue_result& r, found_by how) {
   if (how == found_by::catch_up) {
-    metrics().catch_up_queued++;
+    metrics().catch_up_queued.add(job_kind::backfill);
     BF_INFO(self,
             "Catch-up: asset {} ({}) has transactions but no prices, "
             "starting backfill",
             r.asset, r.symbol);
   } else {
-    metrics().jobs_queued++;
+    metrics().jobs_queued.add(job_kind::backfill);
     BF_INFO(self, "New asset detected (id {}, {}), starting backfill", r.asset,
             r.symbol);
   }
@@ -76,6 +76,9 @@ void handle_results(self_pointer self, const std::vector<enqueue_result>& rs,
     }
     if (r.extension_queued) {
       new_work = true;
+      (how == found_by::catch_up ? metrics().catch_up_queued
+                                 : metrics().jobs_queued)
+        .add(job_kind::extend);
       BF_INFO(self,
               "Asset {} ({}) has transactions older than its prices, "
               "extending its history",

@@ -129,13 +129,13 @@ void log_verdict(self_pointer self, const backfill_job& job,
                  const job_verdict& verdict) {
   switch (verdict.action) {
   case verdict_action::retry:
-    metrics().jobs_retried++;
+    metrics().jobs_retried.add(job.kind);
     BF_INFO(self, "Fetching {} (asset {}) failed: {}; retrying in {} s",
             job.symbol, job.asset, verdict.reason,
             (verdict.delay_ms + 999) / 1000);
     return;
   case verdict_action::give_up_permanent:
-    metrics().jobs_failed++;
+    metrics().jobs_failed.add(job.kind);
     if (!has_market_price(job.asset_type))
       BF_INFO(self, "{} (asset {}) has no market price; nothing to fetch",
               job.symbol, job.asset);
@@ -146,7 +146,7 @@ void log_verdict(self_pointer self, const backfill_job& job,
               job.symbol, job.asset, verdict.reason, job.symbol);
     return;
   case verdict_action::give_up:
-    metrics().jobs_failed++;
+    metrics().jobs_failed.add(job.kind);
     BF_WARN(self,
             "Backfill of {} (asset {}) failed: {}; a later catch-up tries "
             "again, or run `backfilld retry {}` now",
@@ -228,7 +228,7 @@ void flush_outbox(self_pointer self) {
 void on_done(self_pointer self, const backfill_job& job) {
   self->state.pulls.forget(sender_of(self), job.id);
   update_gauge(self);
-  metrics().jobs_done++;
+  metrics().jobs_done.add(job.kind);
   send_to_table(self, done_outcome{job.id});
   try_claim(self);
 }

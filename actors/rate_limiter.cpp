@@ -28,9 +28,11 @@ void serve_waiting(self_pointer self) {
     while (!st.waiting.empty() && st.waiting.front().deadline <= now) {
       st.waiting.pop_front();
       ++st.expired;
+      metrics().limiter_expired++;
     }
     if (st.waiting.empty() || !st.bucket->try_take(now))
       break;
+    metrics().limiter_wait_seconds.observe(now - st.waiting.front().since);
     st.waiting.front().promise.deliver(atom::grant_v);
     st.waiting.pop_front();
   }
@@ -55,10 +57,14 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
       if (st.waiting.empty() && st.bucket->try_take(self->clock().now()))
         return atom::grant_v;
       auto promise = self->make_response_promise<atom::grant>();
+      auto now = self->clock().now();
       auto deadline = st.settings.grant_timeout.count() > 0
-                        ? self->clock().now() + st.settings.grant_timeout
+                        ? now + st.settings.grant_timeout
                         : caf::actor_clock::time_point::max();
-      st.waiting.push_back(limiter_wait{promise, deadline});
+      // Counted when it starts waiting, so that a wait that never ends (a
+      // long 429 pause) shows before it does.
+      metrics().limiter_waits++;
+      st.waiting.push_back(limiter_wait{promise, deadline, now});
       serve_waiting(self);
       return promise;
     },

@@ -30,6 +30,8 @@ struct rate_limiter_settings {
 struct limiter_wait {
   caf::typed_response_promise<atom::grant> promise;
   caf::actor_clock::time_point deadline;
+  /// When it started waiting, for `backfilld_rate_limiter_wait_seconds`.
+  caf::actor_clock::time_point since;
 };
 
 struct rate_limiter_state {

@@ -305,6 +305,10 @@ int run_daemon(config& cfg) {
   case startup::ready:
     // Until a store or the listener says otherwise.
     metrics().database_reachable = true;
+    if (endpoint)
+      endpoint->sample_queue(
+        settings->db,
+        std::chrono::duration_cast<milliseconds>(cfg.metrics_sample_interval));
     break;
   case startup::stopped:
     return 0;

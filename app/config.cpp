@@ -108,9 +108,11 @@ config::config()
     supervisor_restart_delay(1s),
     shutdown_grace(30s),
     log_level("info"),
+    log_format("text"),
     log_summary_interval(60s),
     metrics_address("127.0.0.1"),
-    metrics_port(9464) {
+    metrics_port(9464),
+    metrics_sample_interval(15s) {
   own_options_begin_ = custom_options_.size();
   opt_group{custom_options_, "db"}
     .add(db_url, "url",
@@ -207,12 +209,17 @@ config::config()
     shutdown_grace, "grace", "time in-flight jobs get on SIGTERM");
   opt_group{custom_options_, "log"}
     .add(log_level, "level", "trace debug info warn error critical")
+    .add(log_format, "format",
+         "text (readable lines) or json (one object "
+         "per line)")
     .add(log_summary_interval, "summary-interval",
          "period of the summary line");
   opt_group{custom_options_, "metrics"}
     .add(metrics_address, "address",
          "address of the /metrics, /healthz and /readyz endpoint")
-    .add(metrics_port, "port", "TCP port of that endpoint (0: off)");
+    .add(metrics_port, "port", "TCP port of that endpoint (0: off)")
+    .add(metrics_sample_interval, "sample-interval",
+         "count the queue's jobs in the database this often");
   // Nodes of another protocol version refuse to talk to us.
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
   register_messages(*this);
@@ -290,6 +297,9 @@ caf::error config::check_metrics() const {
     return invalid("metrics.address must not be empty while metrics.port is "
                    "set (" +
                    source_of("metrics.address") + ")");
+  if (metrics_sample_interval < std::chrono::seconds{1})
+    return invalid("metrics.sample-interval must be at least 1s (" +
+                   source_of("metrics.sample-interval") + ")");
   return {};
 }
 

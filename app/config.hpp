@@ -38,7 +38,7 @@ class config : public caf::actor_system_config {
   /// the log level.
   caf::error validate() const;
 
-  /// `log.level` names a level spdlog knows.
+  /// `log.level` names a level spdlog knows; `log.format` is text or json.
   caf::error check_log_level() const;
 
   /// Where option `key` ("fetch.window") came from: "default", "file PATH",
@@ -53,7 +53,8 @@ class config : public caf::actor_system_config {
   /// current values (the defaults, unless already loaded), for `--help`.
   std::string help_text() const;
 
-  /// metrics.port is 0 (off) or a TCP port and metrics.address is set.
+  /// metrics.port is 0 (off) or a TCP port, metrics.address is set and
+  /// metrics.sample-interval is at least a second.
   caf::error check_metrics() const;
 
   /// The database settings alone (for the one-shot subcommands).
@@ -123,10 +124,12 @@ class config : public caf::actor_system_config {
   caf::timespan shutdown_grace;
 
   std::string log_level;
+  std::string log_format;
   caf::timespan log_summary_interval;
 
   std::string metrics_address;
   int64_t metrics_port;
+  caf::timespan metrics_sample_interval;
 
   /// The INI file actually read (empty when none).
   std::string config_file;

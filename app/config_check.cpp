@@ -341,6 +341,9 @@ caf::error config::check_log_level() const {
     return invalid("log.level " + log_level +
                    " is not one of trace debug info warn error critical off (" +
                    source_of("log.level") + ")");
+  if (log_format != "text" && log_format != "json")
+    return invalid("log.format " + log_format + " is not one of text json (" +
+                   source_of("log.format") + ")");
   return caf::none;
 }
 

@@ -36,9 +36,11 @@ constexpr const char* tuned_options[] = {
   "queue.catch-up-interval",
   "shutdown.grace",
   "log.level",
+  "log.format",
   "log.summary-interval",
   "metrics.address",
   "metrics.port",
+  "metrics.sample-interval",
 };
 
 } // namespace

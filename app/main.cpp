@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
     std::cerr << "backfilld: " << backfilld::render(err) << "\n";
     return 2;
   }
-  backfilld::setup_logging(cfg.log_level);
+  backfilld::setup_logging(cfg.log_level, cfg.log_format);
   if (cli.command == "run")
     return backfilld::run_daemon(cfg);
   if (cli.command == "migrate")

@@ -4,15 +4,21 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <mutex>
 #include <thread>
 #include <utility>
 
 #include <curl/curl.h>
 #include <httplib.h>
+#include <pqxx/connection>
+#include <spdlog/spdlog.h>
 
+#include "db/connection.hpp"
+#include "db/metrics_queries.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/prometheus.hpp"
 
@@ -21,6 +27,11 @@ namespace backfilld {
 struct metrics_server::impl {
   httplib::Server server;
   std::thread thread;
+  /// The queue sampler; `stopping` (under `mtx`) ends it.
+  std::thread sampler;
+  std::mutex mtx;
+  std::condition_variable wake;
+  bool stopping = false;
 };
 
 namespace {
@@ -94,10 +105,74 @@ metrics_server::start(const std::string& address, int64_t port,
   return std::unique_ptr<metrics_server>{new metrics_server(std::move(self))};
 }
 
+namespace {
+
+double unix_now() {
+  return std::chrono::duration<double>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// The sampler's loop. Its connection is its own: a slow count never holds
+/// a store's connection, and a store's outage handling never sees it. A
+/// look is bounded by db.connect-timeout and a 5 s statement timeout, so
+/// shutdown waits for at most that.
+void sample_loop(metrics_server::impl& self, db_settings db,
+                 std::chrono::milliseconds interval) {
+  std::unique_ptr<pqxx::connection> conn;
+  bool failing = false;
+  for (;;) {
+    try {
+      if (conn == nullptr || !conn->is_open())
+        conn = open_connection(db);
+      metrics().set_queue_sample(sample_queue(*conn), unix_now());
+      if (failing)
+        spdlog::debug("[metrics] Counting the queue's jobs works again");
+      failing = false;
+    } catch (...) {
+      // Next time on a fresh connection: a broken one stays broken.
+      conn.reset();
+      metrics().queue_sample_failed();
+      if (!failing)
+        spdlog::debug("[metrics] Cannot count the queue's jobs ({}); its "
+                      "gauges are absent until it works",
+                      classify(std::current_exception()).detail);
+      failing = true;
+    }
+    std::unique_lock<std::mutex> lock{self.mtx};
+    if (self.wake.wait_for(lock, interval, [&] { return self.stopping; }))
+      return;
+  }
+}
+
+} // namespace
+
+void metrics_server::sample_queue(const db_settings& db,
+                                  std::chrono::milliseconds interval) {
+  if (impl_->sampler.joinable())
+    return;
+  try {
+    impl_->sampler = std::thread{[self = impl_.get(), db, interval] {
+      sample_loop(*self, db, interval);
+    }};
+  } catch (const std::exception& e) {
+    // Without the thread the gauges stay absent; the rest works.
+    spdlog::warn("[metrics] Cannot start counting the queue's jobs: {}",
+                 e.what());
+  }
+}
+
 metrics_server::~metrics_server() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
   impl_->server.stop();
   if (impl_->thread.joinable())
     impl_->thread.join();
+  if (impl_->sampler.joinable())
+    impl_->sampler.join();
 }
 
 namespace {

@@ -1,15 +1,20 @@
 // The metrics and health endpoint: /metrics, /healthz and /readyz over HTTP,
 // served by cpp-httplib on threads of its own. Its handlers only read the
 // process's atomic counters, so a scrape never waits for, or holds up, an
-// actor.
+// actor. The queue's gauges come from a sampler thread with a database
+// connection of its own, never from a scrape and never from the pipeline's
+// connections.
 
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 namespace backfilld {
+
+struct db_settings;
 
 class metrics_server {
  public:
@@ -19,6 +24,13 @@ class metrics_server {
                                                int64_t port,
                                                std::string version,
                                                std::string& error);
+
+  /// Counts the queue's jobs in the database now and every `interval`, on a
+  /// thread and connection of its own, until destroyed. A failed look
+  /// (database away, timeout) leaves the queue gauges absent and reconnects
+  /// at the next one; it never logs above debug (the stores say when the
+  /// database is away). Call once, after the schema is migrated.
+  void sample_queue(const db_settings& db, std::chrono::milliseconds interval);
 
   /// Stops accepting, finishes the requests in progress and joins.
   ~metrics_server();

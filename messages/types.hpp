@@ -368,6 +368,10 @@ constexpr role all_roles[] = {
   role::tracker, role::rate_limiter, role::writer,   role::job_queue,
   role::dedupe,  role::fetcher,      role::listener, role::scheduler};
 
+/// Every job kind: metrics label their counters and gauges with these, so a
+/// new kind needs adding here as well as to `job_kind` and its `to_string`.
+constexpr job_kind all_job_kinds[] = {job_kind::backfill, job_kind::extend};
+
 // -- readable enums (for logs, SQL and test failure output) -------------------
 
 /// "backfill", "extend" or "refresh", as stored in `backfill_jobs.kind`.

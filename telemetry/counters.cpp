@@ -16,6 +16,23 @@ void counters::provider_response(int32_t status) {
   provider_responses[i].fetch_add(1, std::memory_order_relaxed);
 }
 
+void counters::set_queue_sample(const queue_sample& sample, double unix_now) {
+  for (size_t i = 0; i < sample.size(); ++i) {
+    jobs_pending[i] = sample[i].pending;
+    jobs_due[i] = sample[i].due;
+    jobs_running[i] = sample[i].running;
+    jobs_failed_now[i] = sample[i].failed;
+    oldest_due[i] = sample[i].oldest_due_seconds;
+  }
+  queue_sampled_at = unix_now;
+  queue_sampled = true;
+}
+
+void counters::queue_sample_failed() {
+  queue_sampled = false;
+  queue_sample_errors.fetch_add(1, std::memory_order_relaxed);
+}
+
 void counters::catch_up_scan(bool full, std::chrono::nanoseconds took) {
   catch_up_scans[full ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
   catch_up_seconds[full ? 1 : 0].observe(took);
@@ -43,11 +60,11 @@ std::string counters::summary() const {
   add("notifications", notifications.load());
   add("rejected", notifications_rejected.load());
   add("unknown_assets", unknown_assets.load());
-  add("queued", jobs_queued.load());
-  add("catch_up_queued", catch_up_queued.load());
-  add("done", jobs_done.load());
-  add("retried", jobs_retried.load());
-  add("failed", jobs_failed.load());
+  add("queued", jobs_queued.total());
+  add("catch_up_queued", catch_up_queued.total());
+  add("done", jobs_done.total());
+  add("retried", jobs_retried.total());
+  add("failed", jobs_failed.total());
   add("fetches", fetches.load());
   add("fetch_errors", fetch_errors.load());
   add("throttled", throttled.load());

@@ -17,6 +17,61 @@
 
 namespace backfilld {
 
+/// Index of `k` in `all_job_kinds`; `std::size(all_job_kinds)` for a kind
+/// missing from that list.
+constexpr size_t kind_index(job_kind k) {
+  size_t i = 0;
+  while (i < std::size(all_job_kinds) && all_job_kinds[i] != k)
+    ++i;
+  return i;
+}
+
+/// A counter per job kind, labelled `kind` on /metrics. A kind missing from
+/// `all_job_kinds` is not counted: the label set stays the one listed.
+class per_kind {
+ public:
+  void add(job_kind k, uint64_t n = 1) {
+    if (auto i = kind_index(k); i < values_.size())
+      values_[i].fetch_add(n, std::memory_order_relaxed);
+  }
+
+  /// The count of the `i`th kind of `all_job_kinds`.
+  uint64_t at(size_t i) const {
+    return values_[i].load(std::memory_order_relaxed);
+  }
+
+  uint64_t of(job_kind k) const {
+    auto i = kind_index(k);
+    return i < values_.size() ? at(i) : 0;
+  }
+
+  uint64_t total() const {
+    uint64_t sum = 0;
+    for (const auto& v : values_)
+      sum += v.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, std::size(all_job_kinds)> values_{};
+};
+
+/// What one look at `backfill_jobs` found for one job kind.
+struct kind_sample {
+  int64_t pending = 0;
+  /// Pending jobs whose time has come (not backing off, not scheduled for
+  /// later): what a worker should be taking now.
+  int64_t due = 0;
+  int64_t running = 0;
+  int64_t failed = 0;
+  /// How long the pending job that has been due the longest has waited for
+  /// a worker; zero when none is due.
+  double oldest_due_seconds = 0;
+};
+
+/// One look at the queue, one entry per kind of `all_job_kinds`.
+using queue_sample = std::array<kind_sample, std::size(all_job_kinds)>;
+
 struct counters {
   // -- listener ---------------------------------------------------------------
   std::atomic<uint64_t> notifications{0};
@@ -25,11 +80,12 @@ struct counters {
 
   // -- queue ------------------------------------------------------------------
   std::atomic<uint64_t> unknown_assets{0};
-  std::atomic<uint64_t> jobs_queued{0};
-  std::atomic<uint64_t> jobs_done{0};
-  std::atomic<uint64_t> jobs_retried{0};
-  std::atomic<uint64_t> jobs_failed{0};
-  std::atomic<uint64_t> catch_up_queued{0};
+  /// Jobs queued for a notification's asset, and for one a catch-up found.
+  per_kind jobs_queued;
+  per_kind catch_up_queued;
+  per_kind jobs_done;
+  per_kind jobs_retried;
+  per_kind jobs_failed;
   /// Jobs claimed from the table and not yet reported back (a gauge).
   std::atomic<int64_t> jobs_in_memory{0};
   /// The highest `jobs_in_memory` seen since start.
@@ -40,6 +96,15 @@ struct counters {
   std::atomic<uint64_t> fetch_errors{0};
   std::atomic<uint64_t> throttled{0};
   std::atomic<uint64_t> bars_skipped{0};
+
+  // -- rate limiter -----------------------------------------------------------
+  /// Grants that had to wait for a token (or for a 429's pause to end).
+  std::atomic<uint64_t> limiter_waits{0};
+  /// Waiting requests dropped because their asker had stopped waiting.
+  std::atomic<uint64_t> limiter_expired{0};
+  /// How long granted requests waited; immediate grants are not observed.
+  histogram<11> limiter_wait_seconds{
+    {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
 
   // -- database writes --------------------------------------------------------
   std::atomic<uint64_t> rows_written{0};
@@ -71,6 +136,27 @@ struct counters {
     histogram<10>{{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}}};
   /// Restarts by role, indexed by the role's value.
   std::array<std::atomic<uint64_t>, std::size(all_roles)> restarts_by_role{};
+
+  // -- the queue as the database shows it (the metrics endpoint samples it) ---
+
+  /// Stored by `set_queue_sample`; read only while `queue_sampled` is set.
+  std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_pending{};
+  std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_due{};
+  std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_running{};
+  std::array<std::atomic<int64_t>, std::size(all_job_kinds)> jobs_failed_now{};
+  std::array<std::atomic<double>, std::size(all_job_kinds)> oldest_due{};
+  /// The last look at the table succeeded. When one fails the gauges above
+  /// are left out of /metrics: a stale backlog shown as current would hide
+  /// or fake progress, and an absent series is what Prometheus expects.
+  std::atomic<bool> queue_sampled{false};
+  /// Unix time of the last successful look; 0 before the first.
+  std::atomic<double> queue_sampled_at{0};
+  /// Looks that failed (the database away, a timeout).
+  std::atomic<uint64_t> queue_sample_errors{0};
+
+  void set_queue_sample(const queue_sample& sample, double unix_now);
+  /// A look failed: the gauges are absent until the next one succeeds.
+  void queue_sample_failed();
 
   // -- readiness (/readyz), fed where the facts are known ---------------------
 

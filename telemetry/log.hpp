@@ -20,7 +20,10 @@
 namespace backfilld {
 
 /// Sends logs to stdout (what `docker logs` shows) at `level`: trace, debug,
-/// info, warn, error or critical. Returns false for an unknown level.
-bool setup_logging(const std::string& level);
+/// info, warn, error or critical. `format` "text" writes the readable lines;
+/// "json" one JSON object per line (telemetry/json_log.hpp). Returns false
+/// for an unknown level or format.
+bool setup_logging(const std::string& level,
+                   const std::string& format = "text");
 
 } // namespace backfilld

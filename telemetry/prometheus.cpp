@@ -1,5 +1,6 @@
 #include "telemetry/prometheus.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,13 @@ namespace {
 constexpr const char* status_classes[] = {"none", "1xx", "2xx",
                                           "3xx",  "4xx", "5xx"};
 constexpr const char* scan_kinds[] = {"incremental", "full"};
+/// The one provider the fetcher asks today; the label is there so that a
+/// second one adds series, not a new family.
+constexpr const char* provider_label = "provider=\"yahoo\"";
+
+std::string kind_label(size_t i) {
+  return std::string{"kind=\""} + to_string(all_job_kinds[i]) + "\"";
+}
 
 /// Shortest text that reads back as the same double ("0.05", "1", "+Inf").
 std::string number(double x) {
@@ -116,6 +124,51 @@ uint64_t get(const std::atomic<uint64_t>& x) {
   return x.load(std::memory_order_relaxed);
 }
 
+/// One sample per job kind, `labels` (if any) before `kind`.
+void by_kind(exposition& w, const char* name, const std::string& labels,
+             const per_kind& values) {
+  auto prefix = labels.empty() ? std::string{} : labels + ",";
+  for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+    w.sample(name, prefix + kind_label(i), values.at(i));
+}
+
+/// The queue as the database showed it at the last look; nothing when that
+/// look failed (see `counters::queue_sampled`).
+void queue_gauges(exposition& w, const counters& c) {
+  w.single("backfilld_queue_sample_timestamp_seconds", "gauge",
+           "Unix time of the last successful look at backfill_jobs (0: "
+           "none yet).",
+           c.queue_sampled_at.load());
+  w.single("backfilld_queue_sample_errors_total", "counter",
+           "Looks at backfill_jobs that failed; the queue gauges are absent "
+           "until one succeeds.",
+           get(c.queue_sample_errors));
+  if (!c.queue_sampled.load())
+    return;
+  w.family("backfilld_queue_jobs", "gauge",
+           "Jobs in backfill_jobs by kind and state, for every daemon on "
+           "the database.");
+  constexpr const char* states[] = {"pending", "running", "failed"};
+  const std::array<std::atomic<int64_t>, std::size(all_job_kinds)>* columns[] =
+    {&c.jobs_pending, &c.jobs_running, &c.jobs_failed_now};
+  for (size_t s = 0; s < std::size(states); ++s)
+    for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+      w.sample("backfilld_queue_jobs",
+               kind_label(i) + ",state=\"" + states[s] + "\"",
+               (*columns[s])[i].load());
+  w.family("backfilld_queue_due_jobs", "gauge",
+           "Pending jobs that are due now (not backing off or scheduled for "
+           "later), by kind.");
+  for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+    w.sample("backfilld_queue_due_jobs", kind_label(i), c.jobs_due[i].load());
+  w.family("backfilld_queue_oldest_due_seconds", "gauge",
+           "How long the pending job due the longest has waited for a "
+           "worker (0: none due).");
+  for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+    w.sample("backfilld_queue_oldest_due_seconds", kind_label(i),
+             c.oldest_due[i].load());
+}
+
 } // namespace
 
 std::string render_prometheus(const counters& c, std::string_view version) {
@@ -131,19 +184,20 @@ std::string render_prometheus(const counters& c, std::string_view version) {
            "Sightings of asset ids that the assets table does not have.",
            get(c.unknown_assets));
   w.family("backfilld_jobs_queued_total", "counter",
-           "Jobs added to backfill_jobs, by what found the asset.");
-  w.sample("backfilld_jobs_queued_total", "source=\"notification\"",
-           get(c.jobs_queued));
-  w.sample("backfilld_jobs_queued_total", "source=\"catch_up\"",
-           get(c.catch_up_queued));
-  w.single("backfilld_jobs_done_total", "counter", "Jobs finished as done.",
-           get(c.jobs_done));
-  w.single("backfilld_jobs_retried_total", "counter",
-           "Job attempts that failed and were scheduled again.",
-           get(c.jobs_retried));
-  w.single("backfilld_jobs_failed_total", "counter",
-           "Jobs marked failed (permanent, or out of attempts).",
-           get(c.jobs_failed));
+           "Jobs added to backfill_jobs, by what found the asset and kind.");
+  by_kind(w, "backfilld_jobs_queued_total", "source=\"notification\"",
+          c.jobs_queued);
+  by_kind(w, "backfilld_jobs_queued_total", "source=\"catch_up\"",
+          c.catch_up_queued);
+  w.family("backfilld_jobs_done_total", "counter",
+           "Jobs finished as done, by kind.");
+  by_kind(w, "backfilld_jobs_done_total", "", c.jobs_done);
+  w.family("backfilld_jobs_retried_total", "counter",
+           "Job attempts that failed and were scheduled again, by kind.");
+  by_kind(w, "backfilld_jobs_retried_total", "", c.jobs_retried);
+  w.family("backfilld_jobs_failed_total", "counter",
+           "Jobs marked failed (permanent, or out of attempts), by kind.");
+  by_kind(w, "backfilld_jobs_failed_total", "", c.jobs_failed);
   w.single("backfilld_jobs_in_hand", "gauge",
            "Jobs claimed from the table and not yet reported back.",
            c.jobs_in_memory.load(std::memory_order_relaxed));
@@ -151,10 +205,12 @@ std::string render_prometheus(const counters& c, std::string_view version) {
            "The highest backfilld_jobs_in_hand since start.",
            c.jobs_in_memory_max.load(std::memory_order_relaxed));
   w.family("backfilld_provider_requests_total", "counter",
-           "Provider requests by HTTP status class (none: no answer).");
+           "Provider requests by provider and HTTP status class (none: no "
+           "answer).");
   for (size_t i = 0; i < c.provider_responses.size(); ++i)
     w.sample("backfilld_provider_requests_total",
-             std::string{"status_class=\""} + status_classes[i] + "\"",
+             std::string{provider_label} + ",status_class=\"" +
+               status_classes[i] + "\"",
              get(c.provider_responses[i]));
   w.single("backfilld_provider_errors_total", "counter",
            "Transient provider failures (network, 5xx, garbage, timeouts).",
@@ -162,6 +218,16 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.single("backfilld_provider_throttled_total", "counter",
            "Pauses of every fetch asked for by the provider (HTTP 429).",
            get(c.throttled));
+  w.single("backfilld_rate_limiter_waits_total", "counter",
+           "Provider requests that waited for the rate limiter's grant.",
+           get(c.limiter_waits));
+  w.single("backfilld_rate_limiter_expired_total", "counter",
+           "Waiting requests dropped because their fetch stopped waiting.",
+           get(c.limiter_expired));
+  w.family("backfilld_rate_limiter_wait_seconds", "histogram",
+           "How long requests that had to wait waited for their grant.");
+  w.histogram_samples("backfilld_rate_limiter_wait_seconds", "",
+                      c.limiter_wait_seconds);
   w.family("backfilld_fetch_duration_seconds", "histogram",
            "Time from a provider request to its answer.");
   w.histogram_samples("backfilld_fetch_duration_seconds", "", c.fetch_seconds);
@@ -214,6 +280,7 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.single("backfilld_listen_active", "gauge",
            "1 while the LISTEN connection is up.",
            c.listen_active.load() ? 1 : 0);
+  queue_gauges(w, c);
   w.family("backfilld_build_info", "gauge",
            "Always 1; the labels say which build runs.");
   w.sample("backfilld_build_info", "version=\"" + escaped(version) + "\"", 1);

@@ -103,8 +103,10 @@ class Metrics(PipelineTest):
         self.lint(before)
         self.assertEqual(
             value(before, "backfilld_build_info", version="0.1.0"), 1.0)
-        # Nothing fetched yet: the counters start at zero.
-        self.assertEqual(value(before, "backfilld_jobs_done_total"), 0.0)
+        # Nothing fetched yet: the counters start at zero, for every kind.
+        for kind in ("backfill", "extend"):
+            self.assertEqual(
+                value(before, "backfilld_jobs_done_total", kind=kind), 0.0)
         self.assertEqual(value(before, "backfilld_rows_written_total"), 0.0)
         self.assertEqual(
             value(before, "backfilld_fetch_duration_seconds_count"), 0.0)
@@ -116,8 +118,8 @@ class Metrics(PipelineTest):
 
         def done():
             text = self.scrape(port)
-            return text if value(text, "backfilld_jobs_done_total") >= 1 \
-                else None
+            return text if value(text, "backfilld_jobs_done_total",
+                                 kind="backfill") >= 1 else None
         after = wait_until(done, what="backfilld_jobs_done_total >= 1")
         self.lint(after)
         self.assertEqual(value(after, "backfilld_rows_written_total"),
@@ -125,9 +127,13 @@ class Metrics(PipelineTest):
         self.assertGreaterEqual(
             value(after, "backfilld_notifications_total"), 1.0)
         self.assertGreaterEqual(
-            value(after, "backfilld_jobs_queued_total", source="notification")
-            + value(after, "backfilld_jobs_queued_total", source="catch_up"),
+            value(after, "backfilld_jobs_queued_total", source="notification",
+                  kind="backfill")
+            + value(after, "backfilld_jobs_queued_total", source="catch_up",
+                    kind="backfill"),
             1.0)
+        self.assertEqual(
+            value(after, "backfilld_jobs_done_total", kind="extend"), 0.0)
         self.assertEqual(
             value(after, "backfilld_fetch_duration_seconds_count"), 1.0)
         self.assertEqual(
@@ -136,7 +142,7 @@ class Metrics(PipelineTest):
         self.assertEqual(
             value(after, "backfilld_write_duration_seconds_count"), 1.0)
         self.assertEqual(value(after, "backfilld_provider_requests_total",
-                               status_class="2xx"), 1.0)
+                               provider="yahoo", status_class="2xx"), 1.0)
         # The start-up scan is a full one, and it was timed.
         self.assertGreaterEqual(
             value(after, "backfilld_catch_up_scans_total", scan="full"), 1.0)
@@ -147,8 +153,79 @@ class Metrics(PipelineTest):
                          1.0)
         self.stop_daemon(daemon)
 
+    def queue(self, text, state, kind="backfill"):
+        return value(text, "backfilld_queue_jobs", kind=kind, state=state)
+
+    def test_queue_gauges_follow_the_table_and_limiter_waits_count(self):
+        # One job in hand at a time and one request a second: the others
+        # wait in the table, and the requests wait for the limiter.
+        daemon, port = self.start_with_metrics(
+            "--metrics.sample-interval=1s", "--fetch.concurrency=1",
+            "--fetch.window=1", "--yahoo.requests-per-second=1",
+            "--yahoo.burst=1")
+
+        def sampled():
+            text = self.scrape(port)
+            return text if self.queue(text, "pending") is not None else None
+        empty = wait_until(sampled, what="a first look at the queue")
+        self.lint(empty)
+        for kind in ("backfill", "extend"):
+            for state in ("pending", "running", "failed"):
+                self.assertEqual(self.queue(empty, state, kind), 0.0)
+            self.assertEqual(value(empty, "backfilld_queue_oldest_due_seconds",
+                                   kind=kind), 0.0)
+            self.assertEqual(value(empty, "backfilld_queue_due_jobs",
+                                   kind=kind), 0.0)
+        self.assertGreater(
+            value(empty, "backfilld_queue_sample_timestamp_seconds"), 1.6e9)
+        self.assertEqual(value(empty, "backfilld_rate_limiter_waits_total"),
+                         0.0)
+
+        symbols = ("AMD", "AAPL", "MSFT", "NVDA")
+        for i, symbol in enumerate(symbols):
+            self.db.add_asset(20 + i, symbol)
+        for i in range(len(symbols)):
+            self.db.buy(20 + i)
+
+        def backlog():
+            text = self.scrape(port)
+            return text if self.queue(text, "pending") >= 1 and value(
+                text, "backfilld_queue_due_jobs", kind="backfill") >= 1 \
+                and value(text, "backfilld_queue_oldest_due_seconds",
+                kind="backfill") > 0 else None
+        waiting = wait_until(backlog, what="pending jobs on /metrics")
+        self.lint(waiting)
+        for i in range(len(symbols)):
+            wait_until(lambda: self.db.job_done(20 + i), timeout=30,
+                       what=f"{symbols[i]} done")
+
+        def drained():
+            text = self.scrape(port)
+            return text if self.queue(text, "pending") == 0 and \
+                self.queue(text, "running") == 0 else None
+        after = wait_until(drained, what="an empty queue on /metrics")
+        self.lint(after)
+        self.assertEqual(
+            value(after, "backfilld_queue_oldest_due_seconds", kind="backfill"),
+            0.0)
+        self.assertEqual(
+            value(after, "backfilld_queue_due_jobs", kind="backfill"), 0.0)
+        self.assertEqual(
+            value(after, "backfilld_jobs_done_total", kind="backfill"), 4.0)
+        # The first request took the burst; the others waited about a second.
+        self.assertGreaterEqual(
+            value(after, "backfilld_rate_limiter_waits_total"), 2.0)
+        waited = value(after, "backfilld_rate_limiter_wait_seconds_count")
+        self.assertGreaterEqual(waited, 2.0)
+        self.assertEqual(
+            value(after, "backfilld_rate_limiter_wait_seconds_bucket",
+                  le="+Inf"), waited)
+        self.assertGreater(
+            value(after, "backfilld_rate_limiter_wait_seconds_sum"), 1.0)
+        self.stop_daemon(daemon)
+
     def test_readyz_follows_the_database(self):
-        daemon, port = self.start_with_metrics()
+        daemon, port = self.start_with_metrics("--metrics.sample-interval=1s")
         self.assertEqual(get(port, "/healthz")[0], 200)
         wait_until(lambda: get(port, "/readyz")[0] == 200, what="ready")
         self.assertEqual(get(port, "/readyz")[1].strip(), "ready")
@@ -167,6 +244,16 @@ class Metrics(PipelineTest):
             return status == 503 and "database unreachable" in body \
                 and "LISTEN connection not active" in body
         wait_until(unready, timeout=30, what="/readyz 503 naming both causes")
+
+        # The queue's gauges go rather than stay at what they last were.
+        def absent():
+            text = self.scrape(port)
+            return text if self.queue(text, "pending") is None and value(
+                text, "backfilld_queue_sample_errors_total") >= 1 else None
+        text = wait_until(absent, timeout=30, what="queue gauges absent")
+        self.lint(text)
+        self.assertGreater(
+            value(text, "backfilld_queue_sample_timestamp_seconds"), 1.6e9)
         # Alive all the same.
         self.assertEqual(get(port, "/healthz")[0], 200)
         code, out = self.health(port)
@@ -182,6 +269,8 @@ class Metrics(PipelineTest):
         text = self.scrape(port)
         self.assertGreaterEqual(
             value(text, "backfilld_database_unavailable_total"), 1.0)
+        wait_until(lambda: self.queue(self.scrape(port), "pending") == 0,
+                   timeout=30, what="queue gauges back")
         self.stop_daemon(daemon)
 
     def test_a_restart_is_counted_by_role(self):
@@ -234,6 +323,14 @@ class Metrics(PipelineTest):
         daemon, port = self.start_with_metrics()
         self.assertEqual(len(listening_sockets(daemon.proc.pid)), 1)
         self.stop_daemon(daemon)
+
+    def test_a_sample_interval_below_a_second_is_refused(self):
+        proc = subprocess.run([BINARY, "--metrics.sample-interval=200ms",
+                               f"--db.url={self.db.url}"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("metrics.sample-interval must be at least 1s "
+                      "(command line)", proc.stdout + proc.stderr)
 
     def test_a_taken_port_stops_start_up_naming_the_setting(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:

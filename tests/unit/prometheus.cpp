@@ -22,9 +22,12 @@ CAF_TEST(counters appear with their values and type lines) {
   counters c;
   c.notifications = 7;
   c.notifications_rejected = 2;
-  c.jobs_queued = 3;
-  c.catch_up_queued = 4;
-  c.jobs_done = 5;
+  c.jobs_queued.add(job_kind::backfill, 3);
+  c.catch_up_queued.add(job_kind::backfill, 4);
+  c.catch_up_queued.add(job_kind::extend);
+  c.jobs_done.add(job_kind::backfill, 5);
+  c.jobs_done.add(job_kind::extend, 2);
+  c.jobs_failed.add(job_kind::extend);
   c.rows_written = 251;
   c.jobs_in_memory_set(6);
   c.jobs_in_memory_set(2);
@@ -33,11 +36,23 @@ CAF_TEST(counters appear with their values and type lines) {
   CAF_CHECK(has_line(text, "backfilld_notifications_total 7"));
   CAF_CHECK(has_line(
     text, "backfilld_notifications_rejected_total{reason=\"malformed\"} 2"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_queued_total{source="
+                           "\"notification\",kind=\"backfill\"} 3"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_queued_total{source="
+                           "\"notification\",kind=\"extend\"} 0"));
+  CAF_CHECK(has_line(
+    text,
+    "backfilld_jobs_queued_total{source=\"catch_up\",kind=\"backfill\"} 4"));
+  CAF_CHECK(has_line(
+    text,
+    "backfilld_jobs_queued_total{source=\"catch_up\",kind=\"extend\"} 1"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_done_total{kind=\"backfill\"} 5"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_done_total{kind=\"extend\"} 2"));
+  CAF_CHECK(has_line(text, "backfilld_jobs_failed_total{kind=\"extend\"} 1"));
   CAF_CHECK(
-    has_line(text, "backfilld_jobs_queued_total{source=\"notification\"} 3"));
-  CAF_CHECK(
-    has_line(text, "backfilld_jobs_queued_total{source=\"catch_up\"} 4"));
-  CAF_CHECK(has_line(text, "backfilld_jobs_done_total 5"));
+    has_line(text, "backfilld_jobs_retried_total{kind=\"backfill\"} 0"));
+  // The summary line keeps its totals.
+  CAF_CHECK(c.summary().find(" done=7 ") != std::string::npos);
   CAF_CHECK(has_line(text, "backfilld_rows_written_total 251"));
   CAF_CHECK(has_line(text, "# TYPE backfilld_jobs_in_hand gauge"));
   CAF_CHECK(has_line(text, "backfilld_jobs_in_hand 2"));
@@ -79,14 +94,15 @@ CAF_TEST(labelled families cover every label value) {
   c.role_down(role::fetcher, true);
   c.role_down(role::writer, false); // at shutdown: not a restart
   auto text = render_prometheus(c, "x");
-  CAF_CHECK(has_line(
-    text, "backfilld_provider_requests_total{status_class=\"2xx\"} 2"));
-  CAF_CHECK(has_line(
-    text, "backfilld_provider_requests_total{status_class=\"4xx\"} 1"));
-  CAF_CHECK(has_line(
-    text, "backfilld_provider_requests_total{status_class=\"none\"} 2"));
-  CAF_CHECK(has_line(
-    text, "backfilld_provider_requests_total{status_class=\"5xx\"} 0"));
+  auto requests = [](const char* status_class) {
+    return std::string{"backfilld_provider_requests_total{provider=\"yahoo\","
+                       "status_class=\""} +
+           status_class + "\"} ";
+  };
+  CAF_CHECK(has_line(text, requests("2xx") + "2"));
+  CAF_CHECK(has_line(text, requests("4xx") + "1"));
+  CAF_CHECK(has_line(text, requests("none") + "2"));
+  CAF_CHECK(has_line(text, requests("5xx") + "0"));
   CAF_CHECK(has_line(text, "backfilld_catch_up_scans_total{scan=\"full\"} 1"));
   CAF_CHECK(
     has_line(text, "backfilld_catch_up_scans_total{scan=\"incremental\"} 2"));
@@ -101,6 +117,80 @@ CAF_TEST(labelled families cover every label value) {
   for (auto r : all_roles)
     CAF_CHECK(text.find(std::string{"backfilld_role_up{role=\""} +
                         to_string(r) + "\"} 0") != std::string::npos);
+}
+
+CAF_TEST(a kind missing from the list is not counted) {
+  counters c;
+  c.jobs_done.add(static_cast<job_kind>(200));
+  CAF_CHECK_EQUAL(c.jobs_done.total(), 0u);
+  CAF_CHECK_EQUAL(kind_index(static_cast<job_kind>(200)),
+                  std::size(all_job_kinds));
+  for (size_t i = 0; i < std::size(all_job_kinds); ++i)
+    CAF_CHECK_EQUAL(kind_index(all_job_kinds[i]), i);
+}
+
+CAF_TEST(rate limiter waits are a counter and a histogram) {
+  counters c;
+  c.limiter_waits = 3;
+  c.limiter_expired = 1;
+  c.limiter_wait_seconds.observe(200ms);
+  c.limiter_wait_seconds.observe(2s);
+  auto text = render_prometheus(c, "x");
+  CAF_CHECK(
+    has_line(text, "# TYPE backfilld_rate_limiter_waits_total counter"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_waits_total 3"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_expired_total 1"));
+  CAF_CHECK(
+    has_line(text, "# TYPE backfilld_rate_limiter_wait_seconds histogram"));
+  CAF_CHECK(has_line(
+    text, "backfilld_rate_limiter_wait_seconds_bucket{le=\"0.25\"} 1"));
+  CAF_CHECK(has_line(
+    text, "backfilld_rate_limiter_wait_seconds_bucket{le=\"+Inf\"} 2"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_sum 2.2"));
+}
+
+CAF_TEST(queue gauges show the last sample and vanish when one fails) {
+  counters c;
+  auto text = render_prometheus(c, "x");
+  // Never sampled: no gauge rather than a made-up zero.
+  CAF_CHECK(text.find("backfilld_queue_jobs{") == std::string::npos);
+  CAF_CHECK(has_line(text, "backfilld_queue_sample_timestamp_seconds 0"));
+  queue_sample sample{};
+  sample[kind_index(job_kind::backfill)] = kind_sample{7, 4, 2, 1, 42.5};
+  sample[kind_index(job_kind::extend)] = kind_sample{0, 0, 1, 0, 0};
+  c.set_queue_sample(sample, 1700000000.5);
+  text = render_prometheus(c, "x");
+  CAF_CHECK(has_line(text, "# TYPE backfilld_queue_jobs gauge"));
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_jobs{kind=\"backfill\",state=\"pending\"} 7"));
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_jobs{kind=\"backfill\",state=\"running\"} 2"));
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_jobs{kind=\"backfill\",state=\"failed\"} 1"));
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_jobs{kind=\"extend\",state=\"running\"} 1"));
+  CAF_CHECK(has_line(text, "backfilld_queue_due_jobs{kind=\"backfill\"} 4"));
+  CAF_CHECK(has_line(text, "backfilld_queue_due_jobs{kind=\"extend\"} 0"));
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_oldest_due_seconds{kind=\"backfill\"} 42.5"));
+  CAF_CHECK(
+    has_line(text, "backfilld_queue_oldest_due_seconds{kind=\"extend\"} 0"));
+  CAF_CHECK(
+    has_line(text, "backfilld_queue_sample_timestamp_seconds 1700000000.5"));
+  c.queue_sample_failed();
+  text = render_prometheus(c, "x");
+  CAF_CHECK(text.find("backfilld_queue_jobs") == std::string::npos);
+  CAF_CHECK(text.find("backfilld_queue_oldest_due_seconds") ==
+            std::string::npos);
+  CAF_CHECK(text.find("backfilld_queue_due_jobs") == std::string::npos);
+  CAF_CHECK(has_line(text, "backfilld_queue_sample_errors_total 1"));
+  // When the last good look was stays visible.
+  CAF_CHECK(
+    has_line(text, "backfilld_queue_sample_timestamp_seconds 1700000000.5"));
+  c.set_queue_sample(sample, 1700000015.5);
+  text = render_prometheus(c, "x");
+  CAF_CHECK(has_line(
+    text, "backfilld_queue_jobs{kind=\"backfill\",state=\"pending\"} 7"));
 }
 
 CAF_TEST(every sample line belongs to a family declared before it) {

@@ -4,6 +4,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/rate_limiter.hpp"
+#include "telemetry/counters.hpp"
 
 using namespace backfilld;
 using namespace backfilld::test;
@@ -123,6 +124,43 @@ CAF_TEST(a request whose asker stopped waiting burns no token) {
   CAF_CHECK_EQUAL(*granted, 3);
   CAF_CHECK(hdl_state(hdl).waiting.empty());
   CAF_CHECK_EQUAL(hdl_state(hdl).expired, 2u);
+}
+
+CAF_TEST(waits are counted and timed and immediate grants are not) {
+  auto& m = metrics();
+  auto waits = m.limiter_waits.load();
+  auto observed = m.limiter_wait_seconds.count_in(0);
+  for (size_t i = 1; i <= decltype(m.limiter_wait_seconds)::buckets; ++i)
+    observed += m.limiter_wait_seconds.count_in(i);
+  auto sum = m.limiter_wait_seconds.sum_seconds();
+  auto hdl = limiter(2.0, 2.0);
+  // Two from the burst at once; the third waits 500 ms, the fourth 1 s.
+  ask(hdl, 4);
+  CAF_CHECK_EQUAL(*granted, 2);
+  CAF_CHECK_EQUAL(m.limiter_waits.load(), waits + 2);
+  for (int slice = 0; slice < 10; ++slice)
+    wait(100ms);
+  CAF_CHECK_EQUAL(*granted, 4);
+  auto now_observed = m.limiter_wait_seconds.count_in(0);
+  for (size_t i = 1; i <= decltype(m.limiter_wait_seconds)::buckets; ++i)
+    now_observed += m.limiter_wait_seconds.count_in(i);
+  CAF_CHECK_EQUAL(now_observed, observed + 2);
+  CAF_CHECK_GREATER_OR_EQUAL(m.limiter_wait_seconds.sum_seconds() - sum, 1.49);
+  CAF_CHECK_LESS_OR_EQUAL(m.limiter_wait_seconds.sum_seconds() - sum, 1.51);
+  // Still counted once each: a grant is not a second wait.
+  CAF_CHECK_EQUAL(m.limiter_waits.load(), waits + 2);
+}
+
+CAF_TEST(an abandoned wait is counted as expired) {
+  auto expired = metrics().limiter_expired.load();
+  auto hdl = start(rate_limiter, rate_limiter_settings{1.0, 1.0, 500ms});
+  auto timed_out = std::make_shared<int>(0);
+  start(impatient_client, hdl, 2, caf::timespan{500ms}, granted, timed_out);
+  settle();
+  wait(1s);
+  CAF_CHECK_EQUAL(*granted, 1);
+  CAF_CHECK_EQUAL(*timed_out, 1);
+  CAF_CHECK_EQUAL(metrics().limiter_expired.load(), expired + 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
