@@ -370,7 +370,8 @@ constexpr role all_roles[] = {
 
 /// Every job kind: metrics label their counters and gauges with these, so a
 /// new kind needs adding here as well as to `job_kind` and its `to_string`.
-constexpr job_kind all_job_kinds[] = {job_kind::backfill, job_kind::extend};
+constexpr job_kind all_job_kinds[] = {job_kind::backfill, job_kind::extend,
+                                      job_kind::refresh};
 
 // -- readable enums (for logs, SQL and test failure output) -------------------
 

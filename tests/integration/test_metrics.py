@@ -104,7 +104,7 @@ class Metrics(PipelineTest):
         self.assertEqual(
             value(before, "backfilld_build_info", version="0.1.0"), 1.0)
         # Nothing fetched yet: the counters start at zero, for every kind.
-        for kind in ("backfill", "extend"):
+        for kind in ("backfill", "extend", "refresh"):
             self.assertEqual(
                 value(before, "backfilld_jobs_done_total", kind=kind), 0.0)
         self.assertEqual(value(before, "backfilld_rows_written_total"), 0.0)
@@ -169,7 +169,7 @@ class Metrics(PipelineTest):
             return text if self.queue(text, "pending") is not None else None
         empty = wait_until(sampled, what="a first look at the queue")
         self.lint(empty)
-        for kind in ("backfill", "extend"):
+        for kind in ("backfill", "extend", "refresh"):
             for state in ("pending", "running", "failed"):
                 self.assertEqual(self.queue(empty, state, kind), 0.0)
             self.assertEqual(value(empty, "backfilld_queue_oldest_due_seconds",
