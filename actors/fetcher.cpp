@@ -348,8 +348,8 @@ void request_grant(self_pointer self, job_id id) {
 }
 
 /// Asks the next provider of the job's chain that can serve it, skipping
-/// those that cannot name the asset and those whose breaker is open; when
-/// none is left, the job fails.
+/// those that cannot name the asset and those whose breaker is open (but
+/// the last); when none is left, the job fails.
 void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
   auto& st = self->state;
   const auto& job = st.held.at(id);
@@ -369,8 +369,12 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.any_transient |= kind == failure_kind::transient;
       continue;
     }
+    // The last provider of a chain is always asked: skipping it would only
+    // fail the job sooner (with Yahoo alone, an outage is retried as it
+    // always was).
+    auto last = walk.next == walk.names.size();
     auto& breaker = st.breakers.at(name);
-    if (!breaker.let_through(clock_now(self))) {
+    if (!breaker.let_through(clock_now(self)) && !last) {
       walk.reasons.push_back(name + ": " + to_string(ec::provider_unavailable) +
                              ": failing, skipped until its breaker lets a "
                              "probe through");

@@ -538,4 +538,18 @@ CAF_TEST(an open breaker skips yahoo until one probe per cool-down) {
                                  "frankfurter", "yahoo", "yahoo"}));
 }
 
+CAF_TEST(the last provider of a chain is asked even when its breaker is open) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  tweak = [](fetcher_settings& s) {
+    s.breaker.failures = 1;
+  };
+  for (job_id id = 1; id <= 3; ++id)
+    q->jobs_to_hand_out.push_back({job(id, "AMD")});
+  launch(1, 1);
+  // Yahoo alone (Tiingo has no key): every job asks it, as before chains.
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 3u);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 3u);
+  CAF_CHECK_EQUAL(q->failed[2].second.reason, "provider_unavailable: HTTP 503");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
