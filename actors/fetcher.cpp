@@ -146,7 +146,7 @@ void write_series(self_pointer self, const backfill_job& job,
       });
 }
 
-/// Unix seconds → the actor clock's time point, for the breakers.
+/// The actor clock's time, for the breakers (tests control it).
 caf::actor_clock::time_point clock_now(self_pointer self) {
   return self->clock().now();
 }
