@@ -538,6 +538,12 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
     if (auto why = st.providers.at(name)->unusable(); !why.empty())
       st.unusable.emplace(name, std::move(why));
   }
+  // Once per start: a chain naming a provider that is off.
+  for (const auto& [type, chain] : st.settings.providers.chains)
+    for (const auto& name : chain)
+      if (auto i = st.unusable.find(name); i != st.unusable.end())
+        BF_INFO(self, "Provider {} is skipped for {} assets: {}", name, type,
+                i->second);
   st.started_unix = st.settings.start_unix_time != 0
                       ? st.settings.start_unix_time
                       : static_cast<int64_t>(std::time(nullptr));
