@@ -181,12 +181,12 @@ CAF_TEST(tiingo is off without a key and sends it in a header) {
 CAF_TEST(the answers of every provider are classified alike) {
   classify_settings cs;
   struct row {
-  std::string provider;
-  std::string symbol;
-  std::string type;
-  http_response response;
-  fetch_result what;
-  ec code;
+    std::string provider;
+    std::string symbol;
+    std::string type;
+    http_response response;
+    fetch_result what;
+    ec code;
   };
   std::vector<row> rows{
     {"frankfurter", "EURXYZ", "currency",
@@ -211,10 +211,10 @@ CAF_TEST(the answers of every provider are classified alike) {
      ec::no_data},
   };
   for (const auto& r : rows) {
-  CAF_MESSAGE(r.provider << " " << r.response.status);
-  auto p = make_provider(r.provider, settings());
-  auto outcome = classify(*p, job(r.symbol, r.type), r.response, 0, cs);
-  CAF_CHECK_EQUAL(to_string(outcome.what), to_string(r.what));
-  CAF_CHECK_EQUAL(to_string(outcome.code), to_string(r.code));
+    CAF_MESSAGE(r.provider << " " << r.response.status);
+    auto p = make_provider(r.provider, settings());
+    auto outcome = classify(*p, job(r.symbol, r.type), r.response, 0, cs);
+    CAF_CHECK_EQUAL(to_string(outcome.what), to_string(r.what));
+    CAF_CHECK_EQUAL(to_string(outcome.code), to_string(r.code));
   }
 }
