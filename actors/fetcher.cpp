@@ -12,7 +12,7 @@
 #include "actors/lifetime.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
-#include "provider/symbols.hpp"
+#include "provider/wire.hpp"
 #include "provider/yahoo_chart.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/failpoints.hpp"
@@ -69,6 +69,7 @@ void finish(self_pointer self, const backfill_job& job, Atom what,
   auto& st = self->state;
   --st.active;
   self->send(st.queue, what, job, std::move(outcome));
+  st.walks.erase(job.id);
   st.held.erase(job.id);
   after_finish(self);
 }
@@ -95,6 +96,7 @@ void rewrite_history(self_pointer self, const backfill_job& job,
     return;
   }
   --st.active;
+  st.walks.erase(job.id);
   if (st.draining) {
     // Nothing was stored: whoever claims it next starts over.
     st.held.erase(i);
@@ -110,15 +112,30 @@ void rewrite_history(self_pointer self, const backfill_job& job,
   dispatch(self);
 }
 
+/// Stores a series. A fallback's answer for an asset with prices is stored
+/// like a refresh, whatever the job's kind: the writer then refuses it when
+/// it disagrees with what is stored (another provider's basis), and the job
+/// fails with that reason instead of splicing two bases into one history.
 void write_series(self_pointer self, const backfill_job& job,
-                  price_series series) {
+                  price_series series, bool fallback) {
   auto& st = self->state;
+  auto stored_as = job;
+  if (fallback) {
+    stored_as.rewrite_reason.clear();
+    if (stored_as.kind == job_kind::backfill)
+      stored_as.kind = job_kind::refresh;
+  }
+  auto source = series.source;
   self
-    ->request(st.writer, st.settings.store_timeout, atom::write_v, job,
+    ->request(st.writer, st.settings.store_timeout, atom::write_v, stored_as,
               std::move(series))
     .then(
       [=](const write_summary& summary) {
-        if (summary.basis_changed())
+        if (summary.basis_changed() && fallback)
+          fail(self, job, failure_kind::transient,
+               source + "'s answer disagrees with the stored history (" +
+                 summary.disagreement + "): not stored");
+        else if (summary.basis_changed())
           rewrite_history(self, job, summary.disagreement);
         else
           finish(self, job, atom::done_v, summary);
@@ -129,63 +146,167 @@ void write_series(self_pointer self, const backfill_job& job,
       });
 }
 
+/// The actor clock's time, for the breakers (tests control it).
+caf::actor_clock::time_point clock_now(self_pointer self) {
+  return self->clock().now();
+}
+
+void try_next(self_pointer self, job_id id, fetcher_worker_actor worker);
+
+/// Gives the worker back and lets the next ready job have it.
+void release_worker(self_pointer self, fetcher_worker_actor worker) {
+  self->state.idle_workers.push_back(std::move(worker));
+  dispatch(self);
+}
+
+/// Notes why the current provider did not serve the job, then asks the next.
+void fall_through(self_pointer self, job_id id, fetcher_worker_actor worker,
+                  const job_failure& failure) {
+  auto& walk = self->state.walks.at(id);
+  walk.reasons.push_back(walk.current() + ": " + failure.reason);
+  switch (failure.kind) {
+  case failure_kind::transient:
+    walk.any_transient = true;
+    break;
+  case failure_kind::throttled:
+    walk.any_throttled = true;
+    walk.retry_after_ms = std::max(walk.retry_after_ms, failure.retry_after_ms);
+    break;
+  case failure_kind::permanent:
+    break;
+  }
+  try_next(self, id, std::move(worker));
+}
+
+/// Nobody served the job: it fails with every provider's reason (a single
+/// provider's as it gave it, the way it reads with Yahoo alone).
+void exhausted(self_pointer self, job_id id, fetcher_worker_actor worker) {
+  auto& st = self->state;
+  auto& walk = st.walks.at(id);
+  job_failure failure;
+  failure.kind = walk.any_transient   ? failure_kind::transient
+                 : walk.any_throttled ? failure_kind::throttled
+                                      : failure_kind::permanent;
+  if (failure.kind == failure_kind::throttled)
+    failure.retry_after_ms = walk.retry_after_ms;
+  if (walk.names.size() == 1 && walk.reasons.size() == 1) {
+    auto& reason = walk.reasons.front();
+    failure.reason = reason.substr(walk.names.front().size() + 2);
+  } else {
+    for (const auto& reason : walk.reasons)
+      failure.reason += (failure.reason.empty() ? "" : "; ") + reason;
+  }
+  release_worker(self, std::move(worker));
+  finish(self, st.held.at(id), atom::failed_v, std::move(failure));
+}
+
+/// Records what an answer says about its provider's health.
+void note_health(self_pointer self, const std::string& name, bool healthy) {
+  auto& breaker = self->state.breakers.at(name);
+  auto before = breaker.current();
+  if (healthy)
+    breaker.succeeded();
+  else
+    breaker.failed(clock_now(self));
+  auto after = breaker.current();
+  if (before == after)
+    return;
+  if (after == circuit_breaker::state::open)
+    BF_WARN(self, "Provider {} is failing: skipped for {} ms, then probed",
+            name, self->state.settings.breaker.cool_down.count());
+  else if (after == circuit_breaker::state::closed)
+    BF_INFO(self, "Provider {} is back", name);
+}
+
 /// Turns what the provider said into the job's next step.
 void on_response(self_pointer self, const backfill_job& job,
-                 const http_response& response) {
+                 fetcher_worker_actor worker, const http_response& response) {
   if (failpoint("fetcher.crash"))
     throw std::runtime_error("failpoint fetcher.crash");
   auto& st = self->state;
-  auto outcome = classify(job, response, unix_now(self), st.settings.classify);
+  auto& walk = st.walks.at(job.id);
+  auto name = walk.current();
+  auto fallback = walk.falling_back();
+  auto outcome = classify(*st.providers.at(name), job, response, unix_now(self),
+                          st.settings.classify);
   if (auto skipped = outcome.series.skipped_bars; skipped > 0) {
     metrics().bars_skipped += static_cast<uint64_t>(skipped);
     BF_INFO(self, "Skipped {} bars of {} with missing or invalid values",
             skipped, job.symbol);
   }
   switch (outcome.what) {
-  case fetch_result::series:
-    write_series(self, job, std::move(outcome.series));
+  case fetch_result::series: {
+    note_health(self, name, true);
+    const auto& served = outcome.series.currency;
+    if (fallback && !job.currency.empty() && !served.empty() &&
+        to_upper(served) != to_upper(job.currency)) {
+      fall_through(self, job.id, std::move(worker),
+                   job_failure{failure_kind::permanent,
+                               "quotes " + served + ", but the asset is in " +
+                                 job.currency + ": refused",
+                               0});
+      return;
+    }
+    if (fallback)
+      BF_INFO(self, "{} served by {} (fallback)", job.symbol, name);
+    release_worker(self, std::move(worker));
+    write_series(self, job, std::move(outcome.series), fallback);
     return;
+  }
   case fetch_result::pause:
-    self->send(st.limiter, atom::throttle_v, caf::timespan{outcome.pause});
-    finish(self, job, atom::failed_v, std::move(outcome.failure));
+    note_health(self, name, false);
+    // The limiter's rate is Yahoo's: only Yahoo's 429 pauses it (the other
+    // providers' own limits are not enforced here yet).
+    if (name == "yahoo")
+      self->send(st.limiter, atom::throttle_v, caf::timespan{outcome.pause});
+    fall_through(self, job.id, std::move(worker), outcome.failure);
     return;
   case fetch_result::settled:
-    BF_INFO(self, "{}", outcome.note);
-    finish(self, job, atom::done_v, write_summary{});
+    note_health(self, name, true);
+    if (!fallback) {
+      BF_INFO(self, "{}", outcome.note);
+      release_worker(self, std::move(worker));
+      finish(self, job, atom::done_v, write_summary{});
+      return;
+    }
+    fall_through(self, job.id, std::move(worker),
+                 job_failure{failure_kind::permanent, outcome.note, 0});
     return;
   case fetch_result::failure:
+    // A provider that knows nothing of the asset (or has no data for the
+    // window) answered: it is up.
+    note_health(self, name,
+                outcome.code == ec::symbol_not_found ||
+                  outcome.code == ec::no_data);
     if (outcome.failure.kind == failure_kind::transient)
       metrics().fetch_errors++;
-    finish(self, job, atom::failed_v, std::move(outcome.failure));
+    fall_through(self, job.id, std::move(worker), outcome.failure);
     return;
   }
 }
 
 void get_chart(self_pointer self, const backfill_job& job,
-               fetcher_worker_actor worker, std::string url) {
+               fetcher_worker_actor worker, http_request request) {
   auto& st = self->state;
   metrics().fetches++;
-  BF_DEBUG(self, "GET {}", url);
+  BF_DEBUG(self, "GET {}", request.url);
   stopwatch took;
-  self
-    ->request(worker, st.settings.http_timeout, atom::get_v, http_request{url})
+  self->request(worker, st.settings.http_timeout, atom::get_v, request)
     .then(
       [=](const http_response& response) {
         metrics().fetch_seconds.observe(took.elapsed());
         metrics().provider_response(response.status);
         // The answer first: a 429 must pause the limiter before the next
         // job on this worker asks it for a grant.
-        on_response(self, job, response);
-        self->state.idle_workers.push_back(worker);
-        dispatch(self);
+        on_response(self, job, worker, response);
       },
       [=](caf::error& err) {
         metrics().fetch_seconds.observe(took.elapsed());
         metrics().provider_response(0);
-        self->state.idle_workers.push_back(worker);
-        dispatch(self);
         metrics().fetch_errors++;
-        fail(self, job, failure_kind::transient, render(err));
+        note_health(self, self->state.walks.at(job.id).current(), false);
+        fall_through(self, job.id, worker,
+                     job_failure{failure_kind::transient, render(err), 0});
       });
 }
 
@@ -204,7 +325,7 @@ void request_grant(self_pointer self, job_id id) {
         auto wait = std::move(i->second);
         st.granting.erase(i);
         get_chart(self, st.held.at(id), std::move(wait.worker),
-                  std::move(wait.url));
+                  std::move(wait.request));
       },
       [=](caf::error& err) {
         auto& st = self->state;
@@ -213,6 +334,10 @@ void request_grant(self_pointer self, job_id id) {
           return;
         // Lost or timed out: the job goes back to the front of the line.
         BF_WARN(self, "No grant for job {}: {}; asking again", id, render(err));
+        if (auto w = st.walks.find(id); w != st.walks.end()) {
+          st.breakers.at(w->second.current()).abandoned();
+          st.walks.erase(w);
+        }
         st.idle_workers.push_back(std::move(i->second.worker));
         st.granting.erase(i);
         --st.active;
@@ -222,21 +347,55 @@ void request_grant(self_pointer self, job_id id) {
       });
 }
 
-/// Maps the symbol, then waits for a grant: the provider is never called
-/// without one.
+/// Asks the next provider of the job's chain that can serve it, skipping
+/// those that cannot name the asset and those whose breaker is open (but
+/// the last); when none is left, the job fails.
+void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
+  auto& st = self->state;
+  const auto& job = st.held.at(id);
+  auto& walk = st.walks.at(id);
+  while (walk.next < walk.names.size()) {
+    const auto& name = walk.names[walk.next++];
+    provider_request request;
+    if (auto f = st.providers.at(name)->request(job, walk.window,
+                                                unix_now(self), request)) {
+      auto detail = walk.names.size() == 1 ? f.detail : name + ": " + f.detail;
+      BF_INFO(self, "Skipping {} (asset {}): {}", job.symbol, job.asset,
+              detail);
+      // No ticker is final; a window the provider cannot serve is not.
+      auto kind = f.code == ec::no_data ? failure_kind::transient
+                                        : failure_kind::permanent;
+      walk.reasons.push_back(name + ": " + to_string(f.code) + ": " + f.detail);
+      walk.any_transient |= kind == failure_kind::transient;
+      continue;
+    }
+    // The last provider of a chain is always asked: skipping it would only
+    // fail the job sooner (with Yahoo alone, an outage is retried as it
+    // always was).
+    auto last = walk.next == walk.names.size();
+    auto& breaker = st.breakers.at(name);
+    if (!breaker.let_through(clock_now(self)) && !last) {
+      walk.reasons.push_back(name + ": " + to_string(ec::provider_unavailable) +
+                             ": failing, skipped until its breaker lets a "
+                             "probe through");
+      walk.any_transient = true;
+      continue;
+    }
+    st.granting[id] =
+      grant_wait{std::move(worker), http_request{std::move(request.url),
+                                                 std::move(request.headers)}};
+    request_grant(self, id);
+    return;
+  }
+  exhausted(self, id, std::move(worker));
+}
+
+/// Sets the job on its way along the chain of its asset type: the provider
+/// is never called without a grant.
 void start(self_pointer self, const backfill_job& job,
            fetcher_worker_actor worker) {
   auto& st = self->state;
   ++st.active;
-  std::string ticker;
-  if (auto f = yahoo_symbol(job.asset_type, job.symbol, ticker)) {
-    st.idle_workers.push_back(worker);
-    BF_INFO(self, "Skipping {} (asset {}): {}", job.symbol, job.asset,
-            f.detail);
-    fail(self, job, failure_kind::permanent,
-         to_string(f.code) + std::string{": "} + f.detail);
-    return;
-  }
   // A rewrite asks from the earliest day the asset has or wants up to today
   // (an extension's target, or the first stored day when a new split put
   // the stored history on the old basis): what `window_for` asks for an
@@ -250,11 +409,25 @@ void start(self_pointer self, const backfill_job& job,
     asked.kind = job_kind::extend;
     asked.first_price = no_day;
   }
-  auto window =
+  chain_walk walk;
+  walk.window =
     window_for(asked, st.settings.range, unix_now(self), st.settings.overlap);
-  st.granting[job.id] = grant_wait{
-    std::move(worker), chart_url(st.settings.base_url, ticker, window)};
-  request_grant(self, job.id);
+  std::string skipped;
+  for (auto& name : chain_for(st.settings.providers, job.asset_type)) {
+    if (auto i = st.unusable.find(name); i != st.unusable.end())
+      skipped += "; " + name + ": " + i->second;
+    else
+      walk.names.push_back(std::move(name));
+  }
+  if (walk.names.empty()) {
+    release_worker(self, std::move(worker));
+    fail(self, job, failure_kind::transient,
+         "no usable provider for " + job.asset_type + " assets (" +
+           skipped.substr(2) + ")");
+    return;
+  }
+  st.walks[job.id] = std::move(walk);
+  try_next(self, job.id, std::move(worker));
 }
 
 /// Starts ready jobs while workers are free.
@@ -358,6 +531,19 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
   end_on_exception(self);
   st.settings = std::move(settings);
   st.started = self->clock().now();
+  st.settings.providers.yahoo_base_url = st.settings.base_url;
+  for (const auto& name : provider_names()) {
+    st.providers.emplace(name, make_provider(name, st.settings.providers));
+    st.breakers.emplace(name, circuit_breaker{st.settings.breaker});
+    if (auto why = st.providers.at(name)->unusable(); !why.empty())
+      st.unusable.emplace(name, std::move(why));
+  }
+  // Once per start: a chain naming a provider that is off.
+  for (const auto& [type, chain] : st.settings.providers.chains)
+    for (const auto& name : chain)
+      if (auto i = st.unusable.find(name); i != st.unusable.end())
+        BF_INFO(self, "Provider {} is skipped for {} assets: {}", name, type,
+                i->second);
   st.started_unix = st.settings.start_unix_time != 0
                       ? st.settings.start_unix_time
                       : static_cast<int64_t>(std::time(nullptr));

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,14 +22,21 @@
 
 #include "actors/pending_tick.hpp"
 #include "messages/interfaces.hpp"
+#include "policy/breaker.hpp"
 #include "policy/fetch_outcome.hpp"
 #include "provider/http_client.hpp"
+#include "provider/provider.hpp"
 
 namespace backfilld {
 
 struct fetcher_settings {
-  /// Provider base URL; tests point it at a fake server on loopback.
+  /// Yahoo's base URL; tests point it at a fake server on loopback.
   std::string base_url = "https://query1.finance.yahoo.com";
+  /// The other providers and the chains by asset type (its Yahoo base URL
+  /// is `base_url`'s).
+  provider_settings providers;
+  /// One breaker per provider, all alike.
+  breaker_settings breaker;
   /// Yahoo range name for a first backfill.
   std::string range = "1y";
   /// `refresh.overlap`: trading days before the last stored one that a
@@ -56,7 +64,35 @@ struct fetcher_settings {
 /// A job that has a worker and waits for the rate limiter's grant.
 struct grant_wait {
   fetcher_worker_actor worker;
-  std::string url;
+  http_request request;
+};
+
+/// A job's way along its provider chain: it keeps its worker until a
+/// provider serves it or every one has failed.
+struct chain_walk {
+  /// The usable providers for the job's asset type, in order.
+  std::vector<std::string> names;
+  /// Index into `names` of the provider asked next.
+  size_t next = 0;
+  /// The window the job asks for, whoever serves it.
+  chart_window window;
+  /// "provider: why" for each provider that could not serve the job.
+  std::vector<std::string> reasons;
+  /// How the job fails if nobody serves it: transient when anyone failed
+  /// transiently, else throttled when anyone paused, else permanent.
+  bool any_transient = false;
+  bool any_throttled = false;
+  int64_t retry_after_ms = 0;
+
+  /// The provider being asked.
+  const std::string& current() const {
+    return names.at(next - 1);
+  }
+
+  /// Whether the provider being asked is a fallback.
+  bool falling_back() const {
+    return next > 1;
+  }
 };
 
 struct fetcher_state {
@@ -74,6 +110,13 @@ struct fetcher_state {
   size_t active = 0;
   /// The subset of `active` waiting for a grant.
   std::map<job_id, grant_wait> granting;
+  /// Every provider by name, and its breaker.
+  std::map<std::string, std::unique_ptr<price_provider>> providers;
+  std::map<std::string, circuit_breaker> breakers;
+  /// Why a provider cannot be used (no key), by name.
+  std::map<std::string, std::string> unusable;
+  /// The chain of every active job past its start.
+  std::map<job_id, chain_walk> walks;
   bool pull_in_flight = false;
   /// Bumped when the queue is replaced, to ignore answers from the old one.
   uint64_t queue_epoch = 0;

@@ -15,7 +15,7 @@ fetcher_worker_actor::behavior_type fetcher_worker(
   return {
     [=](atom::get, const http_request& request) -> caf::result<http_response> {
       http_response response;
-      if (auto f = self->state.client->get(request.url, response))
+      if (auto f = self->state.client->get(request, response))
         return to_error(std::move(f));
       return response;
     },

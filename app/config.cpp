@@ -15,6 +15,7 @@
 #include "db/connection.hpp"
 #include "messages/error.hpp"
 #include "provider/http_client.hpp"
+#include "provider/provider.hpp"
 #include "provider/yahoo_chart.hpp"
 
 namespace backfilld {
@@ -74,6 +75,16 @@ config::config()
     yahoo_timeout(30s),
     yahoo_max_response_bytes(8 * 1024 * 1024),
     yahoo_throttle_pause(60s),
+    providers_stock{"yahoo", "tiingo"},
+    providers_etf{"yahoo", "tiingo"},
+    providers_crypto{"yahoo", "coingecko"},
+    providers_fx{"yahoo", "frankfurter"},
+    frankfurter_base_url("https://api.frankfurter.dev"),
+    coingecko_base_url("https://api.coingecko.com"),
+    tiingo_base_url("https://api.tiingo.com"),
+    breaker_failures(5),
+    breaker_cool_down(60s),
+    breaker_successes(2),
     fetch_concurrency(4),
     fetch_window(8),
     history_range("1y"),
@@ -143,6 +154,32 @@ config::config()
     .add(yahoo_ca_file, "ca-file", "extra CA bundle (PEM) for TLS")
     .add(yahoo_throttle_pause, "throttle-pause",
          "pause after a 429 without Retry-After");
+  opt_group{custom_options_, "providers"}
+    .add(providers_stock, "stock", "providers for stocks, in order")
+    .add(providers_etf, "etf", "providers for ETFs, in order")
+    .add(providers_crypto, "crypto", "providers for crypto, in order")
+    .add(providers_fx, "fx", "providers for currency pairs, in order");
+  opt_group{custom_options_, "frankfurter"}.add(
+    frankfurter_base_url, "base-url", "Frankfurter (FX) base URL");
+  opt_group{custom_options_, "coingecko"}
+    .add(coingecko_base_url, "base-url", "CoinGecko base URL")
+    .add(coingecko_api_key, "api-key", "optional demo key")
+    .add(coingecko_api_key_file, "api-key-file",
+         "read coingecko.api-key from this file")
+    .add(coingecko_ids, "ids",
+         "extra ticker=coin-id entries, e.g. [\"PEPE=pepe\"]");
+  opt_group{custom_options_, "tiingo"}
+    .add(tiingo_base_url, "base-url", "Tiingo base URL")
+    .add(tiingo_api_key, "api-key", "API key (Tiingo is off without one)")
+    .add(tiingo_api_key_file, "api-key-file",
+         "read tiingo.api-key from this file");
+  opt_group{custom_options_, "breaker"}
+    .add(breaker_failures, "failures",
+         "consecutive failures that open a provider's breaker")
+    .add(breaker_cool_down, "cool-down",
+         "an open breaker skips its provider this long, then probes")
+    .add(breaker_successes, "successes",
+         "good probes in a row that close a breaker");
   opt_group{custom_options_, "fetch"}
     .add(fetch_concurrency, "concurrency", "requests in flight at once")
     .add(fetch_window, "window", "claimed jobs held in memory at most");
@@ -341,6 +378,38 @@ caf::expected<pipeline_settings> config::pipeline() const {
   }
   if (auto problem = base_url_problem(yahoo_base_url); !problem.empty())
     return bad("yahoo.base-url", yahoo_base_url + " " + problem);
+  for (const auto& [key, url] :
+       {std::pair{"frankfurter.base-url", &frankfurter_base_url},
+        std::pair{"coingecko.base-url", &coingecko_base_url},
+        std::pair{"tiingo.base-url", &tiingo_base_url}})
+    if (auto problem = base_url_problem(*url); !problem.empty())
+      return bad(key, *url + " " + problem);
+  for (const auto& [key, chain] :
+       {std::pair{"providers.stock", &providers_stock},
+        std::pair{"providers.etf", &providers_etf},
+        std::pair{"providers.crypto", &providers_crypto},
+        std::pair{"providers.fx", &providers_fx}})
+    for (const auto& name : *chain) {
+      const auto& known = provider_names();
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        return bad(key, "names " + name +
+                          ", not a provider (yahoo, frankfurter, coingecko, "
+                          "tiingo)");
+    }
+  coin_id_table extra_ids;
+  for (const auto& entry : coingecko_ids) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+      return bad("coingecko.ids", "entry " + entry + " is not TICKER=coin-id");
+    extra_ids[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  coin_id_table ids;
+  if (auto f = backfilld::coingecko_ids(extra_ids, ids))
+    return bad("coingecko.ids", f.detail);
+  if (breaker_failures < 1)
+    return bad("breaker.failures", "must be at least 1, not 0");
+  if (breaker_successes < 1)
+    return bad("breaker.successes", "must be at least 1, not 0");
   if (!valid_range(history_range))
     return bad("history.range", history_range + " is not a Yahoo range");
   if (yahoo_requests_per_second <= 0)
@@ -424,6 +493,20 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.limiter.rate = yahoo_requests_per_second;
   s.limiter.burst = yahoo_burst;
   s.fetcher.base_url = yahoo_base_url;
+  auto& p = s.fetcher.providers;
+  p.chains = {{"stock", providers_stock},
+              {"etf", providers_etf},
+              {"crypto", providers_crypto},
+              {"fx", providers_fx}};
+  p.frankfurter_base_url = frankfurter_base_url;
+  p.coingecko_base_url = coingecko_base_url;
+  p.coingecko_demo_key = coingecko_api_key;
+  p.coingecko_ids = std::move(ids);
+  p.tiingo_base_url = tiingo_base_url;
+  p.tiingo_api_key = tiingo_api_key;
+  s.fetcher.breaker.failures = static_cast<int32_t>(breaker_failures);
+  s.fetcher.breaker.cool_down = ms(breaker_cool_down);
+  s.fetcher.breaker.successes = static_cast<int32_t>(breaker_successes);
   s.fetcher.range = history_range;
   s.fetcher.window = static_cast<uint32_t>(fetch_window);
   s.fetcher.overlap = static_cast<int32_t>(refresh_overlap);

@@ -82,6 +82,22 @@ class config : public caf::actor_system_config {
   std::string yahoo_ca_file;
   caf::timespan yahoo_throttle_pause;
 
+  std::vector<std::string> providers_stock;
+  std::vector<std::string> providers_etf;
+  std::vector<std::string> providers_crypto;
+  std::vector<std::string> providers_fx;
+  std::string frankfurter_base_url;
+  std::string coingecko_base_url;
+  std::string coingecko_api_key;
+  std::string coingecko_api_key_file;
+  std::vector<std::string> coingecko_ids;
+  std::string tiingo_base_url;
+  std::string tiingo_api_key;
+  std::string tiingo_api_key_file;
+  int64_t breaker_failures;
+  caf::timespan breaker_cool_down;
+  int64_t breaker_successes;
+
   int64_t fetch_concurrency;
   int64_t fetch_window;
 

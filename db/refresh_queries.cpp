@@ -1,6 +1,7 @@
 #include "db/refresh_queries.hpp"
 
 #include <ctime>
+#include <string_view>
 
 #include <pqxx/pqxx>
 
@@ -171,10 +172,22 @@ void note_written(pqxx::connection_base& conn, const backfill_job& job,
 }
 
 bool says_no_data(const std::string& reason) {
-  for (auto code : {ec::no_data, ec::symbol_not_found})
-    if (reason.find(std::string{to_string(code)} + ":") != std::string::npos)
-      return true;
-  return false;
+  auto says = [](std::string_view part) {
+    for (auto code : {ec::no_data, ec::symbol_not_found})
+      if (part.find(std::string{to_string(code)} + ":") != part.npos)
+        return true;
+    return false;
+  };
+  // A provider chain's failure lists each provider's reason, "; " between
+  // them: only when every provider says so (not when Yahoo is down and a
+  // fallback does not know the symbol) is the symbol out of data.
+  std::string_view rest{reason};
+  for (auto end = rest.find("; "); end != rest.npos; end = rest.find("; ")) {
+    if (!says(rest.substr(0, end)))
+      return false;
+    rest.remove_prefix(end + 2);
+  }
+  return says(rest);
 }
 
 std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,

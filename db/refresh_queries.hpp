@@ -40,7 +40,8 @@ void note_written(pqxx::connection_base& conn, const backfill_job& job,
                   const std::string& exchange_timezone);
 
 /// Whether a failure's reason is the provider saying it has nothing for the
-/// symbol ("no data", "not found"), as the fetcher renders it.
+/// symbol ("no data", "not found"), as the fetcher renders it; with a
+/// provider chain's reasons ("yahoo: …; coingecko: …"), every one of them.
 bool says_no_data(const std::string& reason);
 
 /// A refresh attempt failed (`job` is any job; only refreshes count):

@@ -111,7 +111,7 @@ typename Inspector::result_type inspect(Inspector& f, write_summary& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_request& x) {
-  return f(caf::meta::type_name("http_request"), x.url);
+  return f(caf::meta::type_name("http_request"), x.url, x.headers);
 }
 
 template <class Inspector>

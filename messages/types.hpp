@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace backfilld {
@@ -337,6 +338,9 @@ struct write_summary {
 /// An HTTP GET for a fetcher's I/O worker.
 struct http_request {
   std::string url;
+  /// Extra (name, value) headers, e.g. a provider's key: keys travel here,
+  /// never in the URL, which is logged.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// What came back, whatever the status; transport failures travel as errors.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "provider/provider.hpp"
 #include "provider/yahoo_chart.hpp"
 
 namespace backfilld {
@@ -29,8 +30,15 @@ std::chrono::milliseconds pause_for(const http_response& response,
 
 fetch_outcome classify(const backfill_job& job, const http_response& response,
                        int64_t now, const classify_settings& settings) {
+  static const auto yahoo = make_provider("yahoo", provider_settings{});
+  return classify(*yahoo, job, response, now, settings);
+}
+
+fetch_outcome classify(const price_provider& provider, const backfill_job& job,
+                       const http_response& response, int64_t now,
+                       const classify_settings& settings) {
   price_series series;
-  auto f = decode_chart_response(response, series, now);
+  auto f = provider.decode(job, response, now, series);
   fetch_outcome result;
   switch (f.code) {
   case ec::none:
@@ -60,6 +68,7 @@ fetch_outcome classify(const backfill_job& job, const http_response& response,
   default:
     result = failed(failure_kind::transient, f);
   }
+  result.code = f.code;
   result.series = std::move(series);
   return result;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "messages/ec.hpp"
 #include "messages/types.hpp"
 
 namespace backfilld {
@@ -49,11 +50,22 @@ struct fetch_outcome {
   std::chrono::milliseconds pause{0};
   /// With `settled`: why nothing is stored, for the log.
   std::string note;
+  /// What the decoder said (`symbol_not_found` tells a provider that does
+  /// not know the asset from one that failed).
+  ec code = ec::none;
 };
+
+class price_provider;
 
 /// Classifies Yahoo's answer to `job`'s request at `now` (Unix seconds).
 fetch_outcome classify(const backfill_job& job, const http_response& response,
                        int64_t now, const classify_settings& settings);
+
+/// Classifies `provider`'s answer to `job`'s request at `now`: the same
+/// rules for every provider, only the decoder differs.
+fetch_outcome classify(const price_provider& provider, const backfill_job& job,
+                       const http_response& response, int64_t now,
+                       const classify_settings& settings);
 
 const char* to_string(fetch_result x);
 

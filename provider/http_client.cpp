@@ -113,6 +113,11 @@ http_client::~http_client() {
 }
 
 fault http_client::get(const std::string& url, http_response& out) {
+  return get(http_request{url, {}}, out);
+}
+
+fault http_client::get(const http_request& request, http_response& out) {
+  const auto& url = request.url;
   auto curl = static_cast<CURL*>(handle_);
   if (curl == nullptr)
     return {ec::network_error, "curl_easy_init failed"};
@@ -144,6 +149,18 @@ fault http_client::get(const std::string& url, http_response& out) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{
+    nullptr, curl_slist_free_all};
+  for (const auto& [name, value] : request.headers) {
+    auto line = name + ": " + value;
+    auto* more = curl_slist_append(headers.get(), line.c_str());
+    if (more == nullptr)
+      return {ec::network_error, "curl_slist_append failed"};
+    headers.release();
+    headers.reset(more);
+  }
+  if (headers)
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   auto rc = curl_easy_perform(curl);
   if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
     return {ec::response_too_large, "response exceeds " +

@@ -41,6 +41,9 @@ class http_client {
   /// connect, TLS, timeout and size failures are faults.
   fault get(const std::string& url, http_response& out);
 
+  /// GETs `request.url` with its extra headers.
+  fault get(const http_request& request, http_response& out);
+
  private:
   http_options options_;
   void* handle_; // CURL*, kept opaque so that curl.h stays out of headers.

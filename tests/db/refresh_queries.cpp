@@ -217,6 +217,10 @@ CAF_TEST(days of no data make an asset inactive and retry revives it) {
   auto reason = std::string{"symbol_not_found: No data found"};
   CAF_CHECK(says_no_data(reason));
   CAF_CHECK(!says_no_data("provider_unavailable: HTTP 503"));
+  CAF_CHECK(says_no_data("yahoo: symbol_not_found: Not Found; coingecko: "
+                         "symbol_not_found: no CoinGecko coin id for X"));
+  CAF_CHECK(!says_no_data("yahoo: provider_unavailable: HTTP 503; "
+                          "coingecko: symbol_not_found: coin not found"));
   CAF_CHECK_EQUAL(note_refresh_failure(*conn, jobs[0].id, reason, true, 10),
                   "");
   CAF_CHECK_EQUAL(scalar<int>("SELECT no_data_days FROM backfilld_asset_state"

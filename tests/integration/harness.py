@@ -49,6 +49,11 @@ FAST = [
     "--yahoo.connect-timeout=2s",
     "--log.summary-interval=1s",
     "--log.level=debug",
+    # Fallback providers never reach the internet: tests that use them
+    # point these at their fakes.
+    "--frankfurter.base-url=http://127.0.0.1:9",
+    "--coingecko.base-url=http://127.0.0.1:9",
+    "--tiingo.base-url=http://127.0.0.1:9",
 ]
 
 

@@ -1,7 +1,9 @@
 #define CAF_SUITE fetcher
 #include "fakes.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 
 #include "actors/fetcher.hpp"
 #include "test_data.hpp"
@@ -33,6 +35,8 @@ struct world {
   // writer
   std::vector<std::pair<job_id, size_t>> writes;
   std::vector<backfill_job> written;
+  /// The `source` of every series written.
+  std::vector<std::string> sources;
   /// The writer's answers, in order, while any are left: "the stored
   /// history disagrees" (nothing written).
   std::deque<std::string> disagreements;
@@ -109,6 +113,7 @@ writer_actor::behavior_type fake_writer(writer_actor::pointer,
     [=](atom::write, const backfill_job& job, const price_series& series) {
       w->writes.emplace_back(job.id, series.bars.size());
       w->written.push_back(job);
+      w->sources.push_back(series.source);
       if (!w->disagreements.empty()) {
         auto disagreement = std::move(w->disagreements.front());
         w->disagreements.pop_front();
@@ -160,6 +165,8 @@ struct fixture : actor_fixture {
   writer_actor writer_hdl = start(fake_writer, w);
   std::vector<fake_worker_actor> workers;
   fetcher_actor hdl;
+  /// Applied to the settings last, by tests that need other ones.
+  std::function<void(fetcher_settings&)> tweak;
 
   /// Answers the oldest held provider request (whichever worker holds it).
   void answer_one_get() {
@@ -189,6 +196,8 @@ struct fixture : actor_fixture {
     s.retry_delay = 1s;
     s.grant_timeout = 30s;
     s.start_unix_time = 1'710'000'000; // 2024-03-09, a Saturday
+    if (tweak)
+      tweak(s);
     hdl = start(fetcher, queue, limiter, writer_hdl, pool, s);
     settle();
   }
@@ -397,6 +406,150 @@ CAF_TEST(a rewrite that finds no data is retried and not settled) {
   CAF_CHECK(q->done.empty());
   CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
   CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::transient);
+}
+
+// -- the provider chain ------------------------------------------------------
+
+namespace {
+
+/// An FX job for EUR/USD, priced in `currency`.
+backfill_job fx_job(job_id id, std::string currency = "USD") {
+  auto j = job(id, "EURUSD", "currency");
+  j.currency = std::move(currency);
+  return j;
+}
+
+http_response frankfurter_rates() {
+  return http_response{200, "application/json; charset=utf-8", -1,
+                       test::test_data("frankfurter/eur_usd.json")};
+}
+
+size_t yahoo_requests(const world& w) {
+  return static_cast<size_t>(
+    std::count_if(w.urls.begin(), w.urls.end(), [](const std::string& url) {
+      return url.find("provider.test") != std::string::npos;
+    }));
+}
+
+} // namespace
+
+CAF_TEST(a failing yahoo falls through to the fallback stored as a refresh) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  w->responses["fx.test"] = frankfurter_rates();
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+  };
+  q->jobs_to_hand_out.push_back({fx_job(1)});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(w->urls.size(), 2u);
+  CAF_CHECK(w->urls[1].find("http://fx.test/v1/") == 0);
+  CAF_REQUIRE_EQUAL(w->written.size(), 1u);
+  CAF_CHECK_EQUAL(w->sources[0], "frankfurter");
+  // Checked against the stored history, whatever the job's kind.
+  CAF_CHECK_EQUAL(w->written[0].kind, job_kind::refresh);
+  CAF_CHECK_EQUAL(q->done.size(), 1u);
+}
+
+CAF_TEST(failures everywhere fail the job with every reason) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  w->responses["fx.test"] =
+    http_response{404, "application/json", -1, R"({"message":"not found"})"};
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+  };
+  q->jobs_to_hand_out.push_back({fx_job(1)});
+  launch(4, 1);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  const auto& failure = q->failed[0].second;
+  CAF_CHECK_EQUAL(failure.kind, failure_kind::transient);
+  CAF_MESSAGE(failure.reason);
+  CAF_CHECK(failure.reason.find("yahoo: provider_unavailable: HTTP 503") == 0);
+  CAF_CHECK(failure.reason.find("; frankfurter: symbol_not_found: ") !=
+            std::string::npos);
+  CAF_CHECK(w->writes.empty());
+}
+
+CAF_TEST(a fallback in another currency is refused) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  w->responses["fx.test"] = frankfurter_rates();
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+  };
+  q->jobs_to_hand_out.push_back({fx_job(1, "CHF")});
+  launch(4, 1);
+  CAF_CHECK(w->writes.empty());
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK(q->failed[0].second.reason.find(
+              "frankfurter: quotes USD, but the asset is in CHF") !=
+            std::string::npos);
+}
+
+CAF_TEST(an asset type without a usable provider fails saying so) {
+  w->grant_freely = false;
+  tweak = [](fetcher_settings& s) {
+    s.providers.chains["stock"] = {"tiingo"};
+  };
+  q->jobs_to_hand_out.push_back({job(1, "AAPL")});
+  launch(4, 1);
+  CAF_CHECK(w->waiting_for_grant.empty());
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK(q->failed[0].second.reason.find(
+              "no usable provider for stock assets (tiingo: no API key") == 0);
+}
+
+CAF_TEST(an open breaker skips yahoo until one probe per cool-down) {
+  w->grant_freely = false;
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  w->responses["fx.test"] = frankfurter_rates();
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+    s.breaker.failures = 2;
+    s.breaker.cool_down = 60s;
+    s.breaker.successes = 2;
+    s.grant_timeout = 600s;
+  };
+  for (job_id id = 1; id <= 6; ++id)
+    q->jobs_to_hand_out.push_back({fx_job(id)});
+  launch(1, 1);
+  // Jobs 1 and 2: Yahoo fails, Frankfurter serves; the breaker opens.
+  for (int i = 0; i < 4; ++i)
+    grant_one();
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 2u);
+  CAF_CHECK_EQUAL(q->done.size(), 2u);
+  // Job 3 goes straight to Frankfurter, and so does job 4.
+  grant_one();
+  CAF_CHECK_EQUAL(q->done.size(), 3u);
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 2u);
+  // The cool-down passes while job 4 waits; Yahoo is back meanwhile.
+  wait(61s);
+  w->responses["provider.test"] = ok_chart();
+  grant_one();
+  CAF_CHECK_EQUAL(q->done.size(), 4u);
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 2u);
+  // Job 5 is the probe; one good probe does not close it yet, job 6 is
+  // the second.
+  grant_one();
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 3u);
+  grant_one();
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 4u);
+  CAF_CHECK_EQUAL(q->done.size(), 6u);
+  CAF_CHECK_EQUAL(w->sources, std::vector<std::string>(
+                                {"frankfurter", "frankfurter", "frankfurter",
+                                 "frankfurter", "yahoo", "yahoo"}));
+}
+
+CAF_TEST(the last provider of a chain is asked even when its breaker is open) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  tweak = [](fetcher_settings& s) {
+    s.breaker.failures = 1;
+  };
+  for (job_id id = 1; id <= 3; ++id)
+    q->jobs_to_hand_out.push_back({job(id, "AMD")});
+  launch(1, 1);
+  // Yahoo alone (Tiingo has no key): every job asks it, as before chains.
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 3u);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 3u);
+  CAF_CHECK_EQUAL(q->failed[2].second.reason, "provider_unavailable: HTTP 503");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -95,7 +95,8 @@ CAF_TEST(every message type survives serialisation) {
   check_round_trip(
     sys,
     write_summary{0, 0, "close of 2023-02-10: stored 200.5, served 100.25"});
-  check_round_trip(sys, http_request{"https://query1.finance.yahoo.com/x"});
+  check_round_trip(sys, http_request{"https://api.tiingo.com/x",
+                                     {{"Authorization", "Token k"}}});
   check_round_trip(sys, http_response{200, "application/json", 5, "{}"});
   check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
   check_round_trip(sys, atom::throttle_v,
