@@ -295,14 +295,15 @@ void get_chart(self_pointer self, const backfill_job& job,
     .then(
       [=](const http_response& response) {
         metrics().fetch_seconds.observe(took.elapsed());
-        metrics().provider_response(response.status);
+        metrics().provider_response(self->state.walks.at(job.id).current(),
+                                    response.status);
         // The answer first: a 429 must pause the limiter before the next
         // job on this worker asks it for a grant.
         on_response(self, job, worker, response);
       },
       [=](caf::error& err) {
         metrics().fetch_seconds.observe(took.elapsed());
-        metrics().provider_response(0);
+        metrics().provider_response(self->state.walks.at(job.id).current(), 0);
         metrics().fetch_errors++;
         note_health(self, self->state.walks.at(job.id).current(), false);
         fall_through(self, job.id, worker,

@@ -10,10 +10,12 @@ void counters::jobs_in_memory_set(int64_t n) {
   }
 }
 
-void counters::provider_response(int32_t status) {
+void counters::provider_response(std::string_view provider, int32_t status) {
   auto i = (status >= 100 && status < 600) ? static_cast<size_t>(status / 100)
                                            : size_t{0};
-  provider_responses[i].fetch_add(1, std::memory_order_relaxed);
+  for (size_t p = 0; p < std::size(metric_providers); ++p)
+    if (provider == metric_providers[p])
+      provider_responses[p][i].fetch_add(1, std::memory_order_relaxed);
 }
 
 void counters::set_queue_sample(const queue_sample& sample, double unix_now) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "messages/types.hpp"
 #include "telemetry/histogram.hpp"
@@ -19,6 +20,11 @@ namespace backfilld {
 
 /// Index of `k` in `all_job_kinds`; `std::size(all_job_kinds)` for a kind
 /// missing from that list.
+/// The providers whose requests /metrics counts, by name as in
+/// `asset_prices.source`: the label set stays fixed.
+constexpr const char* metric_providers[] = {"yahoo", "frankfurter", "coingecko",
+                                            "tiingo"};
+
 constexpr size_t kind_index(job_kind k) {
   size_t i = 0;
   while (i < std::size(all_job_kinds) && all_job_kinds[i] != k)
@@ -121,9 +127,11 @@ struct counters {
 
   // -- metrics endpoint: labelled counters and latencies ----------------------
 
-  /// Provider answers by status class: [0] no HTTP answer (transport error,
-  /// timeout), [1..5] 1xx..5xx; anything else counts as [0].
-  std::array<std::atomic<uint64_t>, 6> provider_responses{};
+  /// Provider answers by provider (`metric_providers`) and status class:
+  /// [0] no HTTP answer (transport error, timeout), [1..5] 1xx..5xx; anything
+  /// else counts as [0].
+  std::array<std::array<std::atomic<uint64_t>, 6>, std::size(metric_providers)>
+    provider_responses{};
   /// Request to answer (or error) of one provider call.
   histogram<10> fetch_seconds{{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
   /// One series written by the writer store, in one transaction.
@@ -168,7 +176,8 @@ struct counters {
   /// One bit per role (`1 << role`) that the supervisor has running.
   std::atomic<uint32_t> roles_up{0};
 
-  void provider_response(int32_t status);
+  /// Counts one answer of `provider` (unknown names are not counted).
+  void provider_response(std::string_view provider, int32_t status);
   void catch_up_scan(bool full, std::chrono::nanoseconds took);
   void role_up(role r);
   /// `restarted`: the role died and will be restarted (counted by role).

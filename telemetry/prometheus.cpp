@@ -14,9 +14,6 @@ namespace {
 constexpr const char* status_classes[] = {"none", "1xx", "2xx",
                                           "3xx",  "4xx", "5xx"};
 constexpr const char* scan_kinds[] = {"incremental", "full"};
-/// The one provider the fetcher asks today; the label is there so that a
-/// second one adds series, not a new family.
-constexpr const char* provider_label = "provider=\"yahoo\"";
 
 std::string kind_label(size_t i) {
   return std::string{"kind=\""} + to_string(all_job_kinds[i]) + "\"";
@@ -207,11 +204,12 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.family("backfilld_provider_requests_total", "counter",
            "Provider requests by provider and HTTP status class (none: no "
            "answer).");
-  for (size_t i = 0; i < c.provider_responses.size(); ++i)
-    w.sample("backfilld_provider_requests_total",
-             std::string{provider_label} + ",status_class=\"" +
-               status_classes[i] + "\"",
-             get(c.provider_responses[i]));
+  for (size_t p = 0; p < std::size(metric_providers); ++p)
+    for (size_t i = 0; i < c.provider_responses[p].size(); ++i)
+      w.sample("backfilld_provider_requests_total",
+               std::string{"provider=\""} + metric_providers[p] +
+                 "\",status_class=\"" + status_classes[i] + "\"",
+               get(c.provider_responses[p][i]));
   w.single("backfilld_provider_errors_total", "counter",
            "Transient provider failures (network, 5xx, garbage, timeouts).",
            get(c.fetch_errors));

@@ -81,11 +81,13 @@ CAF_TEST(histogram buckets are cumulative and count equals +Inf) {
 
 CAF_TEST(labelled families cover every label value) {
   counters c;
-  c.provider_response(200);
-  c.provider_response(204);
-  c.provider_response(429);
-  c.provider_response(0);
-  c.provider_response(999); // nonsense status: counted as no answer
+  c.provider_response("yahoo", 200);
+  c.provider_response("yahoo", 204);
+  c.provider_response("yahoo", 429);
+  c.provider_response("yahoo", 0);
+  c.provider_response("yahoo", 999); // nonsense status: counted as no answer
+  c.provider_response("frankfurter", 503);
+  c.provider_response("nobody", 200); // not a provider we know: not counted
   c.catch_up_scan(true, 2s);
   c.catch_up_scan(false, 10ms);
   c.catch_up_scan(false, 20ms);
@@ -94,15 +96,16 @@ CAF_TEST(labelled families cover every label value) {
   c.role_down(role::fetcher, true);
   c.role_down(role::writer, false); // at shutdown: not a restart
   auto text = render_prometheus(c, "x");
-  auto requests = [](const char* status_class) {
-    return std::string{"backfilld_provider_requests_total{provider=\"yahoo\","
-                       "status_class=\""} +
-           status_class + "\"} ";
+  auto requests = [](const char* provider, const char* status_class) {
+    return std::string{"backfilld_provider_requests_total{provider=\""} +
+           provider + "\",status_class=\"" + status_class + "\"} ";
   };
-  CAF_CHECK(has_line(text, requests("2xx") + "2"));
-  CAF_CHECK(has_line(text, requests("4xx") + "1"));
-  CAF_CHECK(has_line(text, requests("none") + "2"));
-  CAF_CHECK(has_line(text, requests("5xx") + "0"));
+  CAF_CHECK(has_line(text, requests("yahoo", "2xx") + "2"));
+  CAF_CHECK(has_line(text, requests("yahoo", "4xx") + "1"));
+  CAF_CHECK(has_line(text, requests("yahoo", "none") + "2"));
+  CAF_CHECK(has_line(text, requests("yahoo", "5xx") + "0"));
+  CAF_CHECK(has_line(text, requests("frankfurter", "5xx") + "1"));
+  CAF_CHECK(has_line(text, requests("tiingo", "2xx") + "0"));
   CAF_CHECK(has_line(text, "backfilld_catch_up_scans_total{scan=\"full\"} 1"));
   CAF_CHECK(
     has_line(text, "backfilld_catch_up_scans_total{scan=\"incremental\"} 2"));
