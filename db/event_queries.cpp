@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/refresh_queries.hpp"
+
 namespace backfilld {
 
 namespace {
@@ -206,6 +208,9 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   // An extension stores only the days before the stored history: the days
   // it served after that prove nothing about what is stored.
   summary.new_outliers = record_outliers(txn, job.asset, series, !extension);
+  // With the prices: a rerun after a broken connection finds nothing new to
+  // store, and must not be the one that decides what was refreshed.
+  note_written(txn, job, series.exchange_timezone);
   txn.commit();
   return summary;
 }

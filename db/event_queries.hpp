@@ -43,6 +43,8 @@ std::string new_split_disagreement(const price_series& series,
 /// `write_summary::disagreement`: the caller fetches the whole history again
 /// and stores it as a rewrite, which is not checked again.
 /// `write_summary::new_outliers` lists the held days not on record before.
+/// A stored series is also noted in the asset's refresh state
+/// (`note_written`, with `series.exchange_timezone`) in that transaction.
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series,
                            double tolerance = basis_tolerance);

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "db/array_literal.hpp"
+#include "db/refresh_queries.hpp"
 #include "db/sql_fragments.hpp"
 #include "messages/ec.hpp"
 #include "provider/symbols.hpp"
@@ -329,7 +330,7 @@ bool finish_job(pqxx::connection_base& conn, job_id job,
 }
 
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
-              const queue_settings& lease) {
+              const queue_settings& lease, std::string* inactive) {
   pqxx::work txn{conn};
   // The fetcher reports "no data" as `no_data: …` (possibly behind the
   // queue's "gave up after N attempts: ").
@@ -339,8 +340,18 @@ bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
                               verdict.gives_up(), verdict.refund_attempt,
                               static_cast<double>(verdict.delay_ms),
                               verdict.reason, verdict.permanent(), no_data);
+  auto held = rows.affected_rows() == 1;
+  if (held) {
+    // Only refreshes count towards "delisted"; other kinds change nothing
+    // there.
+    auto note =
+      note_refresh_failure(txn, verdict.job, verdict.reason,
+                           says_no_data(verdict.reason), lease.delisted_after);
+    if (inactive)
+      *inactive = std::move(note);
+  }
   txn.commit();
-  return rows.affected_rows() == 1;
+  return held;
 }
 
 lease_check extend_leases(pqxx::connection_base& conn,

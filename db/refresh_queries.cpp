@@ -161,12 +161,17 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
   return result;
 }
 
-void note_written(pqxx::connection_base& conn, const backfill_job& job,
+void note_written(pqxx::transaction_base& txn, const backfill_job& job,
                   const std::string& exchange_timezone) {
-  pqxx::work txn{conn};
   txn.exec_params(written_sql, job.asset,
                   job.kind != job_kind::extend || job.rewrites_history(),
                   exchange_timezone);
+}
+
+void note_written(pqxx::connection_base& conn, const backfill_job& job,
+                  const std::string& exchange_timezone) {
+  pqxx::work txn{conn};
+  note_written(txn, job, exchange_timezone);
   txn.commit();
 }
 
@@ -181,6 +186,14 @@ std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
                                  const std::string& reason, bool no_data,
                                  int32_t delisted_after) {
   pqxx::work txn{conn};
+  auto note = note_refresh_failure(txn, job, reason, no_data, delisted_after);
+  txn.commit();
+  return note;
+}
+
+std::string note_refresh_failure(pqxx::transaction_base& txn, job_id job,
+                                 const std::string& reason, bool no_data,
+                                 int32_t delisted_after) {
   auto rows = txn.exec_params(failure_sql, job, reason, no_data);
   std::string note;
   if (!rows.empty() && !rows[0]["inactive"].as<bool>() &&
@@ -193,7 +206,6 @@ std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
              marked[0][0].as<std::string>() +
              "` revives it): " + marked[0][1].as<std::string>();
   }
-  txn.commit();
   return note;
 }
 

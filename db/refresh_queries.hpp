@@ -16,6 +16,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 } // namespace pqxx
 
 namespace backfilld {
@@ -39,6 +40,12 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
 void note_written(pqxx::connection_base& conn, const backfill_job& job,
                   const std::string& exchange_timezone);
 
+/// `note_written` inside the caller's transaction: `store_series` runs it
+/// with the prices, so a rerun after a broken connection cannot find the
+/// prices stored and the state not.
+void note_written(pqxx::transaction_base& txn, const backfill_job& job,
+                  const std::string& exchange_timezone);
+
 /// Whether a failure's reason is the provider saying it has nothing for the
 /// symbol ("no data", "not found"), as the fetcher renders it.
 bool says_no_data(const std::string& reason);
@@ -49,6 +56,11 @@ bool says_no_data(const std::string& reason);
 /// success the asset becomes inactive. Returns a line for the log when it
 /// did, else empty.
 std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
+                                 const std::string& reason, bool no_data,
+                                 int32_t delisted_after);
+
+/// `note_refresh_failure` inside the caller's transaction (`fail_job`'s).
+std::string note_refresh_failure(pqxx::transaction_base& txn, job_id job,
                                  const std::string& reason, bool no_data,
                                  int32_t delisted_after);
 

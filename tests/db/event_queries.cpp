@@ -73,6 +73,26 @@ struct fixture : db_fixture {
 
 CAF_TEST_FIXTURE_SCOPE(event_queries_tests, fixture)
 
+CAF_TEST(a stored series is noted in the refresh state in its transaction) {
+  // A rerun after a broken connection stores nothing new: only the first,
+  // committed with the prices, may tell when the asset was refreshed.
+  auto s = series(5);
+  s.exchange_timezone = "America/New_York";
+  CAF_CHECK(!store_series(*conn, job(job_kind::refresh), s).basis_changed());
+  auto row = exec("SELECT exchange_timezone, last_refresh_at IS NOT NULL"
+                  " FROM backfilld_asset_state WHERE asset_id = 12");
+  CAF_REQUIRE_EQUAL(row.size(), 1u);
+  CAF_CHECK_EQUAL(row[0][0].as<std::string>(), "America/New_York");
+  CAF_CHECK(row[0][1].as<bool>());
+  // An answer on another basis writes nothing, the state neither.
+  exec("DELETE FROM backfilld_asset_state");
+  auto split_later = series(5, 100, 19'010);
+  split_later.events = {split(19'012, 10, 1)};
+  CAF_CHECK(
+    store_series(*conn, job(job_kind::refresh), split_later).basis_changed());
+  CAF_CHECK_EQUAL(count("backfilld_asset_state"), 0);
+}
+
 CAF_TEST(events are stored with the prices and upserted) {
   auto s = series(10);
   s.events = {split(19'003, 10, 1), dividend(19'005, 0.24)};

@@ -238,6 +238,26 @@ CAF_TEST(days of no data make an asset inactive and retry revives it) {
   CAF_CHECK_EQUAL(run("UTC").queued, 1);
 }
 
+CAF_TEST(a failed refresh is counted in the transaction of its verdict) {
+  // A rerun after a broken connection finds the lease gone: the verdict is
+  // its only chance to count the day.
+  run("UTC");
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  auto once = me;
+  once.delisted_after = 1;
+  std::string inactive;
+  CAF_CHECK(fail_job(*conn,
+                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
+                                 "symbol_not_found: No data found"},
+                     once, &inactive));
+  CAF_CHECK_EQUAL(inactive.find("BTC is marked inactive"), 0u);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT no_data_days FROM backfilld_asset_state"
+                              " WHERE asset_id = 13 AND inactive_since IS NOT"
+                              " NULL"),
+                  1);
+}
+
 CAF_TEST(a success ends a run of no data and records the zone) {
   run("UTC");
   auto jobs = claim(1, me);
