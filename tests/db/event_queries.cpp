@@ -164,6 +164,42 @@ CAF_TEST(a split the stored history already reflects needs no rewrite) {
   CAF_CHECK_EQUAL(count("asset_events"), 1);
 }
 
+CAF_TEST(a new dividend over older stored history asks for a rewrite) {
+  // Most quarterly dividends move adj_close by less than basis_tolerance:
+  // without the event the overlap gets the new factor, older days keep the
+  // old one, and adj_close steps where the refresh window starts.
+  store_series(*conn, job(), series(20, 1000));
+  auto recent = series(5, 1016.0, 19'016);
+  recent.events = {dividend(19'018, 0.24)};
+  auto summary = store_series(*conn, job(job_kind::refresh), recent);
+  CAF_CHECK_EQUAL(summary.disagreement, "a new dividend of 0.24 on 2022-01-26");
+  CAF_CHECK_EQUAL(count("asset_events"), 0);
+  auto rewrite = job(job_kind::refresh);
+  rewrite.rewrite_reason = summary.disagreement;
+  auto whole = series(21, 1000.0);
+  whole.events = recent.events;
+  CAF_CHECK(!store_series(*conn, rewrite, whole).basis_changed());
+  CAF_CHECK_EQUAL(count("asset_events"), 1);
+  // On record now: the next refresh is a plain write.
+  CAF_CHECK(
+    !store_series(*conn, job(job_kind::refresh), recent).basis_changed());
+}
+
+CAF_TEST(a dividend decided by pure rules) {
+  auto recent = series(5, 100.0, 19'016);
+  recent.events = {dividend(19'018, 0.24)};
+  CAF_CHECK(new_dividend(recent, {}, no_day).empty());
+  // The series covers every stored day: it rewrites them all.
+  CAF_CHECK(new_dividend(recent, {}, 19'016).empty());
+  CAF_CHECK(new_dividend(recent, {19'018}, 19'000).empty());
+  CAF_CHECK_EQUAL(new_dividend(recent, {}, 19'000),
+                  "a new dividend of 0.24 on 2022-01-26");
+  // Before the stored history (an extension's): nothing stored before it.
+  auto older = series(10, 100.0, 18'990);
+  older.events = {dividend(18'995, 0.5)};
+  CAF_CHECK(new_dividend(older, {}, 19'000).empty());
+}
+
 CAF_TEST(a split decided by pure rules) {
   auto recent = series(5, 100.0, 19'016);
   recent.events = {split(19'018, 1, 10)};
