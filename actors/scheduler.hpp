@@ -1,5 +1,6 @@
 // The scheduler: queues routine refreshes so that every tracked asset stays
-// current. A run is due every `refresh.interval` (all assets) and once a day
+// current. A run is due every `refresh.interval` (zone by zone, skipping the
+// assets refreshed since their exchange's last close) and once a day
 // `refresh.after-close` past each exchange's regular close, on the
 // exchange's own clock (the assets of that zone); one more runs at start for
 // whatever was not refreshed within an interval (the daemon was down).

@@ -161,6 +161,39 @@ CAF_TEST(each zone is refreshed after its own close) {
   CAF_CHECK_EQUAL(store_book->requests.back().zone, "Europe/London");
 }
 
+CAF_TEST(an interval run skips what was refreshed since its zone closed) {
+  // Three zones: two exchanges and crypto, which trades around the clock.
+  store_book->zones = {"America/New_York", "Europe/London", "UTC"};
+  launch();
+  // London's after-close run at 17:00 UTC, then the interval at 18:00, zone
+  // by zone.
+  wait(5h);
+  wait(1h);
+  CAF_CHECK_EQUAL(
+    zones_asked(),
+    zones({"*", "Europe/London", "America/New_York", "Europe/London", "UTC"}));
+  auto fresher = [&](size_t i) {
+    return store_book->requests[i].fresher_than;
+  };
+  // New York last closed Thursday 21:30 UTC (20h30 before the run): what was
+  // refreshed since has Thursday's final bar, and Friday's is not final.
+  CAF_CHECK_EQUAL(fresher(2), caf::timespan{20h + 30min});
+  // London closed an hour ago; half an interval is the longer.
+  CAF_CHECK_EQUAL(fresher(3), caf::timespan{3h});
+  CAF_CHECK_EQUAL(fresher(4), caf::timespan{3h});
+  // New York's close at 21:30, Saturday's first interval run at 00:00.
+  wait(3h + 30min);
+  wait(2h + 30min);
+  CAF_CHECK_EQUAL(store_book->requests.size(), 9u);
+  // Saturday 06:00 UTC: nothing changed since Friday's closes.
+  wait(6h);
+  CAF_REQUIRE_EQUAL(store_book->requests.size(), 12u);
+  CAF_CHECK_EQUAL(store_book->requests[9].zone, "America/New_York");
+  CAF_CHECK_EQUAL(fresher(9), caf::timespan{8h + 30min});
+  CAF_CHECK_EQUAL(fresher(10), caf::timespan{13h});
+  CAF_CHECK_EQUAL(fresher(11), caf::timespan{3h});
+}
+
 CAF_TEST(a run the store could not take goes on at the next tick) {
   store_book->failures_left = 2;
   launch();
