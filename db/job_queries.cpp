@@ -48,13 +48,18 @@ namespace {
 
 // For a refresh: the last stored day before the earliest hole (more than
 // `gap` missing weekdays) in the stored history since `from`, in one scan
-// of the asset's stored days (the primary key's index).
+// of the asset's stored days (the primary key's index). A hole before
+// `holes_checked_through` was in an answer already: the provider has nothing
+// for it, and asking again every refresh would fetch up to history.range.
 // clang-format off
 #define EARLIEST_HOLE(from, gap)                                               \
   "SELECT min(g.prev) FROM (SELECT p.date, lag(p.date) OVER (ORDER BY p.date)" \
   " AS prev FROM asset_prices p WHERE p.asset_id = j.asset_id"                 \
   " AND p.date >= DATE '1970-01-01' + " from "::int) g"                        \
-  " WHERE g.prev IS NOT NULL AND " WEEKDAYS_BEFORE("g.date") " - "             \
+  " WHERE g.prev IS NOT NULL"                                                  \
+  " AND g.prev >= coalesce((SELECT s.holes_checked_through"                    \
+  " FROM backfilld_asset_state s WHERE s.asset_id = j.asset_id),"              \
+  " '-infinity'::date) AND " WEEKDAYS_BEFORE("g.date") " - "                   \
   WEEKDAYS_BEFORE("g.prev + 1") " > " gap "::int"
 
 // What a claimed job carries to the fetcher. Symbol and type are coalesced:

@@ -69,15 +69,21 @@ SELECT (SELECT count(*) FROM revived) + (SELECT count(*) FROM queued),
        (SELECT count(*) FROM candidates)
 )sql";
 
-// $2: whether this write brings the asset up to date.
+// $2: whether this write brings the asset up to date; then what it served
+// covered every hole before its newest day (a refresh asks from the earliest
+// one), so those are the provider's and need no further asking.
 const char* written_sql = R"sql(
 INSERT INTO backfilld_asset_state AS s (asset_id, exchange_timezone,
-                                        last_refresh_at)
-VALUES ($1, nullif($3, ''), CASE WHEN $2::bool THEN now() END)
+                                        last_refresh_at, holes_checked_through)
+VALUES ($1, nullif($3, ''), CASE WHEN $2::bool THEN now() END,
+        CASE WHEN $2::bool THEN (SELECT max(p.date) FROM asset_prices p
+                                 WHERE p.asset_id = $1) END)
 ON CONFLICT (asset_id) DO UPDATE
 SET exchange_timezone = coalesce(EXCLUDED.exchange_timezone,
                                  s.exchange_timezone),
     last_refresh_at = coalesce(EXCLUDED.last_refresh_at, s.last_refresh_at),
+    holes_checked_through = coalesce(EXCLUDED.holes_checked_through,
+                                     s.holes_checked_through),
     no_data_since = NULL, no_data_days = 0, last_error = NULL
 )sql";
 

@@ -172,6 +172,35 @@ CAF_TEST(a claimed refresh carries its last stored day and earliest hole) {
   CAF_CHECK_EQUAL(jobs[0].want_from, before);
 }
 
+CAF_TEST(a hole a refresh covered is not asked for again) {
+  // A week the provider has nothing for (a suspension, Golden Week).
+  exec("DELETE FROM asset_prices WHERE asset_id = 12"
+       " AND date BETWEEN current_date - 30 AND current_date - 22");
+  run("America/New_York", 0, 1);
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_REQUIRE_NOT_EQUAL(jobs[0].want_from, no_day);
+  // The refresh asked from the hole on and stored what came: the hole
+  // stays, and so does every later refresh's answer.
+  note_written(*conn, jobs[0], "America/New_York");
+  CAF_CHECK(finish_job(*conn, jobs[0].id, me));
+  CAF_CHECK_EQUAL(run("America/New_York", 0, 1).queued, 1);
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].want_from, no_day);
+  // A hole after that day is looked for as before.
+  exec("DELETE FROM asset_prices WHERE asset_id = 12 AND date IN (SELECT date"
+       " FROM asset_prices WHERE asset_id = 12 ORDER BY date DESC LIMIT 6)"
+       " AND date < (SELECT max(date) FROM asset_prices WHERE asset_id = 12)");
+  exec("UPDATE backfilld_asset_state SET holes_checked_through ="
+       " holes_checked_through - 10 WHERE asset_id = 12");
+  CAF_CHECK(finish_job(*conn, jobs[0].id, me));
+  run("America/New_York", 0, 1);
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_NOT_EQUAL(jobs[0].want_from, no_day);
+}
+
 CAF_TEST(a refresh stores new days and counts only rows that changed) {
   auto [last, before] = newest_two();
   price_series s;
