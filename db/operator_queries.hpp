@@ -57,6 +57,11 @@ std::vector<asset_ref> asset_by_id(pqxx::connection_base& conn, asset_id id);
 /// Every asset someone holds (`tracked_assets.tracking_users > 0`).
 std::vector<asset_ref> tracked_assets(pqxx::connection_base& conn);
 
+/// What `backfilld refresh --all` refreshes, the scheduler's choice: tracked
+/// assets with a market price (not cash or custom) and prices already (the
+/// first backfill is the daemon's), not inactive (`backfilld retry` first).
+std::vector<asset_ref> refreshable_assets(pqxx::connection_base& conn);
+
 /// A job a one-shot command waits for.
 struct queued_job {
   job_id id = 0;

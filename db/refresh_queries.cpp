@@ -84,7 +84,10 @@ SET exchange_timezone = coalesce(EXCLUDED.exchange_timezone,
     last_refresh_at = coalesce(EXCLUDED.last_refresh_at, s.last_refresh_at),
     holes_checked_through = coalesce(EXCLUDED.holes_checked_through,
                                      s.holes_checked_through),
-    no_data_since = NULL, no_data_days = 0, last_error = NULL
+    no_data_since = NULL, no_data_days = 0, last_error = NULL,
+    -- The symbol answers again (`backfilld refresh SYMBOL` of an inactive
+    -- asset): scheduled refreshes resume.
+    inactive_since = NULL, inactive_reason = NULL
 )sql";
 
 // $3: "no data"; $4: refresh.delisted-after. Days of "no data" count from

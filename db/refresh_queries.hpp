@@ -35,7 +35,8 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
                                 int32_t batch);
 
 /// A job's series was stored: records the exchange's zone, ends a run of
-/// "no data" answers and the last error, and, for a backfill or a refresh
+/// "no data" answers, the last error and inactivity, and, for a backfill or a
+/// refresh
 /// (not an extension, which only reaches back), the time of the refresh and
 /// the newest stored day as `holes_checked_through`: holes before it were in
 /// what the provider served, and refreshes stop looking for them.

@@ -291,8 +291,15 @@ CAF_TEST(a success ends a run of no data and records the zone) {
   run("UTC");
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  note_refresh_failure(*conn, jobs[0].id, "no_data: nothing", true, 10);
+  note_refresh_failure(*conn, jobs[0].id, "no_data: nothing", true, 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_asset_state"
+                              " WHERE inactive_since IS NOT NULL"),
+                  1);
   note_written(*conn, jobs[0], "Etc/UTC");
+  // It answers again (an operator's refresh): scheduled refreshes resume.
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_asset_state"
+                              " WHERE inactive_since IS NOT NULL"),
+                  0);
   auto row = exec("SELECT exchange_timezone, no_data_days, no_data_since IS "
                   "NULL, last_refresh_at IS NOT NULL, last_error IS NULL"
                   " FROM backfilld_asset_state WHERE asset_id = 13")[0];
