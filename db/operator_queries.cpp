@@ -123,7 +123,8 @@ SELECT a.id, coalesce(a.symbol, ''), p.rows,
                         'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '') AS last_update,
        coalesce(t.tracking_users, -1), coalesce(n.source, ''),
        coalesce(j.kind, ''), coalesce(j.state, ''), coalesce(j.attempts, 0),
-       coalesce(j.last_error, '')
+       coalesce(j.last_error, ''),
+       lower(coalesce(a.asset_type, '')) NOT IN ('cash', 'custom')
 FROM ids JOIN assets a ON a.id = ids.asset_id
 LEFT JOIN tracked_assets t ON t.asset_id = a.id
 LEFT JOIN LATERAL (
@@ -304,6 +305,7 @@ status_report read_status(pqxx::connection_base& conn,
     a.job_state = row[9].as<std::string>();
     a.job_attempts = row[10].as<int32_t>();
     a.last_error = row[11].as<std::string>();
+    a.market_price = row[12].as<bool>();
     report.assets.push_back(std::move(a));
   }
   std::map<asset_id, asset_status*> by_id;

@@ -120,6 +120,14 @@ struct asset_status {
   std::string inactive_reason;
   /// Bars held back as outliers (`price_outliers`).
   int64_t held_back = 0;
+  /// Whether the provider has a price for it (not cash or custom).
+  bool market_price = true;
+
+  /// Whether its prices are kept current, and so can be stale: tracked,
+  /// active, with a market price (`stale_assets`' choice).
+  bool kept_current() const {
+    return tracking_users > 0 && inactive_since.empty() && market_price;
+  }
 };
 
 /// What `backfilld status` shows.

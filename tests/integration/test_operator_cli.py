@@ -305,6 +305,12 @@ class OperatorCli(PipelineTest):
             "INSERT INTO asset_prices (asset_id, date, close, source)"
             " VALUES (12, current_date - 21, 100, 'yahoo'),"
             "        (13, current_date, 70, 'yahoo')")
+        # Nobody holds AMD: old prices are expected, not stale.
+        doc = self.status_json()
+        by_symbol = {a["symbol"]: a for a in doc["assets"]}
+        self.assertFalse(by_symbol["AMD"]["stale"])
+        self.db.execute("INSERT INTO tracked_assets VALUES (12, 1, NULL),"
+                        " (13, 1, NULL)")
         doc = self.status_json()
         by_symbol = {a["symbol"]: a for a in doc["assets"]}
         self.assertTrue(by_symbol["AMD"]["stale"])
@@ -333,7 +339,10 @@ class OperatorCli(PipelineTest):
         self.assertFalse(by_symbol["VOD.L"]["inactive"])
         code, out, _ = self.cli("status")
         lines = {l.split()[0]: l for l in out.splitlines()[1:] if l}
-        self.assertIn("stale,inactive", lines["AMD"])
+        # Inactive: not refreshed any more, so not stale either.
+        self.assertIn(" inactive", lines["AMD"])
+        self.assertNotIn("stale", lines["AMD"])
+        self.assertFalse(by_symbol["AMD"]["stale"])
         self.assertIn("held back 2", lines["VOD.L"])
         code, out, _ = self.cli("status", "AMD")
         self.assertIn("Inactive since 2026-11-01: no data for 10 days", out)
