@@ -52,6 +52,15 @@ class Refresh(PipelineTest):
         wait_until(lambda: self.db.tracking(asset), what="tracked")
         return self.dates(asset)
 
+    def aged(self, value=True):
+        """Moves every asset's last refresh a week back, as if an exchange
+        closed since (the daemon skips assets refreshed after their zone's
+        last close, and the fake's days move faster than the daemon's clock);
+        returns `value`, for use inside a wait_until predicate."""
+        self.db.execute("UPDATE backfilld_asset_state"
+                        " SET last_refresh_at = now() - interval '8 days'")
+        return value
+
     def refreshes_of(self, symbol):
         return [r for r in self.yahoo.requests(symbol)
                 if "range" not in r["query"]]
@@ -63,8 +72,8 @@ class Refresh(PipelineTest):
         stamp = self.db.tracking(12)[1]
         # Refreshes that find nothing new store nothing and leave
         # last_price_update where it was.
-        wait_until(lambda: len(self.refreshes_of("AMD")) >= 2, timeout=30,
-                   what="two refreshes")
+        wait_until(lambda: self.aged(len(self.refreshes_of("AMD")) >= 2),
+                   timeout=30, what="two refreshes")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="done")
         self.assertEqual(self.dates(12), before)
         self.assertEqual(self.db.tracking(12)[1], stamp)
@@ -72,8 +81,8 @@ class Refresh(PipelineTest):
         seen = len(self.refreshes_of("AMD"))
         self.yahoo.set_now(evening(self.d3))
         new = {self.d3, weekdays_before(self.d3, 1), weekdays_before(self.d3, 2)}
-        wait_until(lambda: self.dates(12) == before | new, timeout=30,
-                   what="the three new days")
+        wait_until(lambda: self.aged(self.dates(12) == before | new),
+                   timeout=30, what="the three new days")
         wait_until(lambda: self.db.tracking(12)[1] != stamp,
                    what="last_price_update moved")
         # Every refresh asked only from the last stored day minus the
@@ -104,8 +113,8 @@ class Refresh(PipelineTest):
         before = self.backfill(daemon, 12, "AMD")
         yesterday = weekdays_before(self.d3, 1)
         self.assertEqual(max(before), yesterday)
-        wait_until(lambda: len(self.refreshes_of("AMD")) >= 2, timeout=30,
-                   what="two refreshes during the session")
+        wait_until(lambda: self.aged(len(self.refreshes_of("AMD")) >= 2),
+                   timeout=30, what="two refreshes during the session")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="done")
         self.assertEqual(self.dates(12), before)
         self.stop_daemon(daemon)
@@ -120,8 +129,8 @@ class Refresh(PipelineTest):
         self.yahoo.set_now(after)
         daemon = self.start_daemon(*REFRESH,
                                    env={"BACKFILLD_TEST_NOW": str(after)})
-        wait_until(lambda: self.dates(12) == before | {self.d3}, timeout=30,
-                   what="today's bar")
+        wait_until(lambda: self.aged(self.dates(12) == before | {self.d3}),
+                   timeout=30, what="today's bar")
         wait_until(lambda: self.db.scalar(
             "SELECT close FROM asset_prices WHERE asset_id = 12 AND date = %s",
             (yesterday,)) == served, what="yesterday corrected")
@@ -205,7 +214,9 @@ class Refresh(PipelineTest):
         self.backfill(daemon, 13, "MSFT")
         history = self.db.price_count(12)
         self.yahoo.set_symbol("AMD", status="unknown")
-        daemon.wait_for(r"AMD is marked inactive", timeout=30)
+        wait_until(lambda: self.aged("AMD is marked inactive"
+                                     in daemon.output()),
+                   timeout=30, what="AMD inactive")
         state = self.db.rows(
             "SELECT inactive_since IS NOT NULL, inactive_reason, last_error"
             " FROM backfilld_asset_state WHERE asset_id = 12")[0]
@@ -214,8 +225,9 @@ class Refresh(PipelineTest):
         self.assertIn("symbol_not_found", state[2])
         asked = len(self.yahoo.requests("AMD"))
         msft = len(self.yahoo.requests("MSFT"))
-        wait_until(lambda: len(self.yahoo.requests("MSFT")) >= msft + 3,
-                   timeout=30, what="MSFT refreshed on")
+        wait_until(lambda: self.aged(
+            len(self.yahoo.requests("MSFT")) >= msft + 3),
+            timeout=30, what="MSFT refreshed on")
         self.assertEqual(len(self.yahoo.requests("AMD")), asked)
         # The history is kept; `backfilld retry` revives the asset.
         self.assertEqual(self.db.price_count(12), history)
@@ -223,7 +235,7 @@ class Refresh(PipelineTest):
         code, out = self.run_cli("retry", "AMD")
         self.assertEqual(code, 0, out)
         self.assertIn("Reactivated AMD", out)
-        wait_until(lambda: len(self.yahoo.requests("AMD")) > asked,
+        wait_until(lambda: self.aged(len(self.yahoo.requests("AMD")) > asked),
                    timeout=30, what="AMD requested again")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="refreshed")
         self.stop_daemon(daemon)
