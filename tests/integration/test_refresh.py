@@ -188,6 +188,36 @@ class Refresh(PipelineTest):
         self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
         self.stop_daemon(daemon)
 
+    def test_a_split_announced_by_a_refresh_rewrites_the_history(self):
+        daemon = self.start_daemon(*REFRESH)
+        before = self.backfill(daemon, 12, "AMD")
+        served = dict(self.db.rows(
+            "SELECT date, close::float8 FROM asset_prices WHERE asset_id = 12"))
+        # Two trading days later, a 4:1 split yesterday: the refresh's answer
+        # announces it and serves every earlier day divided by four.
+        split = weekdays_before(self.d3, 1)
+        self.yahoo.set_symbol("AMD", events=[{"date": split.isoformat(),
+                                              "split": "4:1"}])
+        self.yahoo.set_now(evening(self.d3))
+        wait_until(lambda: self.aged(
+            "Rewrote the history of AMD: the provider's adjustment changed"
+            in daemon.output()), timeout=30, what="the rewrite")
+        wait_until(lambda: self.db.events(12) == [
+            (split, "split", None, 4.0, 1.0, "yahoo")], what="the split")
+        rows = dict(self.db.rows(
+            "SELECT date, close::float8 FROM asset_prices WHERE asset_id = 12"))
+        self.assertEqual(set(rows), before | {
+            self.d3, split, weekdays_before(self.d3, 2)})
+        for day, close in served.items():
+            self.assertAlmostEqual(rows[day], close / 4, delta=0.006,
+                                   msg=str(day))
+        # Once, from the first stored day.
+        self.assertIn(min(before), [period_day(r, "period1")
+                                    for r in self.refreshes_of("AMD")])
+        self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
+        self.assertEqual(self.db.duplicate_prices(), 0)
+        self.stop_daemon(daemon)
+
     def test_a_large_refresh_backlog_does_not_delay_a_new_backfill(self):
         daemon = self.start_daemon("--refresh.interval=0s")
         # 2,000 routine refreshes wait, all due; each answer takes a while.
