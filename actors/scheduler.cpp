@@ -61,10 +61,14 @@ void add_run(self_pointer self, refresh_run run) {
 /// after-close run, a zone without assets is forgotten.
 void read_zones(self_pointer self) {
   auto& st = self->state;
+  if (st.zones_in_flight)
+    return;
+  st.zones_in_flight = true;
   self->request(st.store, st.settings.store_timeout, atom::zones_v)
     .then(
       [=](const std::set<std::string>& zones) {
         auto& st = self->state;
+        st.zones_in_flight = false;
         log_recovered(self, "Cannot read the exchange zones");
         auto now = unix_now(self);
         std::map<std::string, int64_t> next;
@@ -79,6 +83,7 @@ void read_zones(self_pointer self) {
         st.zones_known = true;
       },
       [=](caf::error& err) {
+        self->state.zones_in_flight = false;
         log_retry(self, "Cannot read the exchange zones", err);
       });
 }

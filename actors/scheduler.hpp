@@ -67,6 +67,9 @@ struct scheduler_state {
   std::map<std::string, int64_t> next_close;
   /// Whether `next_close` has been read from the table yet.
   bool zones_known = false;
+  /// A zones request is under way: one at a time, or a database that does
+  /// not answer collects one per tick until they time out.
+  bool zones_in_flight = false;
   /// Runs waiting or under way (the front): at most one per zone.
   std::deque<refresh_run> runs;
   bool batch_in_flight = false;

@@ -29,14 +29,22 @@ struct schedule_log {
   int failures_left = 0;
   /// Batches answered in the current run.
   int answered = 0;
+  /// Zones requests left unanswered (a database that hangs).
+  bool hang_zones = false;
+  std::vector<caf::typed_response_promise<std::set<std::string>>> hung;
 };
 
 schedule_store_actor::behavior_type
-fake_schedule_store(schedule_store_actor::pointer,
+fake_schedule_store(schedule_store_actor::pointer self,
                     std::shared_ptr<schedule_log> log) {
   return {
-    [=](atom::zones) {
+    [=](atom::zones) -> caf::result<std::set<std::string>> {
       ++log->zone_reads;
+      if (log->hang_zones) {
+        log->hung.push_back(
+          self->make_response_promise<std::set<std::string>>());
+        return log->hung.back();
+      }
       return log->zones;
     },
     [=](atom::refresh, const std::string& zone, asset_id after,
@@ -192,6 +200,20 @@ CAF_TEST(an interval run skips what was refreshed since its zone closed) {
   CAF_CHECK_EQUAL(fresher(9), caf::timespan{8h + 30min});
   CAF_CHECK_EQUAL(fresher(10), caf::timespan{13h});
   CAF_CHECK_EQUAL(fresher(11), caf::timespan{3h});
+}
+
+CAF_TEST(one zones request at a time while the store does not answer) {
+  store_book->hang_zones = true;
+  settings.poll_interval = 2s;
+  settings.store_timeout = 120s;
+  launch();
+  for (int i = 0; i < 30; ++i)
+    wait(2s);
+  CAF_CHECK_EQUAL(store_book->zone_reads, 1);
+  // Timed out: the next tick asks again.
+  wait(62s);
+  wait(2s);
+  CAF_CHECK_EQUAL(store_book->zone_reads, 2);
 }
 
 CAF_TEST(a run the store could not take goes on at the next tick) {
