@@ -253,6 +253,11 @@ class Refresh(PipelineTest):
         self.assertTrue(state[0])
         self.assertIn("no data for 1 days", state[1])
         self.assertIn("symbol_not_found", state[2])
+        # Catch-up never revives a refresh: the log says what does.
+        self.assertRegex(daemon.output(),
+                         r"Refresh of AMD \(asset 12\) failed: .*; the next"
+                         r" scheduled refresh tries again")
+        self.assertNotRegex(daemon.output(), r"Backfill of AMD .*catch-up")
         asked = len(self.yahoo.requests("AMD"))
         msft = len(self.yahoo.requests("MSFT"))
         wait_until(lambda: self.aged(
