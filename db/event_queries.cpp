@@ -231,6 +231,21 @@ std::string new_dividend(const price_series& series,
 
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series, double tolerance) {
+  // A refresh's rewrite asks from a margin before the first stored day (an
+  // Asia-Pacific bar is stamped on the previous UTC day): it replaces the
+  // stored history and does not reach further back with each rewrite.
+  if (job.kind == job_kind::refresh && job.rewrites_history() &&
+      job.first_price != no_day && !series.bars.empty() &&
+      series.bars.front().day < job.first_price) {
+    auto from_first = series;
+    from_first.bars.erase(std::remove_if(from_first.bars.begin(),
+                                         from_first.bars.end(),
+                                         [&](const price_bar& bar) {
+                                           return bar.day < job.first_price;
+                                         }),
+                          from_first.bars.end());
+    return store_series(conn, job, from_first, tolerance);
+  }
   pqxx::work txn{conn};
   write_summary summary;
   // A rewrite replaces what was found on another basis: it is stored whole,

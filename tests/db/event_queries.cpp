@@ -152,6 +152,16 @@ CAF_TEST(a new split over older stored history asks for a rewrite) {
   CAF_CHECK_EQUAL(count("asset_events"), 1);
   // Once it is on record, the next refresh is a plain write.
   CAF_CHECK(!store_series(*conn, job(), recent).basis_changed());
+  // A refresh's rewrite, asked from a margin before the first stored day,
+  // stores from that day on: the history does not grow backwards.
+  auto refresh_rewrite = job(job_kind::refresh);
+  refresh_rewrite.rewrite_reason = "a new split";
+  refresh_rewrite.first_price = 19'000;
+  CAF_CHECK(!store_series(*conn, refresh_rewrite, series(30, 100.0, 18'993))
+               .basis_changed());
+  CAF_CHECK_EQUAL(scalar<int>("SELECT min(date) - DATE '1970-01-01'"
+                              " FROM asset_prices"),
+                  19'000);
 }
 
 CAF_TEST(a split the stored history already reflects needs no rewrite) {

@@ -184,7 +184,8 @@ class Refresh(PipelineTest):
         # Once: the refresh, then its rewrite from the first stored day.
         refreshes = self.refreshes_of("AMD")
         self.assertEqual(len(refreshes), 2)
-        self.assertEqual(period_day(refreshes[1], "period1"), min(before))
+        self.assertEqual(period_day(refreshes[1], "period1"),
+                         min(before) - dt.timedelta(days=7))
         self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
         self.stop_daemon(daemon)
 
@@ -212,8 +213,9 @@ class Refresh(PipelineTest):
             self.assertAlmostEqual(rows[day], close / 4, delta=0.006,
                                    msg=str(day))
         # Once, from the first stored day.
-        self.assertIn(min(before), [period_day(r, "period1")
-                                    for r in self.refreshes_of("AMD")])
+        self.assertIn(min(before) - dt.timedelta(days=7),
+                      [period_day(r, "period1")
+                       for r in self.refreshes_of("AMD")])
         self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
         self.assertEqual(self.db.duplicate_prices(), 0)
         self.stop_daemon(daemon)
