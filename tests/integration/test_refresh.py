@@ -277,6 +277,33 @@ class Refresh(PipelineTest):
         wait_until(lambda: self.db.job_done(12, "refresh"), what="refreshed")
         self.stop_daemon(daemon)
 
+    def test_a_symbol_is_inactive_only_after_the_configured_days(self):
+        daemon = self.start_daemon(*REFRESH, "--refresh.delisted-after=2")
+        self.backfill(daemon, 12, "AMD")
+        self.yahoo.set_symbol("AMD", status="unknown")
+        # One day of "no data": counted, still active and still asked.
+        wait_until(lambda: self.aged(self.db.scalar(
+            "SELECT no_data_days FROM backfilld_asset_state"
+            " WHERE asset_id = 12") == 1), timeout=30, what="a day counted")
+        asked = len(self.yahoo.requests("AMD"))
+        wait_until(lambda: self.aged(len(self.yahoo.requests("AMD")) > asked),
+                   timeout=30, what="AMD asked again")
+        self.assertIsNone(self.db.scalar(
+            "SELECT inactive_since FROM backfilld_asset_state"
+            " WHERE asset_id = 12"))
+        self.assertNotIn("AMD is marked inactive", daemon.output())
+        # The run of "no data" began yesterday: today is its second day.
+        self.db.execute("UPDATE backfilld_asset_state"
+                        " SET no_data_since = current_date - 1"
+                        " WHERE asset_id = 12")
+        wait_until(lambda: self.aged("AMD is marked inactive"
+                                     in daemon.output()),
+                   timeout=30, what="AMD inactive")
+        self.assertIn("no data for 2 days", self.db.scalar(
+            "SELECT inactive_reason FROM backfilld_asset_state"
+            " WHERE asset_id = 12"))
+        self.stop_daemon(daemon)
+
 
 if __name__ == "__main__":
     unittest.main()
