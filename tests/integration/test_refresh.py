@@ -220,6 +220,31 @@ class Refresh(PipelineTest):
         self.assertEqual(self.db.duplicate_prices(), 0)
         self.stop_daemon(daemon)
 
+    def test_a_dividend_announced_by_a_refresh_rewrites_the_history(self):
+        # adj_close moves by less than the basis check notices: only the
+        # event tells that every older day has a new factor.
+        daemon = self.start_daemon(*REFRESH)
+        before = self.backfill(daemon, 12, "AMD")
+        dividend = weekdays_before(self.d3, 1)
+        self.yahoo.set_symbol("AMD", events=[{"date": dividend.isoformat(),
+                                              "dividend": 0.24}])
+        self.yahoo.set_now(evening(self.d3))
+        wait_until(lambda: self.aged(
+            "Rewrote the history of AMD: the provider's adjustment changed"
+            " (a new dividend of 0.24 on " + dividend.isoformat()
+            in daemon.output()), timeout=30, what="the rewrite")
+        wait_until(lambda: self.db.events(12) == [
+            (dividend, "dividend", 0.24, None, None, "yahoo")],
+            what="the dividend")
+        # The whole history was asked for again, and stored from its first
+        # day on.
+        self.assertIn(min(before) - dt.timedelta(days=7),
+                      [period_day(r, "period1")
+                       for r in self.refreshes_of("AMD")])
+        self.assertEqual(min(self.dates(12)), min(before))
+        self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
+        self.stop_daemon(daemon)
+
     def test_a_large_refresh_backlog_does_not_delay_a_new_backfill(self):
         daemon = self.start_daemon("--refresh.interval=0s")
         # 2,000 routine refreshes wait, all due; each answer takes a while.
