@@ -125,6 +125,18 @@ void on_fetcher_down(self_pointer self, const caf::down_msg& dm) {
 
 // -- outcomes -----------------------------------------------------------------
 
+/// A routine refresh that gave up: catch-up never revives refreshes, the
+/// scheduler's next run does; a symbol that keeps answering "no data" is
+/// marked inactive after refresh.delisted-after days (its own warning), so
+/// each run's failure is only information.
+void refresh_failed(self_pointer self, const backfill_job& job,
+                    const job_verdict& verdict) {
+  BF_INFO(self,
+          "Refresh of {} (asset {}) failed: {}; the next scheduled refresh "
+          "tries again",
+          job.symbol, job.asset, verdict.reason);
+}
+
 void log_verdict(self_pointer self, const backfill_job& job,
                  const job_verdict& verdict) {
   switch (verdict.action) {
@@ -139,6 +151,8 @@ void log_verdict(self_pointer self, const backfill_job& job,
     if (!has_market_price(job.asset_type))
       BF_INFO(self, "{} (asset {}) has no market price; nothing to fetch",
               job.symbol, job.asset);
+    else if (job.kind == job_kind::refresh)
+      refresh_failed(self, job, verdict);
     else
       BF_WARN(self,
               "Backfill of {} (asset {}) failed: {}; run `backfilld retry "
@@ -147,6 +161,10 @@ void log_verdict(self_pointer self, const backfill_job& job,
     return;
   case verdict_action::give_up:
     metrics().jobs_failed.add(job.kind);
+    if (job.kind == job_kind::refresh) {
+      refresh_failed(self, job, verdict);
+      return;
+    }
     BF_WARN(self,
             "Backfill of {} (asset {}) failed: {}; a later catch-up tries "
             "again, or run `backfilld retry {}` now",

@@ -73,16 +73,8 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
       std::string inactive;
-      auto result = self->state.query_tied<bool>([&](auto& conn) {
-        if (!fail_job(conn, verdict, ls))
-          return false;
-        // Only refreshes count towards "delisted"; other kinds change
-        // nothing there.
-        inactive =
-          note_refresh_failure(conn, verdict.job, verdict.reason,
-                               says_no_data(verdict.reason), ls.delisted_after);
-        return true;
-      });
+      auto result = self->state.query_tied<bool>(
+        [&](auto& conn) { return fail_job(conn, verdict, ls, &inactive); });
       if (!inactive.empty())
         BF_WARN(self, "{}", inactive);
       return result;

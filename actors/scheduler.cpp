@@ -61,10 +61,14 @@ void add_run(self_pointer self, refresh_run run) {
 /// after-close run, a zone without assets is forgotten.
 void read_zones(self_pointer self) {
   auto& st = self->state;
+  if (st.zones_in_flight)
+    return;
+  st.zones_in_flight = true;
   self->request(st.store, st.settings.store_timeout, atom::zones_v)
     .then(
       [=](const std::set<std::string>& zones) {
         auto& st = self->state;
+        st.zones_in_flight = false;
         log_recovered(self, "Cannot read the exchange zones");
         auto now = unix_now(self);
         std::map<std::string, int64_t> next;
@@ -79,6 +83,7 @@ void read_zones(self_pointer self) {
         st.zones_known = true;
       },
       [=](caf::error& err) {
+        self->state.zones_in_flight = false;
         log_retry(self, "Cannot read the exchange zones", err);
       });
 }
@@ -138,7 +143,20 @@ void on_tick(self_pointer self) {
   if (st.next_interval != 0 && now >= st.next_interval) {
     st.next_interval = next_interval(now, in_seconds(st.settings.interval));
     // What an after-close run refreshed within half an interval is current.
-    add_run(self, refresh_run{{}, st.settings.interval / 2, "interval"});
+    caf::timespan half{st.settings.interval / 2};
+    if (st.next_close.empty())
+      add_run(self, refresh_run{{}, half, "interval"});
+    // Zone by zone: an asset refreshed since its exchange's last close
+    // already has the last final bar (weekends, nights, holidays), so only
+    // the zones that trade around the clock get every interval.
+    for (const auto& [zone, due] : st.next_close) {
+      (void)due;
+      auto closed =
+        last_after_close(zone, now, in_seconds(st.settings.after_close));
+      auto since_close =
+        closed == 0 ? caf::timespan{0} : caf::timespan{seconds{now - closed}};
+      add_run(self, refresh_run{zone, std::max(half, since_close), "interval"});
+    }
   }
   for (auto& [zone, due] : st.next_close) {
     if (due == 0 || now < due)

@@ -1,5 +1,6 @@
 // The scheduler: queues routine refreshes so that every tracked asset stays
-// current. A run is due every `refresh.interval` (all assets) and once a day
+// current. A run is due every `refresh.interval` (zone by zone, skipping the
+// assets refreshed since their exchange's last close) and once a day
 // `refresh.after-close` past each exchange's regular close, on the
 // exchange's own clock (the assets of that zone); one more runs at start for
 // whatever was not refreshed within an interval (the daemon was down).
@@ -66,6 +67,9 @@ struct scheduler_state {
   std::map<std::string, int64_t> next_close;
   /// Whether `next_close` has been read from the table yet.
   bool zones_known = false;
+  /// A zones request is under way: one at a time, or a database that does
+  /// not answer collects one per tick until they time out.
+  bool zones_in_flight = false;
   /// Runs waiting or under way (the front): at most one per zone.
   std::deque<refresh_run> runs;
   bool batch_in_flight = false;

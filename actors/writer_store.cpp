@@ -4,7 +4,6 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "db/event_queries.hpp"
-#include "db/refresh_queries.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 
@@ -16,12 +15,8 @@ writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
     [=](atom::write, const backfill_job& job, const price_series& series) {
-      return self->state.query<write_summary>([&](auto& conn) {
-        auto summary = store_series(conn, job, series);
-        if (!summary.basis_changed())
-          note_written(conn, job, series.exchange_timezone);
-        return summary;
-      });
+      return self->state.query<write_summary>(
+        [&](auto& conn) { return store_series(conn, job, series); });
     },
   };
 }

@@ -472,10 +472,11 @@ int run_refresh(config& cfg, const command_args& args) {
   try {
     one_shot_work work;
     work.command = "refresh";
-    work.assets = args.all ? tracked_assets(*conn) : resolve(*conn, args);
+    work.assets = args.all ? refreshable_assets(*conn) : resolve(*conn, args);
     if (work.assets.empty()) {
       if (args.all)
-        std::cout << "Nothing to refresh: no asset is tracked yet\n";
+        std::cout << "Nothing to refresh: no tracked asset with prices is "
+                     "active\n";
       return args.all ? 0 : 1;
     }
     work.kind = job_kind::refresh;

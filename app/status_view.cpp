@@ -35,7 +35,8 @@ std::string flags_of(const asset_status& a, day_number today,
   auto add = [&](const std::string& flag) {
     flags += (flags.empty() ? "" : ",") + flag;
   };
-  if (is_stale(a.last_day, today, stale_after))
+  // A sold, inactive or cash asset is not kept current: old is expected.
+  if (a.kept_current() && is_stale(a.last_day, today, stale_after))
     add("stale");
   if (!a.inactive_since.empty())
     add("inactive");
@@ -198,7 +199,8 @@ std::string status_json(const status_report& report,
     key(w, "missed_trading_days");
     w.Int(missed_weekdays(a.last_day, today));
     key(w, "stale");
-    w.Bool(is_stale(a.last_day, today, settings.stale_after));
+    w.Bool(a.kept_current() &&
+           is_stale(a.last_day, today, settings.stale_after));
     key(w, "inactive");
     w.Bool(!a.inactive_since.empty());
     key(w, "inactive_since");

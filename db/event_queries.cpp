@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/refresh_queries.hpp"
+
 namespace backfilld {
 
 namespace {
@@ -13,6 +15,11 @@ namespace {
 const char* known_splits_sql = R"sql(
 SELECT date - DATE '1970-01-01' FROM asset_events
 WHERE asset_id = $1 AND kind = 'split'
+)sql";
+
+const char* known_dividends_sql = R"sql(
+SELECT date - DATE '1970-01-01' FROM asset_events
+WHERE asset_id = $1 AND kind = 'dividend'
 )sql";
 
 const char* first_stored_sql = R"sql(
@@ -101,6 +108,26 @@ std::string check_new_splits(pqxx::transaction_base& txn, asset_id asset,
                                 tolerance);
 }
 
+/// A dividend the stored history has not seen: Yahoo's `adj_close` of every
+/// day before it moved by its factor, mostly by less than `basis_tolerance`,
+/// so only the event tells. Stored days before it and before the series stay
+/// on the old factor unless the whole history is fetched again.
+std::string check_new_dividends(pqxx::transaction_base& txn, asset_id asset,
+                                const price_series& series) {
+  auto has_dividend = std::any_of(
+    series.events.begin(), series.events.end(),
+    [](const price_event& e) { return e.kind == event_kind::dividend; });
+  if (!has_dividend || series.bars.empty())
+    return {};
+  auto first = txn.exec_params1(first_stored_sql, asset)[0];
+  if (first.is_null())
+    return {};
+  std::vector<day_number> known;
+  for (const auto& row : txn.exec_params(known_dividends_sql, asset))
+    known.push_back(row[0].as<day_number>());
+  return new_dividend(series, known, first.as<day_number>());
+}
+
 void store_events(pqxx::transaction_base& txn, asset_id asset,
                   const price_series& series) {
   for (const auto& e : series.events) {
@@ -180,8 +207,45 @@ std::string new_split_disagreement(const price_series& series,
   return {};
 }
 
+std::string new_dividend(const price_series& series,
+                         const std::vector<day_number>& known_dividends,
+                         day_number first_stored) {
+  if (series.bars.empty() || first_stored == no_day)
+    return {};
+  auto covered_from = series.bars.front().day;
+  for (const auto& e : series.events) {
+    // Only stored days before the dividend and before the series are left
+    // on the old factor by this write.
+    if (e.kind != event_kind::dividend ||
+        first_stored >= std::min(e.day, covered_from) ||
+        std::find(known_dividends.begin(), known_dividends.end(), e.day) !=
+          known_dividends.end())
+      continue;
+    char amount[32];
+    std::snprintf(amount, sizeof(amount), "%g", e.amount);
+    return std::string{"a new dividend of "} + amount + " on " +
+           iso_date(e.day);
+  }
+  return {};
+}
+
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series, double tolerance) {
+  // A refresh's rewrite asks from a margin before the first stored day (an
+  // Asia-Pacific bar is stamped on the previous UTC day): it replaces the
+  // stored history and does not reach further back with each rewrite.
+  if (job.kind == job_kind::refresh && job.rewrites_history() &&
+      job.first_price != no_day && !series.bars.empty() &&
+      series.bars.front().day < job.first_price) {
+    auto from_first = series;
+    from_first.bars.erase(std::remove_if(from_first.bars.begin(),
+                                         from_first.bars.end(),
+                                         [&](const price_bar& bar) {
+                                           return bar.day < job.first_price;
+                                         }),
+                          from_first.bars.end());
+    return store_series(conn, job, from_first, tolerance);
+  }
   pqxx::work txn{conn};
   write_summary summary;
   // A rewrite replaces what was found on another basis: it is stored whole,
@@ -190,6 +254,8 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   auto refresh = job.kind == job_kind::refresh && !job.rewrites_history();
   if (!job.rewrites_history()) {
     summary.disagreement = check_new_splits(txn, job.asset, series, tolerance);
+    if (!summary.basis_changed())
+      summary.disagreement = check_new_dividends(txn, job.asset, series);
     if (summary.basis_changed()) {
       txn.abort();
       return summary;
@@ -206,6 +272,9 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   // An extension stores only the days before the stored history: the days
   // it served after that prove nothing about what is stored.
   summary.new_outliers = record_outliers(txn, job.asset, series, !extension);
+  // With the prices: a rerun after a broken connection finds nothing new to
+  // store, and must not be the one that decides what was refreshed.
+  note_written(txn, job, series.exchange_timezone);
   txn.commit();
   return summary;
 }

@@ -31,6 +31,18 @@ std::string new_split_disagreement(const price_series& series,
                                    const std::vector<stored_close>& stored,
                                    double tolerance = basis_tolerance);
 
+/// Why `series` cannot be stored over the stored history without a rewrite:
+/// it announces a dividend that `known_dividends` (the days of the asset's
+/// stored dividends) lacks, after a stored day outside what the series
+/// covers (one before `first_stored` < the series' first day). Yahoo then
+/// serves every earlier `adj_close` with the dividend's factor, mostly
+/// within `basis_tolerance` of the stored one, so only the event tells.
+/// Empty when there is none; else names it, e.g. "a new dividend of 0.24 on
+/// 2024-06-10".
+std::string new_dividend(const price_series& series,
+                         const std::vector<day_number>& known_dividends,
+                         day_number first_stored);
+
 /// Stores a job's series in one transaction: its prices (a backfill or a
 /// rewrite whole, an extension with `write_extension`'s basis check), its
 /// events (upserted: a later answer's amounts win) and the bars held back in
@@ -38,11 +50,14 @@ std::string new_split_disagreement(const price_series& series,
 /// a good close is taken off that list, the provider corrected it; the same
 /// close stored earlier from the same source, when it was the newest day of
 /// an answer and could not be judged, is deleted).
-/// A new split over older stored history (`new_split_disagreement`) or an
+/// A new split or dividend over older stored history
+/// (`new_split_disagreement`, `new_dividend`) or an
 /// extension on another basis writes nothing and says why in
 /// `write_summary::disagreement`: the caller fetches the whole history again
 /// and stores it as a rewrite, which is not checked again.
 /// `write_summary::new_outliers` lists the held days not on record before.
+/// A stored series is also noted in the asset's refresh state
+/// (`note_written`, with `series.exchange_timezone`) in that transaction.
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series,
                            double tolerance = basis_tolerance);

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "db/array_literal.hpp"
+#include "db/refresh_queries.hpp"
 #include "db/sql_fragments.hpp"
 #include "messages/ec.hpp"
 #include "provider/symbols.hpp"
@@ -47,13 +48,18 @@ namespace {
 
 // For a refresh: the last stored day before the earliest hole (more than
 // `gap` missing weekdays) in the stored history since `from`, in one scan
-// of the asset's stored days (the primary key's index).
+// of the asset's stored days (the primary key's index). A hole before
+// `holes_checked_through` was in an answer already: the provider has nothing
+// for it, and asking again every refresh would fetch up to history.range.
 // clang-format off
 #define EARLIEST_HOLE(from, gap)                                               \
   "SELECT min(g.prev) FROM (SELECT p.date, lag(p.date) OVER (ORDER BY p.date)" \
   " AS prev FROM asset_prices p WHERE p.asset_id = j.asset_id"                 \
   " AND p.date >= DATE '1970-01-01' + " from "::int) g"                        \
-  " WHERE g.prev IS NOT NULL AND " WEEKDAYS_BEFORE("g.date") " - "             \
+  " WHERE g.prev IS NOT NULL"                                                  \
+  " AND g.prev >= coalesce((SELECT s.holes_checked_through"                    \
+  " FROM backfilld_asset_state s WHERE s.asset_id = j.asset_id),"              \
+  " '-infinity'::date) AND " WEEKDAYS_BEFORE("g.date") " - "                   \
   WEEKDAYS_BEFORE("g.prev + 1") " > " gap "::int"
 
 // What a claimed job carries to the fetcher. Symbol and type are coalesced:
@@ -329,7 +335,7 @@ bool finish_job(pqxx::connection_base& conn, job_id job,
 }
 
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
-              const queue_settings& lease) {
+              const queue_settings& lease, std::string* inactive) {
   pqxx::work txn{conn};
   // The fetcher reports "no data" as `no_data: …` (possibly behind the
   // queue's "gave up after N attempts: ").
@@ -339,8 +345,18 @@ bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
                               verdict.gives_up(), verdict.refund_attempt,
                               static_cast<double>(verdict.delay_ms),
                               verdict.reason, verdict.permanent(), no_data);
+  auto held = rows.affected_rows() == 1;
+  if (held) {
+    // Only refreshes count towards "delisted"; other kinds change nothing
+    // there.
+    auto note =
+      note_refresh_failure(txn, verdict.job, verdict.reason,
+                           says_no_data(verdict.reason), lease.delisted_after);
+    if (inactive)
+      *inactive = std::move(note);
+  }
   txn.commit();
-  return rows.affected_rows() == 1;
+  return held;
 }
 
 lease_check extend_leases(pqxx::connection_base& conn,

@@ -89,9 +89,14 @@ int32_t prune_jobs(pqxx::connection_base& conn, const queue_settings& queue);
 bool finish_job(pqxx::connection_base& conn, job_id job,
                 const queue_settings& lease);
 
-/// Applies a failure verdict if we still hold the job's lease.
+/// Applies a failure verdict if we still hold the job's lease and, in the
+/// same transaction, counts it towards the asset's refresh state
+/// (`note_refresh_failure` with `lease.delisted_after`): a rerun after a
+/// broken connection finds the lease gone and could not count it any more.
+/// `inactive`, when given, receives the log line of an asset that became
+/// inactive (else empty).
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,
-              const queue_settings& lease);
+              const queue_settings& lease, std::string* inactive = nullptr);
 
 /// What a heartbeat found.
 struct lease_check {

@@ -65,14 +65,19 @@ revived AS (
       last_error = NULL, permanent = false, no_data_runs = 0,
       want_from = CASE WHEN j.kind = 'extend' THEN coalesce(w.day, j.want_from)
                        ELSE w.day END,
+      priority = CASE WHEN j.kind = 'refresh' THEN 1 ELSE 0 END,
       updated_at = now()
   FROM latest l, wanted w
   WHERE j.id = l.id AND j.state IN ('done', 'failed')
   RETURNING j.id, j.asset_id, j.state
 ),
 inserted AS (
-  INSERT INTO backfill_jobs (asset_id, kind, want_from)
-  SELECT i.asset_id, $2, w.day FROM input i, wanted w
+  -- Refreshes after every backfill and extension, as the scheduler's: an
+  -- interrupted `refresh --all` must not leave thousands of them ahead of
+  -- new assets.
+  INSERT INTO backfill_jobs (asset_id, kind, want_from, priority)
+  SELECT i.asset_id, $2, w.day, CASE WHEN $2 = 'refresh' THEN 1 ELSE 0 END
+  FROM input i, wanted w
   WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.asset_id = i.asset_id)
     AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.asset_id = i.asset_id)
   ON CONFLICT (asset_id, kind) WHERE )sql" LIVE_STATES R"sql( DO NOTHING
@@ -118,7 +123,8 @@ SELECT a.id, coalesce(a.symbol, ''), p.rows,
                         'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '') AS last_update,
        coalesce(t.tracking_users, -1), coalesce(n.source, ''),
        coalesce(j.kind, ''), coalesce(j.state, ''), coalesce(j.attempts, 0),
-       coalesce(j.last_error, '')
+       coalesce(j.last_error, ''),
+       lower(coalesce(a.asset_type, '')) NOT IN ('cash', 'custom')
 FROM ids JOIN assets a ON a.id = ids.asset_id
 LEFT JOIN tracked_assets t ON t.asset_id = a.id
 LEFT JOIN LATERAL (
@@ -223,6 +229,19 @@ std::vector<asset_ref> tracked_assets(pqxx::connection_base& conn) {
              " WHERE t.tracking_users > 0 ORDER BY a.symbol, a.id"));
 }
 
+std::vector<asset_ref> refreshable_assets(pqxx::connection_base& conn) {
+  pqxx::read_transaction txn{conn};
+  return read_refs(txn.exec(R"sql(
+SELECT a.id, coalesce(a.symbol, '') FROM tracked_assets t
+JOIN assets a ON a.id = t.asset_id
+LEFT JOIN backfilld_asset_state s ON s.asset_id = t.asset_id
+WHERE t.tracking_users > 0 AND s.inactive_since IS NULL
+  AND lower(coalesce(a.asset_type, '')) NOT IN ('cash', 'custom')
+  AND EXISTS (SELECT 1 FROM asset_prices p WHERE p.asset_id = t.asset_id)
+ORDER BY a.symbol, a.id
+)sql"));
+}
+
 std::vector<queued_job> queue_now(pqxx::connection_base& conn,
                                   const std::vector<asset_id>& assets,
                                   job_kind kind, day_number want_from) {
@@ -286,6 +305,7 @@ status_report read_status(pqxx::connection_base& conn,
     a.job_state = row[9].as<std::string>();
     a.job_attempts = row[10].as<int32_t>();
     a.last_error = row[11].as<std::string>();
+    a.market_price = row[12].as<bool>();
     report.assets.push_back(std::move(a));
   }
   std::map<asset_id, asset_status*> by_id;

@@ -57,6 +57,11 @@ std::vector<asset_ref> asset_by_id(pqxx::connection_base& conn, asset_id id);
 /// Every asset someone holds (`tracked_assets.tracking_users > 0`).
 std::vector<asset_ref> tracked_assets(pqxx::connection_base& conn);
 
+/// What `backfilld refresh --all` refreshes, the scheduler's choice: tracked
+/// assets with a market price (not cash or custom) and prices already (the
+/// first backfill is the daemon's), not inactive (`backfilld retry` first).
+std::vector<asset_ref> refreshable_assets(pqxx::connection_base& conn);
+
 /// A job a one-shot command waits for.
 struct queued_job {
   job_id id = 0;
@@ -115,6 +120,14 @@ struct asset_status {
   std::string inactive_reason;
   /// Bars held back as outliers (`price_outliers`).
   int64_t held_back = 0;
+  /// Whether the provider has a price for it (not cash or custom).
+  bool market_price = true;
+
+  /// Whether its prices are kept current, and so can be stale: tracked,
+  /// active, with a market price (`stale_assets`' choice).
+  bool kept_current() const {
+    return tracking_users > 0 && inactive_since.empty() && market_price;
+  }
 };
 
 /// What `backfilld status` shows.

@@ -70,16 +70,25 @@ SELECT (SELECT count(*) FROM revived) + (SELECT count(*) FROM queued),
        (SELECT count(*) FROM candidates)
 )sql";
 
-// $2: whether this write brings the asset up to date.
+// $2: whether this write brings the asset up to date; then what it served
+// covered every hole before its newest day (a refresh asks from the earliest
+// one), so those are the provider's and need no further asking.
 const char* written_sql = R"sql(
 INSERT INTO backfilld_asset_state AS s (asset_id, exchange_timezone,
-                                        last_refresh_at)
-VALUES ($1, nullif($3, ''), CASE WHEN $2::bool THEN now() END)
+                                        last_refresh_at, holes_checked_through)
+VALUES ($1, nullif($3, ''), CASE WHEN $2::bool THEN now() END,
+        CASE WHEN $2::bool THEN (SELECT max(p.date) FROM asset_prices p
+                                 WHERE p.asset_id = $1) END)
 ON CONFLICT (asset_id) DO UPDATE
 SET exchange_timezone = coalesce(EXCLUDED.exchange_timezone,
                                  s.exchange_timezone),
     last_refresh_at = coalesce(EXCLUDED.last_refresh_at, s.last_refresh_at),
-    no_data_since = NULL, no_data_days = 0, last_error = NULL
+    holes_checked_through = coalesce(EXCLUDED.holes_checked_through,
+                                     s.holes_checked_through),
+    no_data_since = NULL, no_data_days = 0, last_error = NULL,
+    -- The symbol answers again (`backfilld refresh SYMBOL` of an inactive
+    -- asset): scheduled refreshes resume.
+    inactive_since = NULL, inactive_reason = NULL
 )sql";
 
 // $3: "no data"; $4: refresh.delisted-after. Days of "no data" count from
@@ -162,12 +171,17 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
   return result;
 }
 
-void note_written(pqxx::connection_base& conn, const backfill_job& job,
+void note_written(pqxx::transaction_base& txn, const backfill_job& job,
                   const std::string& exchange_timezone) {
-  pqxx::work txn{conn};
   txn.exec_params(written_sql, job.asset,
                   job.kind != job_kind::extend || job.rewrites_history(),
                   exchange_timezone);
+}
+
+void note_written(pqxx::connection_base& conn, const backfill_job& job,
+                  const std::string& exchange_timezone) {
+  pqxx::work txn{conn};
+  note_written(txn, job, exchange_timezone);
   txn.commit();
 }
 
@@ -194,6 +208,14 @@ std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
                                  const std::string& reason, bool no_data,
                                  int32_t delisted_after) {
   pqxx::work txn{conn};
+  auto note = note_refresh_failure(txn, job, reason, no_data, delisted_after);
+  txn.commit();
+  return note;
+}
+
+std::string note_refresh_failure(pqxx::transaction_base& txn, job_id job,
+                                 const std::string& reason, bool no_data,
+                                 int32_t delisted_after) {
   auto rows = txn.exec_params(failure_sql, job, reason, no_data);
   std::string note;
   if (!rows.empty() && !rows[0]["inactive"].as<bool>() &&
@@ -206,7 +228,6 @@ std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
              marked[0][0].as<std::string>() +
              "` revives it): " + marked[0][1].as<std::string>();
   }
-  txn.commit();
   return note;
 }
 

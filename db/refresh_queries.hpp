@@ -16,6 +16,7 @@
 
 namespace pqxx {
 class connection_base;
+class transaction_base;
 } // namespace pqxx
 
 namespace backfilld {
@@ -34,9 +35,18 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
                                 int32_t batch);
 
 /// A job's series was stored: records the exchange's zone, ends a run of
-/// "no data" answers and the last error, and, for a backfill or a refresh
-/// (not an extension, which only reaches back), the time of the refresh.
+/// "no data" answers, the last error and inactivity, and, for a backfill or a
+/// refresh
+/// (not an extension, which only reaches back), the time of the refresh and
+/// the newest stored day as `holes_checked_through`: holes before it were in
+/// what the provider served, and refreshes stop looking for them.
 void note_written(pqxx::connection_base& conn, const backfill_job& job,
+                  const std::string& exchange_timezone);
+
+/// `note_written` inside the caller's transaction: `store_series` runs it
+/// with the prices, so a rerun after a broken connection cannot find the
+/// prices stored and the state not.
+void note_written(pqxx::transaction_base& txn, const backfill_job& job,
                   const std::string& exchange_timezone);
 
 /// Whether a failure's reason is the provider saying it has nothing for the
@@ -50,6 +60,11 @@ bool says_no_data(const std::string& reason);
 /// success the asset becomes inactive. Returns a line for the log when it
 /// did, else empty.
 std::string note_refresh_failure(pqxx::connection_base& conn, job_id job,
+                                 const std::string& reason, bool no_data,
+                                 int32_t delisted_after);
+
+/// `note_refresh_failure` inside the caller's transaction (`fail_job`'s).
+std::string note_refresh_failure(pqxx::transaction_base& txn, job_id job,
                                  const std::string& reason, bool no_data,
                                  int32_t delisted_after);
 

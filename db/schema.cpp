@@ -249,6 +249,14 @@ CREATE TABLE IF NOT EXISTS price_outliers (
   PRIMARY KEY (asset_id, date)
 );
 )sql"},
+  {6, "holes checked once", R"sql(
+-- The newest stored day when a write last brought the asset up to date: a
+-- hole before it was in what the provider served and stays (a holiday the
+-- calendar does not know, a suspension), so refreshes look for holes only
+-- after it.
+ALTER TABLE backfilld_asset_state
+  ADD COLUMN IF NOT EXISTS holes_checked_through date;
+)sql"},
 };
 
 /// Our index on transactions (asset_id), built only when the tracker has

@@ -115,6 +115,16 @@ int64_t next_after_close(std::string_view zone, int64_t now,
   return 0;
 }
 
+int64_t last_after_close(std::string_view zone, int64_t now,
+                         std::chrono::seconds after_close) {
+  // A week back holds at least one weekday's run; walk forward to `now`.
+  int64_t last = 0;
+  for (auto due = next_after_close(zone, now - 8 * 86'400, after_close);
+       due != 0 && due <= now; due = next_after_close(zone, due, after_close))
+    last = due;
+  return last;
+}
+
 int64_t next_interval(int64_t now, std::chrono::seconds interval) {
   if (interval.count() <= 0)
     return 0;

@@ -27,6 +27,13 @@ std::optional<int32_t> regular_close(std::string_view zone, day_number day);
 int64_t next_after_close(std::string_view zone, int64_t now,
                          std::chrono::seconds after_close);
 
+/// The latest instant (Unix seconds) at or before `now` at which a zone's
+/// daily refresh was due (`next_after_close`'s counterpart): an asset of the
+/// zone refreshed after it has the last final bar, whatever the interval
+/// says. 0 when the zone has no close or is unknown.
+int64_t last_after_close(std::string_view zone, int64_t now,
+                         std::chrono::seconds after_close);
+
 /// The next interval run after one at `now`; 0 when the interval is off.
 int64_t next_interval(int64_t now, std::chrono::seconds interval);
 

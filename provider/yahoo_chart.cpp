@@ -276,7 +276,7 @@ chart_window window_for(const backfill_job& job, std::string_view range,
   }
   if (job.kind == job_kind::refresh && job.last_price != no_day) {
     auto from = job.rewrites_history() && job.first_price != no_day
-                  ? job.first_price
+                  ? job.first_price - margin_days
                   : weekdays_before(job.last_price, std::max(overlap, 0));
     if (job.want_from != no_day)
       from = std::min(from, job.want_from);

@@ -73,6 +73,26 @@ struct fixture : db_fixture {
 
 CAF_TEST_FIXTURE_SCOPE(event_queries_tests, fixture)
 
+CAF_TEST(a stored series is noted in the refresh state in its transaction) {
+  // A rerun after a broken connection stores nothing new: only the first,
+  // committed with the prices, may tell when the asset was refreshed.
+  auto s = series(5);
+  s.exchange_timezone = "America/New_York";
+  CAF_CHECK(!store_series(*conn, job(job_kind::refresh), s).basis_changed());
+  auto row = exec("SELECT exchange_timezone, last_refresh_at IS NOT NULL"
+                  " FROM backfilld_asset_state WHERE asset_id = 12");
+  CAF_REQUIRE_EQUAL(row.size(), 1u);
+  CAF_CHECK_EQUAL(row[0][0].as<std::string>(), "America/New_York");
+  CAF_CHECK(row[0][1].as<bool>());
+  // An answer on another basis writes nothing, the state neither.
+  exec("DELETE FROM backfilld_asset_state");
+  auto split_later = series(5, 100, 19'010);
+  split_later.events = {split(19'012, 10, 1)};
+  CAF_CHECK(
+    store_series(*conn, job(job_kind::refresh), split_later).basis_changed());
+  CAF_CHECK_EQUAL(count("backfilld_asset_state"), 0);
+}
+
 CAF_TEST(events are stored with the prices and upserted) {
   auto s = series(10);
   s.events = {split(19'003, 10, 1), dividend(19'005, 0.24)};
@@ -132,6 +152,16 @@ CAF_TEST(a new split over older stored history asks for a rewrite) {
   CAF_CHECK_EQUAL(count("asset_events"), 1);
   // Once it is on record, the next refresh is a plain write.
   CAF_CHECK(!store_series(*conn, job(), recent).basis_changed());
+  // A refresh's rewrite, asked from a margin before the first stored day,
+  // stores from that day on: the history does not grow backwards.
+  auto refresh_rewrite = job(job_kind::refresh);
+  refresh_rewrite.rewrite_reason = "a new split";
+  refresh_rewrite.first_price = 19'000;
+  CAF_CHECK(!store_series(*conn, refresh_rewrite, series(30, 100.0, 18'993))
+               .basis_changed());
+  CAF_CHECK_EQUAL(scalar<int>("SELECT min(date) - DATE '1970-01-01'"
+                              " FROM asset_prices"),
+                  19'000);
 }
 
 CAF_TEST(a split the stored history already reflects needs no rewrite) {
@@ -142,6 +172,42 @@ CAF_TEST(a split the stored history already reflects needs no rewrite) {
   auto summary = store_series(*conn, job(), recent);
   CAF_CHECK(!summary.basis_changed());
   CAF_CHECK_EQUAL(count("asset_events"), 1);
+}
+
+CAF_TEST(a new dividend over older stored history asks for a rewrite) {
+  // Most quarterly dividends move adj_close by less than basis_tolerance:
+  // without the event the overlap gets the new factor, older days keep the
+  // old one, and adj_close steps where the refresh window starts.
+  store_series(*conn, job(), series(20, 1000));
+  auto recent = series(5, 1016.0, 19'016);
+  recent.events = {dividend(19'018, 0.24)};
+  auto summary = store_series(*conn, job(job_kind::refresh), recent);
+  CAF_CHECK_EQUAL(summary.disagreement, "a new dividend of 0.24 on 2022-01-26");
+  CAF_CHECK_EQUAL(count("asset_events"), 0);
+  auto rewrite = job(job_kind::refresh);
+  rewrite.rewrite_reason = summary.disagreement;
+  auto whole = series(21, 1000.0);
+  whole.events = recent.events;
+  CAF_CHECK(!store_series(*conn, rewrite, whole).basis_changed());
+  CAF_CHECK_EQUAL(count("asset_events"), 1);
+  // On record now: the next refresh is a plain write.
+  CAF_CHECK(
+    !store_series(*conn, job(job_kind::refresh), recent).basis_changed());
+}
+
+CAF_TEST(a dividend decided by pure rules) {
+  auto recent = series(5, 100.0, 19'016);
+  recent.events = {dividend(19'018, 0.24)};
+  CAF_CHECK(new_dividend(recent, {}, no_day).empty());
+  // The series covers every stored day: it rewrites them all.
+  CAF_CHECK(new_dividend(recent, {}, 19'016).empty());
+  CAF_CHECK(new_dividend(recent, {19'018}, 19'000).empty());
+  CAF_CHECK_EQUAL(new_dividend(recent, {}, 19'000),
+                  "a new dividend of 0.24 on 2022-01-26");
+  // Before the stored history (an extension's): nothing stored before it.
+  auto older = series(10, 100.0, 18'990);
+  older.events = {dividend(18'995, 0.5)};
+  CAF_CHECK(new_dividend(older, {}, 19'000).empty());
 }
 
 CAF_TEST(a split decided by pure rules) {

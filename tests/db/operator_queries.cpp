@@ -46,6 +46,45 @@ CAF_TEST(a one shot job reuses the live job or revives the row) {
                   "pending0-truefalse");
 }
 
+CAF_TEST(a one shot refresh waits behind backfills like a scheduled one) {
+  // An interrupted `refresh --all` must not leave thousands of refreshes
+  // ahead of a new asset's first backfill.
+  queue_now(*conn, {12}, job_kind::refresh, no_day);
+  queue_now(*conn, {13}, job_kind::backfill, no_day);
+  CAF_CHECK_EQUAL(
+    scalar<std::string>("SELECT string_agg(kind || priority, ',' ORDER BY kind)"
+                        " FROM backfill_jobs"),
+    "backfill0,refresh1");
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].asset, 13);
+  // Revived, a refresh row keeps its place too.
+  exec("UPDATE backfill_jobs SET state = 'done', priority = 0");
+  queue_now(*conn, {12}, job_kind::refresh, no_day);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT priority FROM backfill_jobs"
+                              " WHERE kind = 'refresh'"),
+                  1);
+}
+
+CAF_TEST(refresh all takes what the scheduler would) {
+  // AMD: tracked with prices; BTC: inactive; EUR: cash; AAPL: untracked;
+  // 16: tracked, waiting for its first backfill.
+  exec(R"sql(
+    INSERT INTO assets (id, symbol, asset_type) VALUES (16, 'NEW', 'stock');
+    INSERT INTO asset_prices (asset_id, date, close) VALUES
+      (12, current_date - 1, 50), (13, current_date - 1, 40000),
+      (14, current_date - 1, 1);
+    INSERT INTO tracked_assets (asset_id, tracking_users) VALUES
+      (12, 1), (13, 1), (14, 1), (15, 0), (16, 1);
+    INSERT INTO backfilld_asset_state (asset_id, inactive_since)
+      VALUES (13, now());
+  )sql");
+  auto refs = refreshable_assets(*conn);
+  CAF_REQUIRE_EQUAL(refs.size(), 1u);
+  CAF_CHECK_EQUAL(refs[0].symbol, "AMD");
+  CAF_CHECK_EQUAL(tracked_assets(*conn).size(), 4u);
+}
+
 CAF_TEST(a one shot claim takes only its own jobs) {
   auto mine = queue_now(*conn, {13}, job_kind::backfill, no_day);
   queue_now(*conn, {12}, job_kind::backfill, no_day);

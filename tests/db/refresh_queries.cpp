@@ -172,6 +172,35 @@ CAF_TEST(a claimed refresh carries its last stored day and earliest hole) {
   CAF_CHECK_EQUAL(jobs[0].want_from, before);
 }
 
+CAF_TEST(a hole a refresh covered is not asked for again) {
+  // A week the provider has nothing for (a suspension, Golden Week).
+  exec("DELETE FROM asset_prices WHERE asset_id = 12"
+       " AND date BETWEEN current_date - 30 AND current_date - 22");
+  run("America/New_York", 0, 1);
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_REQUIRE_NOT_EQUAL(jobs[0].want_from, no_day);
+  // The refresh asked from the hole on and stored what came: the hole
+  // stays, and so does every later refresh's answer.
+  note_written(*conn, jobs[0], "America/New_York");
+  CAF_CHECK(finish_job(*conn, jobs[0].id, me));
+  CAF_CHECK_EQUAL(run("America/New_York", 0, 1).queued, 1);
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_EQUAL(jobs[0].want_from, no_day);
+  // A hole after that day is looked for as before.
+  exec("DELETE FROM asset_prices WHERE asset_id = 12 AND date IN (SELECT date"
+       " FROM asset_prices WHERE asset_id = 12 ORDER BY date DESC LIMIT 6)"
+       " AND date < (SELECT max(date) FROM asset_prices WHERE asset_id = 12)");
+  exec("UPDATE backfilld_asset_state SET holes_checked_through ="
+       " holes_checked_through - 10 WHERE asset_id = 12");
+  CAF_CHECK(finish_job(*conn, jobs[0].id, me));
+  run("America/New_York", 0, 1);
+  jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  CAF_CHECK_NOT_EQUAL(jobs[0].want_from, no_day);
+}
+
 CAF_TEST(a refresh stores new days and counts only rows that changed) {
   auto [last, before] = newest_two();
   price_series s;
@@ -242,12 +271,39 @@ CAF_TEST(days of no data make an asset inactive and retry revives it) {
   CAF_CHECK_EQUAL(run("UTC").queued, 1);
 }
 
+CAF_TEST(a failed refresh is counted in the transaction of its verdict) {
+  // A rerun after a broken connection finds the lease gone: the verdict is
+  // its only chance to count the day.
+  run("UTC");
+  auto jobs = claim(1, me);
+  CAF_REQUIRE_EQUAL(jobs.size(), 1u);
+  auto once = me;
+  once.delisted_after = 1;
+  std::string inactive;
+  CAF_CHECK(fail_job(*conn,
+                     job_verdict{jobs[0].id, verdict_action::give_up, 0, false,
+                                 "symbol_not_found: No data found"},
+                     once, &inactive));
+  CAF_CHECK_EQUAL(inactive.find("BTC is marked inactive"), 0u);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT no_data_days FROM backfilld_asset_state"
+                              " WHERE asset_id = 13 AND inactive_since IS NOT"
+                              " NULL"),
+                  1);
+}
+
 CAF_TEST(a success ends a run of no data and records the zone) {
   run("UTC");
   auto jobs = claim(1, me);
   CAF_REQUIRE_EQUAL(jobs.size(), 1u);
-  note_refresh_failure(*conn, jobs[0].id, "no_data: nothing", true, 10);
+  note_refresh_failure(*conn, jobs[0].id, "no_data: nothing", true, 1);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_asset_state"
+                              " WHERE inactive_since IS NOT NULL"),
+                  1);
   note_written(*conn, jobs[0], "Etc/UTC");
+  // It answers again (an operator's refresh): scheduled refreshes resume.
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_asset_state"
+                              " WHERE inactive_since IS NOT NULL"),
+                  0);
   auto row = exec("SELECT exchange_timezone, no_data_days, no_data_since IS "
                   "NULL, last_refresh_at IS NOT NULL, last_error IS NULL"
                   " FROM backfilld_asset_state WHERE asset_id = 13")[0];

@@ -43,9 +43,21 @@ class Events(PipelineTest):
             " AND date = %s", (before,))
         self.assertAlmostEqual(close, instrument("EVNT").bar(before).close / 4,
                                delta=0.006)
-        # A replay changes nothing and doubles nothing.
-        self.assertEqual(len(self.db.events(1)), 2)
         self.stop_daemon(daemon)
+        # A replay (the whole history fetched again) changes nothing and
+        # doubles nothing.
+        stored = self.db.events(1)
+        fetched = self.db.rows("SELECT kind, fetched_at FROM asset_events"
+                               " ORDER BY kind")
+        code, out = self.run_cli("backfill",
+                                 f"--yahoo.base-url={self.yahoo.base_url}",
+                                 "EVNT")
+        self.assertEqual(code, 0, out)
+        self.assertIn("Backfilled EVNT", out)
+        self.assertEqual(self.db.events(1), stored)
+        # Unchanged values are not rewritten: fetched_at stays.
+        self.assertEqual(self.db.rows("SELECT kind, fetched_at FROM"
+                                      " asset_events ORDER BY kind"), fetched)
 
     def test_a_new_split_rewrites_the_stored_history_on_its_basis(self):
         daemon = self.start_daemon()
@@ -107,6 +119,10 @@ class BadPrints(PipelineTest):
         daemon.wait_for(rf"Held back the {day} close of SPIK as a bad print"
                         r" \(spike\): close 0\.24 between")
         daemon.wait_for(r"outliers_held=1\b")
+        # What the fake served shows in status.
+        code, out = self.run_cli("status", "SPIK")
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"(?m)^SPIK .*held back 1")
         self.stop_daemon(daemon)
 
     def test_a_day_in_pounds_on_a_pence_quote_is_held_back(self):

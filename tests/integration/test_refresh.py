@@ -52,6 +52,15 @@ class Refresh(PipelineTest):
         wait_until(lambda: self.db.tracking(asset), what="tracked")
         return self.dates(asset)
 
+    def aged(self, value=True):
+        """Moves every asset's last refresh a week back, as if an exchange
+        closed since (the daemon skips assets refreshed after their zone's
+        last close, and the fake's days move faster than the daemon's clock);
+        returns `value`, for use inside a wait_until predicate."""
+        self.db.execute("UPDATE backfilld_asset_state"
+                        " SET last_refresh_at = now() - interval '8 days'")
+        return value
+
     def refreshes_of(self, symbol):
         return [r for r in self.yahoo.requests(symbol)
                 if "range" not in r["query"]]
@@ -63,8 +72,8 @@ class Refresh(PipelineTest):
         stamp = self.db.tracking(12)[1]
         # Refreshes that find nothing new store nothing and leave
         # last_price_update where it was.
-        wait_until(lambda: len(self.refreshes_of("AMD")) >= 2, timeout=30,
-                   what="two refreshes")
+        wait_until(lambda: self.aged(len(self.refreshes_of("AMD")) >= 2),
+                   timeout=30, what="two refreshes")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="done")
         self.assertEqual(self.dates(12), before)
         self.assertEqual(self.db.tracking(12)[1], stamp)
@@ -72,8 +81,8 @@ class Refresh(PipelineTest):
         seen = len(self.refreshes_of("AMD"))
         self.yahoo.set_now(evening(self.d3))
         new = {self.d3, weekdays_before(self.d3, 1), weekdays_before(self.d3, 2)}
-        wait_until(lambda: self.dates(12) == before | new, timeout=30,
-                   what="the three new days")
+        wait_until(lambda: self.aged(self.dates(12) == before | new),
+                   timeout=30, what="the three new days")
         wait_until(lambda: self.db.tracking(12)[1] != stamp,
                    what="last_price_update moved")
         # Every refresh asked only from the last stored day minus the
@@ -104,8 +113,8 @@ class Refresh(PipelineTest):
         before = self.backfill(daemon, 12, "AMD")
         yesterday = weekdays_before(self.d3, 1)
         self.assertEqual(max(before), yesterday)
-        wait_until(lambda: len(self.refreshes_of("AMD")) >= 2, timeout=30,
-                   what="two refreshes during the session")
+        wait_until(lambda: self.aged(len(self.refreshes_of("AMD")) >= 2),
+                   timeout=30, what="two refreshes during the session")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="done")
         self.assertEqual(self.dates(12), before)
         self.stop_daemon(daemon)
@@ -120,8 +129,8 @@ class Refresh(PipelineTest):
         self.yahoo.set_now(after)
         daemon = self.start_daemon(*REFRESH,
                                    env={"BACKFILLD_TEST_NOW": str(after)})
-        wait_until(lambda: self.dates(12) == before | {self.d3}, timeout=30,
-                   what="today's bar")
+        wait_until(lambda: self.aged(self.dates(12) == before | {self.d3}),
+                   timeout=30, what="today's bar")
         wait_until(lambda: self.db.scalar(
             "SELECT close FROM asset_prices WHERE asset_id = 12 AND date = %s",
             (yesterday,)) == served, what="yesterday corrected")
@@ -140,9 +149,12 @@ class Refresh(PipelineTest):
             "DELETE FROM asset_prices WHERE asset_id = 12 AND date = ANY(%s)",
             (list(hole),))
         # The daemon was down: a refresh is due at start, and it fills the
-        # hole from the last stored day before it.
+        # hole from the last stored day before it. (A hole before the day a
+        # write checked through is the provider's and not asked for again:
+        # this one appeared as if after it.)
         self.db.execute("UPDATE backfilld_asset_state"
-                        " SET last_refresh_at = now() - interval '2 hours'")
+                        " SET last_refresh_at = now() - interval '2 hours',"
+                        " holes_checked_through = NULL")
         daemon = self.start_daemon("--refresh.interval=1h")
         wait_until(lambda: self.dates(12) == before, timeout=30,
                    what="the hole filled")
@@ -172,7 +184,64 @@ class Refresh(PipelineTest):
         # Once: the refresh, then its rewrite from the first stored day.
         refreshes = self.refreshes_of("AMD")
         self.assertEqual(len(refreshes), 2)
-        self.assertEqual(period_day(refreshes[1], "period1"), min(before))
+        self.assertEqual(period_day(refreshes[1], "period1"),
+                         min(before) - dt.timedelta(days=7))
+        self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
+        self.stop_daemon(daemon)
+
+    def test_a_split_announced_by_a_refresh_rewrites_the_history(self):
+        daemon = self.start_daemon(*REFRESH)
+        before = self.backfill(daemon, 12, "AMD")
+        served = dict(self.db.rows(
+            "SELECT date, close::float8 FROM asset_prices WHERE asset_id = 12"))
+        # Two trading days later, a 4:1 split yesterday: the refresh's answer
+        # announces it and serves every earlier day divided by four.
+        split = weekdays_before(self.d3, 1)
+        self.yahoo.set_symbol("AMD", events=[{"date": split.isoformat(),
+                                              "split": "4:1"}])
+        self.yahoo.set_now(evening(self.d3))
+        wait_until(lambda: self.aged(
+            "Rewrote the history of AMD: the provider's adjustment changed"
+            in daemon.output()), timeout=30, what="the rewrite")
+        wait_until(lambda: self.db.events(12) == [
+            (split, "split", None, 4.0, 1.0, "yahoo")], what="the split")
+        rows = dict(self.db.rows(
+            "SELECT date, close::float8 FROM asset_prices WHERE asset_id = 12"))
+        self.assertEqual(set(rows), before | {
+            self.d3, split, weekdays_before(self.d3, 2)})
+        for day, close in served.items():
+            self.assertAlmostEqual(rows[day], close / 4, delta=0.006,
+                                   msg=str(day))
+        # Once, from the first stored day.
+        self.assertIn(min(before) - dt.timedelta(days=7),
+                      [period_day(r, "period1")
+                       for r in self.refreshes_of("AMD")])
+        self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
+        self.assertEqual(self.db.duplicate_prices(), 0)
+        self.stop_daemon(daemon)
+
+    def test_a_dividend_announced_by_a_refresh_rewrites_the_history(self):
+        # adj_close moves by less than the basis check notices: only the
+        # event tells that every older day has a new factor.
+        daemon = self.start_daemon(*REFRESH)
+        before = self.backfill(daemon, 12, "AMD")
+        dividend = weekdays_before(self.d3, 1)
+        self.yahoo.set_symbol("AMD", events=[{"date": dividend.isoformat(),
+                                              "dividend": 0.24}])
+        self.yahoo.set_now(evening(self.d3))
+        wait_until(lambda: self.aged(
+            "Rewrote the history of AMD: the provider's adjustment changed"
+            " (a new dividend of 0.24 on " + dividend.isoformat()
+            in daemon.output()), timeout=30, what="the rewrite")
+        wait_until(lambda: self.db.events(12) == [
+            (dividend, "dividend", 0.24, None, None, "yahoo")],
+            what="the dividend")
+        # The whole history was asked for again, and stored from its first
+        # day on.
+        self.assertIn(min(before) - dt.timedelta(days=7),
+                      [period_day(r, "period1")
+                       for r in self.refreshes_of("AMD")])
+        self.assertEqual(min(self.dates(12)), min(before))
         self.assertEqual(daemon.count(r"Rewrote the history of AMD"), 1)
         self.stop_daemon(daemon)
 
@@ -202,17 +271,25 @@ class Refresh(PipelineTest):
         self.backfill(daemon, 13, "MSFT")
         history = self.db.price_count(12)
         self.yahoo.set_symbol("AMD", status="unknown")
-        daemon.wait_for(r"AMD is marked inactive", timeout=30)
+        wait_until(lambda: self.aged("AMD is marked inactive"
+                                     in daemon.output()),
+                   timeout=30, what="AMD inactive")
         state = self.db.rows(
             "SELECT inactive_since IS NOT NULL, inactive_reason, last_error"
             " FROM backfilld_asset_state WHERE asset_id = 12")[0]
         self.assertTrue(state[0])
         self.assertIn("no data for 1 days", state[1])
         self.assertIn("symbol_not_found", state[2])
+        # Catch-up never revives a refresh: the log says what does.
+        self.assertRegex(daemon.output(),
+                         r"Refresh of AMD \(asset 12\) failed: .*; the next"
+                         r" scheduled refresh tries again")
+        self.assertNotRegex(daemon.output(), r"Backfill of AMD .*catch-up")
         asked = len(self.yahoo.requests("AMD"))
         msft = len(self.yahoo.requests("MSFT"))
-        wait_until(lambda: len(self.yahoo.requests("MSFT")) >= msft + 3,
-                   timeout=30, what="MSFT refreshed on")
+        wait_until(lambda: self.aged(
+            len(self.yahoo.requests("MSFT")) >= msft + 3),
+            timeout=30, what="MSFT refreshed on")
         self.assertEqual(len(self.yahoo.requests("AMD")), asked)
         # The history is kept; `backfilld retry` revives the asset.
         self.assertEqual(self.db.price_count(12), history)
@@ -220,9 +297,36 @@ class Refresh(PipelineTest):
         code, out = self.run_cli("retry", "AMD")
         self.assertEqual(code, 0, out)
         self.assertIn("Reactivated AMD", out)
-        wait_until(lambda: len(self.yahoo.requests("AMD")) > asked,
+        wait_until(lambda: self.aged(len(self.yahoo.requests("AMD")) > asked),
                    timeout=30, what="AMD requested again")
         wait_until(lambda: self.db.job_done(12, "refresh"), what="refreshed")
+        self.stop_daemon(daemon)
+
+    def test_a_symbol_is_inactive_only_after_the_configured_days(self):
+        daemon = self.start_daemon(*REFRESH, "--refresh.delisted-after=2")
+        self.backfill(daemon, 12, "AMD")
+        self.yahoo.set_symbol("AMD", status="unknown")
+        # One day of "no data": counted, still active and still asked.
+        wait_until(lambda: self.aged(self.db.scalar(
+            "SELECT no_data_days FROM backfilld_asset_state"
+            " WHERE asset_id = 12") == 1), timeout=30, what="a day counted")
+        asked = len(self.yahoo.requests("AMD"))
+        wait_until(lambda: self.aged(len(self.yahoo.requests("AMD")) > asked),
+                   timeout=30, what="AMD asked again")
+        self.assertIsNone(self.db.scalar(
+            "SELECT inactive_since FROM backfilld_asset_state"
+            " WHERE asset_id = 12"))
+        self.assertNotIn("AMD is marked inactive", daemon.output())
+        # The run of "no data" began yesterday: today is its second day.
+        self.db.execute("UPDATE backfilld_asset_state"
+                        " SET no_data_since = current_date - 1"
+                        " WHERE asset_id = 12")
+        wait_until(lambda: self.aged("AMD is marked inactive"
+                                     in daemon.output()),
+                   timeout=30, what="AMD inactive")
+        self.assertIn("no data for 2 days", self.db.scalar(
+            "SELECT inactive_reason FROM backfilld_asset_state"
+            " WHERE asset_id = 12"))
         self.stop_daemon(daemon)
 
 

@@ -3,6 +3,7 @@ pipeline runs, a database that refuses us, a mistyped provider URL, the
 summary line of a daemon with nothing to do, and a role with only the grants
 the README lists (issue 12)."""
 
+import datetime as dt
 import re
 import signal
 import socket
@@ -204,6 +205,7 @@ class LeastPrivilege(PipelineTest):
             GRANT SELECT ON assets, transactions, backfilld_schema TO {role};
             GRANT SELECT, INSERT, UPDATE ON asset_prices, tracked_assets,
               asset_events TO {role};
+            GRANT DELETE ON asset_prices TO {role};
             GRANT SELECT, INSERT, DELETE ON price_outliers TO {role};
             GRANT ALL ON backfill_jobs, backfilld_asset_state TO {role};
             GRANT USAGE ON SEQUENCE backfill_jobs_id_seq TO {role};
@@ -211,6 +213,13 @@ class LeastPrivilege(PipelineTest):
         self.db.add_asset(12, "AMD")
         self.db.add_asset(13, "NOSUCH")
         self.yahoo.set_symbol("NOSUCH", status="unknown")
+        # A bad print held back deletes from asset_prices (a stored copy of
+        # it, whether or not there is one).
+        spike = (dt.date.today() - dt.timedelta(days=30))
+        while spike.weekday() >= 5:
+            spike -= dt.timedelta(days=1)
+        self.yahoo.set_symbol("AMD", spikes=[{"date": spike.isoformat(),
+                                              "close": 0.24}])
         daemon = Daemon(with_user(self.db.url, role), self.yahoo.base_url)
         self.daemons.append(daemon)
         daemon.wait_listening()
@@ -219,6 +228,8 @@ class LeastPrivilege(PipelineTest):
         self.backfilled_records(daemon, "AMD")
         wait_until(lambda: self.db.tracking(12), what="tracked_assets row")
         wait_until(lambda: self.db.job_failed(13), what="NOSUCH failed")
+        self.assertEqual([o[:3] for o in self.db.outliers(12)],
+                         [(spike, 0.24, "spike")])
         self.assertNotRegex(daemon.output(), r"permission denied")
         self.assertEqual(daemon.stop(), 0)
         self.assertEqual(self.db.scalar(

@@ -39,6 +39,24 @@ CAF_TEST(the interval counts from the last run and zero turns it off) {
   CAF_CHECK_EQUAL(next_interval(1'000, 0s), 0);
 }
 
+CAF_TEST(the last after close run is the one before now) {
+  // Saturday 2024-03-09 12:00 UTC: New York's last was Friday 21:30 UTC,
+  // London's Friday 17:00 UTC; UTC has none.
+  auto saturday = utc(2024, 3, 9, 12, 0);
+  CAF_CHECK_EQUAL(last_after_close("America/New_York", saturday, 30min),
+                  utc(2024, 3, 8, 21, 30));
+  CAF_CHECK_EQUAL(last_after_close("Europe/London", saturday, 30min),
+                  utc(2024, 3, 8, 17, 0));
+  CAF_CHECK_EQUAL(last_after_close("UTC", saturday, 30min), 0);
+  // Exactly at a run: that one. Monday morning: still Friday's.
+  CAF_CHECK_EQUAL(
+    last_after_close("Europe/London", utc(2024, 3, 8, 17, 0), 30min),
+    utc(2024, 3, 8, 17, 0));
+  CAF_CHECK_EQUAL(
+    last_after_close("America/New_York", utc(2024, 3, 11, 9, 0), 30min),
+    utc(2024, 3, 8, 21, 30));
+}
+
 CAF_TEST(closes by zone with a default and none for utc) {
   auto today = day_of(2026, 12, 1);
   CAF_CHECK_EQUAL(regular_close("America/New_York", today), 16 * 60);
@@ -106,10 +124,12 @@ CAF_TEST(a refresh asks from the overlap or the earliest hole up to now) {
   job.want_from = day_of(2024, 2, 1);
   w = window_for(job, "1y", now, 5);
   CAF_CHECK_EQUAL(iso_date(utc_day(w.period1)), "2024-02-01");
-  // A rewrite asks for the whole stored history.
+  // A rewrite asks for the whole stored history, with the margin an
+  // extension has: Sydney's bars are stamped on the previous UTC day, so
+  // from the first stored day's 00:00 UTC its bar would be missing.
   job.rewrite_reason = "close of 2024-03-11: stored 200, served 100";
   w = window_for(job, "1y", now, 5);
-  CAF_CHECK_EQUAL(iso_date(utc_day(w.period1)), "2023-03-13");
+  CAF_CHECK_EQUAL(iso_date(utc_day(w.period1)), "2023-03-06");
   CAF_CHECK_EQUAL(w.period2, now);
   // An extension's rewrite (moved here from the fetcher) asks up to today.
   backfill_job extension;

@@ -75,6 +75,37 @@ CAF_TEST(the table cuts long errors and symbols and flags stale assets) {
   }
 }
 
+CAF_TEST(only assets kept current are flagged stale) {
+  // Three weeks old: stale only while someone holds it, it is active and
+  // the provider has a price for it.
+  auto old = amd();
+  old.last_day = 20'007 - 21;
+  auto sold = old;
+  sold.symbol = "SOLD";
+  sold.tracking_users = 0;
+  auto inactive = old;
+  inactive.symbol = "GONE";
+  inactive.inactive_since = "2024-10-01";
+  auto cash = old;
+  cash.symbol = "EUR";
+  cash.market_price = false;
+  for (const auto& a : {sold, inactive, cash}) {
+    status_report report;
+    report.assets.push_back(a);
+    auto doc_text = status_json(report, at_friday_noon());
+    rapidjson::Document doc;
+    doc.Parse(doc_text.c_str());
+    CAF_REQUIRE(!doc.HasParseError());
+    CAF_CHECK(!doc["assets"][0]["stale"].GetBool());
+    CAF_CHECK(status_table(report, at_friday_noon()).find("stale") ==
+              std::string::npos);
+  }
+  status_report report;
+  report.assets.push_back(old);
+  CAF_CHECK(status_table(report, at_friday_noon()).find("stale") !=
+            std::string::npos);
+}
+
 CAF_TEST(one asset shows its whole error and why it is inactive) {
   status_report report;
   auto a = amd();

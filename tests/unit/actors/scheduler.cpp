@@ -29,14 +29,22 @@ struct schedule_log {
   int failures_left = 0;
   /// Batches answered in the current run.
   int answered = 0;
+  /// Zones requests left unanswered (a database that hangs).
+  bool hang_zones = false;
+  std::vector<caf::typed_response_promise<std::set<std::string>>> hung;
 };
 
 schedule_store_actor::behavior_type
-fake_schedule_store(schedule_store_actor::pointer,
+fake_schedule_store(schedule_store_actor::pointer self,
                     std::shared_ptr<schedule_log> log) {
   return {
-    [=](atom::zones) {
+    [=](atom::zones) -> caf::result<std::set<std::string>> {
       ++log->zone_reads;
+      if (log->hang_zones) {
+        log->hung.push_back(
+          self->make_response_promise<std::set<std::string>>());
+        return log->hung.back();
+      }
       return log->zones;
     },
     [=](atom::refresh, const std::string& zone, asset_id after,
@@ -159,6 +167,53 @@ CAF_TEST(each zone is refreshed after its own close) {
   CAF_CHECK_EQUAL(store_book->requests.size(), 3u);
   wait(20h);
   CAF_CHECK_EQUAL(store_book->requests.back().zone, "Europe/London");
+}
+
+CAF_TEST(an interval run skips what was refreshed since its zone closed) {
+  // Three zones: two exchanges and crypto, which trades around the clock.
+  store_book->zones = {"America/New_York", "Europe/London", "UTC"};
+  launch();
+  // London's after-close run at 17:00 UTC, then the interval at 18:00, zone
+  // by zone.
+  wait(5h);
+  wait(1h);
+  CAF_CHECK_EQUAL(
+    zones_asked(),
+    zones({"*", "Europe/London", "America/New_York", "Europe/London", "UTC"}));
+  auto fresher = [&](size_t i) {
+    return store_book->requests[i].fresher_than;
+  };
+  // New York last closed Thursday 21:30 UTC (20h30 before the run): what was
+  // refreshed since has Thursday's final bar, and Friday's is not final.
+  CAF_CHECK_EQUAL(fresher(2), caf::timespan{20h + 30min});
+  // London closed an hour ago; half an interval is the longer.
+  CAF_CHECK_EQUAL(fresher(3), caf::timespan{3h});
+  CAF_CHECK_EQUAL(fresher(4), caf::timespan{3h});
+  // New York's close at 21:30, Saturday's first interval run at 00:00.
+  wait(3h + 30min);
+  wait(2h + 30min);
+  CAF_CHECK_EQUAL(store_book->requests.size(), 9u);
+  // Saturday 06:00 UTC: nothing changed since Friday's closes.
+  wait(6h);
+  CAF_REQUIRE_EQUAL(store_book->requests.size(), 12u);
+  CAF_CHECK_EQUAL(store_book->requests[9].zone, "America/New_York");
+  CAF_CHECK_EQUAL(fresher(9), caf::timespan{8h + 30min});
+  CAF_CHECK_EQUAL(fresher(10), caf::timespan{13h});
+  CAF_CHECK_EQUAL(fresher(11), caf::timespan{3h});
+}
+
+CAF_TEST(one zones request at a time while the store does not answer) {
+  store_book->hang_zones = true;
+  settings.poll_interval = 2s;
+  settings.store_timeout = 120s;
+  launch();
+  for (int i = 0; i < 30; ++i)
+    wait(2s);
+  CAF_CHECK_EQUAL(store_book->zone_reads, 1);
+  // Timed out: the next tick asks again.
+  wait(62s);
+  wait(2s);
+  CAF_CHECK_EQUAL(store_book->zone_reads, 2);
 }
 
 CAF_TEST(a run the store could not take goes on at the next tick) {
