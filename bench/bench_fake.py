@@ -13,7 +13,8 @@ import urllib.parse
 
 import bench_support  # noqa: F401  (puts the fake providers on the path)
 from fake_yahoo import (CHART_PREFIX, JSON_TYPE, FakeYahoo, _normalize_symbol,
-                        apply_corporate_actions, chart_body, chart_result,
+                        apply_corporate_actions, apply_data_fault,
+                        chart_body, chart_result,
                         instrument, parse_chart_query)
 
 #: What backfilld asks for a new asset whose first transaction is recent.
@@ -33,7 +34,9 @@ class CachedYahoo(FakeYahoo):
             now = self.clock()
             q = parse_chart_query(query, inst, inst.first_day, now)
             result, bars = chart_result(inst, q, inst.first_day, now)
-            apply_corporate_actions(inst, result, bars, q, now, None, None)
+            bars = apply_corporate_actions(inst, result, bars, q, now, None,
+                                           None)
+            apply_data_fault(None, inst, result, bars)  # attaches the bars
             payload = chart_body(result)
             cached = (payload, gzip.compress(payload, compresslevel=6, mtime=0))
             self._answers[symbol] = cached

@@ -160,14 +160,19 @@ class Bench:
 
     @staticmethod
     def wait_done(conn, n, timeout):
+        """Whether all n jobs are done before `timeout` seconds pass
+        without one more done."""
         cur = conn.cursor()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        last, deadline = -1, 0
+        while time.monotonic() < deadline or last < 0:
             cur.execute("SELECT count(*) FROM backfill_jobs WHERE state ="
                         " 'done'")
             conn.commit()
-            if cur.fetchone()[0] >= n:
+            done = cur.fetchone()[0]
+            if done >= n:
                 return True
+            if done != last:
+                last, deadline = done, time.monotonic() + timeout
             time.sleep(0.02)
         return False
 
@@ -195,7 +200,7 @@ class Bench:
             cpu0 = cpu_seconds(daemon.pid)
             t0 = time.monotonic()
             inserted = self.insert_assets(conn, n, per_txn, pace)
-            if not self.wait_done(conn, n, 1800):
+            if not self.wait_done(conn, n, 60):
                 raise SystemExit(f"N={n}: not every job done")
             elapsed = time.monotonic() - t0
             cpu = cpu_seconds(daemon.pid) - cpu0
@@ -289,7 +294,7 @@ class Bench:
         try:
             conn = psycopg2.connect(url)
             self.insert_assets(conn, n, 50)
-            if not self.wait_done(conn, n, 1800):
+            if not self.wait_done(conn, n, 60):
                 raise SystemExit("rate run: not every job done")
             conn.close()
         finally:
@@ -364,7 +369,9 @@ def main():
         bench.yahoo.warm(f"S{i}" for i in range(1, max(sizes + [
             args.naive, args.rate_assets]) + 1))
         print("writer methods", file=sys.stderr)
-        res["writer_methods"] = bench.writer_methods(args.writer_assets, 250)
+        res["writer_methods"] = (
+            bench.writer_methods(args.writer_assets, 250)
+            if args.writer_assets > 0 else "(not run: --writer-assets 0)")
         res["runs"] = []
         for n in sizes:
             print(f"backfilld N={n}", file=sys.stderr)

@@ -122,11 +122,10 @@ void unnest(pqxx::work& txn, int asset, const price_series& s) {
 
 void copy_rows(pqxx::work& txn, const std::string& table, int asset,
                const price_series& s) {
-  pqxx::stream_to out{txn, table,
-                      std::vector<std::string>{"asset_id", "date", "open",
-                                               "high", "low", "close",
-                                               "adj_close", "volume", "source",
-                                               "currency"}};
+  pqxx::stream_to out{
+    txn, table,
+    std::vector<std::string>{"asset_id", "date", "open", "high", "low", "close",
+                             "adj_close", "volume", "source", "currency"}};
   for (const auto& b : s.bars)
     out << std::make_tuple(asset, iso_date(b.day), numeric_text(b.open),
                            numeric_text(b.high), numeric_text(b.low),
@@ -208,6 +207,10 @@ int main(int argc, char** argv) {
   std::printf("| method | rows | seconds | rows/s | time / raw COPY |\n");
   std::printf("|---|---|---|---|---|\n");
   double copy_seconds = 0;
+  // The first method runs twice, the first time unreported: it would
+  // otherwise pay for the cold caches of every method after it.
+  methods.insert(methods.begin(), methods.front());
+  bool warm = false;
   for (const auto& m : methods) {
     {
       pqxx::work txn{conn};
@@ -215,15 +218,28 @@ int main(int argc, char** argv) {
       txn.commit();
     }
     auto start = std::chrono::steady_clock::now();
-    for (int a = 1; a <= assets; a += m.per_txn) {
-      pqxx::work txn{conn};
-      for (int b = a; b < std::min(a + m.per_txn, assets + 1); ++b)
-        m.write(txn, b, series[b - 1]);
-      txn.commit();
+    try {
+      for (int a = 1; a <= assets; a += m.per_txn) {
+        pqxx::work txn{conn};
+        for (int b = a; b < std::min(a + m.per_txn, assets + 1); ++b)
+          m.write(txn, b, series[b - 1]);
+        txn.commit();
+      }
+    } catch (const std::exception& e) {
+      // The code's temporary table cannot serve two assets in one
+      // transaction: shown, not hidden.
+      std::string what = e.what();
+      what = what.substr(0, what.find('\n'));
+      std::printf("| %s | fails: %s | | | |\n", m.name, what.c_str());
+      continue;
     }
-    auto seconds = std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - start)
-                     .count();
+    auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+        .count();
+    if (!warm) {
+      warm = true;
+      continue;
+    }
     if (copy_seconds == 0)
       copy_seconds = seconds;
     std::printf("| %s | %.0f | %.3f | %.0f | %.2f |\n", m.name, rows, seconds,
