@@ -353,6 +353,11 @@ def main():
         ROOT / "build-release" / "bench" / "bench_writer_methods"))
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--label", default="")
+    p.add_argument("--daemon-arg", action="append", default=[],
+                   help="passed to backfilld in the N runs, e.g."
+                   " --daemon-arg=--fetch.concurrency=16")
+    p.add_argument("--only-sizes", action="store_true",
+                   help="only the N runs and the naive baseline")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.full:
@@ -375,9 +380,12 @@ def main():
         res["runs"] = []
         for n in sizes:
             print(f"backfilld N={n}", file=sys.stderr)
-            res["runs"].append(bench.run_daemon(n))
+            res["runs"].append(bench.run_daemon(n, args.daemon_arg))
         print(f"naive N={args.naive}", file=sys.stderr)
         res["naive"] = bench.naive(args.naive)
+        if args.only_sizes:
+            res["paced"] = res["provider_latency"] = res["rate"] = None
+            return
         print("unsaturated latency", file=sys.stderr)
         res["paced"] = bench.run_daemon(100, pace=0.1, per_txn=1, copy=False)
         print("provider latency", file=sys.stderr)
@@ -391,8 +399,9 @@ def main():
         res["rate"] = bench.rate_fidelity(args.rate, args.rate_assets)
     finally:
         bench.close()
-    (out / "results.json").write_text(json.dumps(res, indent=1))
-    report(res, out)
+        (out / "results.json").write_text(json.dumps(res, indent=1))
+        if res.get("runs") and "naive" in res:
+            report(res, out)
 
 
 def report(res, out):
@@ -425,7 +434,11 @@ def report(res, out):
                 f"{r['after_rss_kib'] / 1024:.1f} |")
             dat.write(f"{r['n']} {r['assets_per_s']:.2f} "
                       f"{r['n'] / r['copy_seconds']:.2f}\n")
-    pc, pl = res["paced"], res["provider_latency"]
+    pc, pl, rate = res["paced"], res["provider_latency"], res["rate"]
+    if pc is None:
+        (out / "results.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     with open(out / "latency.dat", "w") as dat:
         dat.write("# case p50 p95 p99\n")
         for r in res["runs"]:
@@ -433,7 +446,6 @@ def report(res, out):
                       f"{r['lat_p95_ms']:.1f} {r['lat_p99_ms']:.1f}\n")
         dat.write(f"\"10/s paced\" {pc['lat_p50_ms']:.1f} "
                   f"{pc['lat_p95_ms']:.1f} {pc['lat_p99_ms']:.1f}\n")
-    rate = res["rate"]
     lines += [
         "",
         f"Naive baseline (one asset at a time, per-row INSERTs, commit per "

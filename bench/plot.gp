@@ -5,7 +5,8 @@ set title 'New assets end to end: backfilld vs raw COPY of the same rows'
 set xlabel 'N new assets'
 set ylabel 'assets per second'
 set logscale x
-set key top left
+set key outside bottom center horizontal
+set yrange [0:*]
 set grid
 plot 'throughput.dat' using 1:2 with linespoints lw 2 title 'backfilld', \
      '' using 1:3 with linespoints lw 2 dt 2 title 'raw COPY (limit)', \

@@ -183,11 +183,11 @@ int main(int argc, char** argv) {
      [](pqxx::work& t, int a, const price_series& s) {
        copy_rows(t, "asset_prices", a, s);
      }},
-    {"code: write_series (temp table ON COMMIT DROP + COPY + upsert)", 1,
+    {"code: write_series as built", 1,
      [](pqxx::work& t, int a, const price_series& s) {
        write_series(t, a, s);
      }},
-    {"code: write_series, 16 assets a transaction", 16,
+    {"code: write_series as built, 16 assets a transaction", 16,
      [](pqxx::work& t, int a, const price_series& s) {
        write_series(t, a, s);
      }},
