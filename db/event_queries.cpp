@@ -229,8 +229,12 @@ std::string new_dividend(const price_series& series,
   return {};
 }
 
-write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
-                           const price_series& series, double tolerance) {
+namespace {
+
+/// `store_series` inside `txn`; on a basis disagreement it returns the
+/// summary that says so and the caller must not commit what `txn` wrote.
+write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
+                       const price_series& series, double tolerance) {
   // A refresh's rewrite asks from a margin before the first stored day (an
   // Asia-Pacific bar is stamped on the previous UTC day): it replaces the
   // stored history and does not reach further back with each rewrite.
@@ -244,9 +248,8 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                                            return bar.day < job.first_price;
                                          }),
                           from_first.bars.end());
-    return store_series(conn, job, from_first, tolerance);
+    return store_in(txn, job, from_first, tolerance);
   }
-  pqxx::work txn{conn};
   write_summary summary;
   // A rewrite replaces what was found on another basis: it is stored whole,
   // like a backfill, and not checked again.
@@ -256,18 +259,14 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
     summary.disagreement = check_new_splits(txn, job.asset, series, tolerance);
     if (!summary.basis_changed())
       summary.disagreement = check_new_dividends(txn, job.asset, series);
-    if (summary.basis_changed()) {
-      txn.abort();
+    if (summary.basis_changed())
       return summary;
-    }
   }
   summary = extension ? write_extension(txn, job.asset, series, tolerance)
             : refresh ? write_refresh(txn, job.asset, series, tolerance)
                       : write_series(txn, job.asset, series);
-  if (summary.basis_changed()) {
-    txn.abort();
+  if (summary.basis_changed())
     return summary;
-  }
   store_events(txn, job.asset, series);
   // An extension stores only the days before the stored history: the days
   // it served after that prove nothing about what is stored.
@@ -275,8 +274,70 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   // With the prices: a rerun after a broken connection finds nothing new to
   // store, and must not be the one that decides what was refreshed.
   note_written(txn, job, series.exchange_timezone);
-  txn.commit();
   return summary;
+}
+
+} // namespace
+
+write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
+                           const price_series& series, double tolerance) {
+  pqxx::work txn{conn};
+  auto summary = store_in(txn, job, series, tolerance);
+  if (summary.basis_changed())
+    txn.abort();
+  else
+    txn.commit();
+  return summary;
+}
+
+std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
+                                        const std::vector<series_write>& writes,
+                                        double tolerance) {
+  std::vector<stored_outcome> out(writes.size());
+  try {
+    pqxx::work txn{conn};
+    for (size_t i = 0; i < writes.size(); ++i) {
+      // A savepoint per asset: its failure or disagreement undoes its own
+      // writes and nothing of the others'. (Plain SQL: libpqxx 6.4's
+      // subtransaction left the transaction aborted after a failed
+      // statement, as db.event_queries showed.)
+      txn.exec("SAVEPOINT backfilld_asset");
+      try {
+        out[i].summary =
+          store_in(txn, writes[i].job, writes[i].series, tolerance);
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception& e) {
+        out[i] = stored_outcome{};
+        out[i].error = e.what();
+      }
+      if (out[i].failed() || out[i].summary.basis_changed())
+        txn.exec("ROLLBACK TO SAVEPOINT backfilld_asset");
+      else
+        txn.exec("RELEASE SAVEPOINT backfilld_asset");
+    }
+    txn.commit();
+    return out;
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    throw;
+  } catch (const std::exception&) {
+    // The batch as a whole failed (nothing of it committed): one asset per
+    // transaction, so that one bad asset never blocks the others.
+  }
+  for (size_t i = 0; i < writes.size(); ++i) {
+    out[i] = stored_outcome{};
+    try {
+      out[i].summary =
+        store_series(conn, writes[i].job, writes[i].series, tolerance);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      out[i].error = e.what();
+    }
+  }
+  return out;
 }
 
 } // namespace backfilld

@@ -15,9 +15,9 @@ class transaction_base;
 
 namespace backfilld {
 
-/// COPYs the bars into a staging table that lives only inside the write
-/// transaction (`ON COMMIT DROP`: a session temp table would vanish when the
-/// connection is silently re-established), then upserts them with
+/// Sends the bars as arrays in one `INSERT … SELECT FROM unnest(…)` (no
+/// temporary table: creating and dropping one per write cost more than the
+/// rows, bench/results/), upserting them with
 /// `ON CONFLICT (asset_id, date) DO UPDATE … WHERE … IS DISTINCT FROM`, so a
 /// replayed series changes nothing and a corrected one converges to what
 /// the provider served. A value the provider left out (adjusted close,

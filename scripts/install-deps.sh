@@ -7,6 +7,7 @@
 #   scripts/install-deps.sh local     # a PostgreSQL server and the demo provider
 #   scripts/install-deps.sh test      # everything the test suite needs
 #   scripts/install-deps.sh package   # what cpack -G DEB needs (dpkg-shlibdeps)
+#   scripts/install-deps.sh bench     # bench/run.sh: Google Benchmark, gnuplot
 #
 # Several groups may be given at once. Runs as root (or through sudo).
 set -euo pipefail
@@ -22,10 +23,11 @@ declare -A groups=(
           clang libclang-rt-14-dev prometheus python3-prometheus-client
           docker-compose python3-yaml systemd"
   [package]="dpkg-dev"
+  [bench]="libbenchmark-dev gnuplot-nox postgresql python3-psycopg2 procps"
 )
 
 if [[ $# -eq 0 ]]; then
-  echo "usage: install-deps.sh build|runtime|local|test ..." >&2
+  echo "usage: install-deps.sh build|runtime|local|test|package|bench ..." >&2
   exit 2
 fi
 

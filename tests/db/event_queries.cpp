@@ -125,6 +125,40 @@ CAF_TEST(prices and events are stored together or not at all) {
   CAF_CHECK_EQUAL(count("asset_prices"), 0);
 }
 
+CAF_TEST(a group commit stores each job or says why not) {
+  // VOD.L on the old basis; its refresh below announces a new split.
+  auto vod = job();
+  vod.asset = 16;
+  store_series(*conn, vod, series(20, 1000));
+  auto recent = series(5, 100.0, 19'016);
+  recent.events = {split(19'018, 10, 1)};
+  auto unknown = job();
+  unknown.asset = 99; // Not in assets: the foreign key refuses it.
+  auto nflx = series(3);
+  nflx.events = {dividend(19'001, 0.24)};
+  auto outcomes =
+    store_batch(*conn, {{unknown, series(2)}, {vod, recent}, {job(), nflx}});
+  CAF_REQUIRE_EQUAL(outcomes.size(), 3u);
+  CAF_CHECK(outcomes[0].failed());
+  CAF_CHECK(outcomes[0].error.find("foreign key") != std::string::npos);
+  CAF_CHECK_EQUAL(outcomes[1].error, "");
+  CAF_CHECK_EQUAL(outcomes[1].summary.disagreement,
+                  "a new split 10:1 on 2022-01-26");
+  CAF_CHECK_EQUAL(outcomes[2].error, "");
+  CAF_CHECK_EQUAL(outcomes[2].summary.changed, 3);
+  // NFLX stored with its dividend; nothing of VOD.L's refresh, nothing of
+  // the unknown asset.
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  3);
+  CAF_CHECK_EQUAL(count("asset_events"), 1);
+  CAF_CHECK_EQUAL(scalar<double>("SELECT close::float8 FROM asset_prices"
+                                 " WHERE asset_id = 16"
+                                 " AND date = DATE '1970-01-01' + 19016"),
+                  1016.0);
+  CAF_CHECK_EQUAL(count("asset_prices"), 23);
+}
+
 CAF_TEST(a new split over older stored history asks for a rewrite) {
   // A year on the old basis.
   store_series(*conn, job(), series(20, 1000));

@@ -57,6 +57,20 @@ CAF_TEST(a series is stored whole) {
                   "yahoo USD");
 }
 
+// Group commit needs it: the per-write temporary table this replaced could
+// not be created twice in one transaction.
+CAF_TEST(several assets are stored in one transaction) {
+  pqxx::work txn{*conn};
+  auto amd = write_series(txn, 12, series(30));
+  auto vod = write_series(txn, 16, series(20, 200));
+  txn.commit();
+  CAF_CHECK_EQUAL(amd.changed, 30);
+  CAF_CHECK_EQUAL(vod.changed, 20);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 16 AND close >= 200"),
+                  20);
+}
+
 CAF_TEST(a replayed series changes nothing and a corrected one converges) {
   write_series(*conn, 12, series(10));
   CAF_CHECK_EQUAL(write_series(*conn, 12, series(10)).changed, 0);

@@ -200,7 +200,7 @@ class LeastPrivilege(PipelineTest):
         self.db.execute(f"""
             REVOKE ALL ON DATABASE {self.db.name} FROM PUBLIC;
             REVOKE ALL ON SCHEMA public FROM PUBLIC;
-            GRANT CONNECT, TEMPORARY ON DATABASE {self.db.name} TO {role};
+            GRANT CONNECT ON DATABASE {self.db.name} TO {role};
             GRANT USAGE ON SCHEMA public TO {role};
             GRANT SELECT ON assets, transactions, backfilld_schema TO {role};
             GRANT SELECT, INSERT, UPDATE ON asset_prices, tracked_assets,
