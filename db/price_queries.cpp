@@ -97,6 +97,15 @@ std::string array_literal(const std::vector<price_bar>& bars, Value value) {
   return out;
 }
 
+/// A price the provider did not serve is NULL, not a number: the rate-only
+/// providers (Frankfurter, CoinGecko) have no open, high or low and mark
+/// them non-positive.
+std::optional<std::string> price_or_null(double x) {
+  if (!(x > 0))
+    return std::nullopt;
+  return numeric_text(x);
+}
+
 /// Upserts `bars` for `asset` inside `txn` in one statement. The rows
 /// travel as arrays (INSERT ... SELECT FROM unnest): no temporary table is
 /// created and dropped per write, which bench_writer_methods showed to cost
@@ -110,11 +119,11 @@ write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
     array_literal(bars,
                   [](const price_bar& b) -> text { return iso_date(b.day); }),
     array_literal(
-      bars, [](const price_bar& b) -> text { return numeric_text(b.open); }),
+      bars, [](const price_bar& b) -> text { return price_or_null(b.open); }),
     array_literal(
-      bars, [](const price_bar& b) -> text { return numeric_text(b.high); }),
+      bars, [](const price_bar& b) -> text { return price_or_null(b.high); }),
     array_literal(
-      bars, [](const price_bar& b) -> text { return numeric_text(b.low); }),
+      bars, [](const price_bar& b) -> text { return price_or_null(b.low); }),
     array_literal(
       bars, [](const price_bar& b) -> text { return numeric_text(b.close); }),
     array_literal(bars,

@@ -18,7 +18,8 @@ mkdir -p "$out/artifacts"
 case "$name" in
   chart)
     sources=(provider/yahoo_chart.cpp provider/wire.cpp provider/trading_day.cpp
-             policy/outliers.cpp messages/ec.cpp messages/types.cpp)
+             policy/outliers.cpp policy/schedule.cpp messages/ec.cpp
+             messages/types.cpp)
     libs=(-ldate-tz -lcurl)
     max_len=16384
     ;;

@@ -329,7 +329,10 @@ CAF_TEST(stale assets are tracked ones whose newest price is too old) {
   CAF_CHECK_EQUAL(stale[0].symbol, "AAPL");
   exec("UPDATE backfilld_asset_state SET last_error = 'HTTP 503'"
        " WHERE asset_id = 15");
-  CAF_CHECK_EQUAL(stale_assets(*conn, 3)[0].last_error, "HTTP 503");
+  // Kept alive while CAF_CHECK_EQUAL compares.
+  auto with_error = stale_assets(*conn, 3);
+  CAF_REQUIRE_EQUAL(with_error.size(), 1u);
+  CAF_CHECK_EQUAL(with_error[0].last_error, "HTTP 503");
   CAF_CHECK_EQUAL(stale_assets(*conn, 40).size(), 0u);
 }
 

@@ -66,6 +66,12 @@ class Chain(PipelineTest):
                        what=f"asset {asset} filled by a fallback")
             self.assertEqual(self.sources(asset), {source})
             self.assertGreater(self.db.price_count(asset), 200)
+            # One rate a day: close (and adj_close) only, never a made-up
+            # open, high or low.
+            self.assertEqual(self.db.scalar(
+                "SELECT count(*) FROM asset_prices WHERE asset_id = %s"
+                " AND (open IS NOT NULL OR high IS NOT NULL"
+                " OR low IS NOT NULL OR close <= 0)", (asset,)), 0)
         outage = time.monotonic() - outage_start
         # The breaker opened after two failures: from then on Yahoo saw one
         # probe per cool-down, not one request per asset (and refresh).
