@@ -204,9 +204,12 @@ void exhausted(self_pointer self, job_id id, fetcher_worker_actor worker) {
 void note_health(self_pointer self, const std::string& name, bool healthy) {
   auto& breaker = self->state.breakers.at(name);
   auto before = breaker.current();
-  if (healthy)
+  // A good answer also tells the limiter that the provider takes our pace
+  // (after a 429, its rate grows back).
+  if (healthy) {
+    self->send(self->state.limiter, atom::done_v, name);
     breaker.succeeded();
-  else
+  } else
     breaker.failed(clock_now(self));
   auto after = breaker.current();
   if (before == after)
@@ -255,10 +258,9 @@ void on_response(self_pointer self, const backfill_job& job,
   }
   case fetch_result::pause:
     note_health(self, name, false);
-    // The limiter's rate is Yahoo's: only Yahoo's 429 pauses it (the other
-    // providers' own limits are not enforced here yet).
-    if (name == "yahoo")
-      self->send(st.limiter, atom::throttle_v, caf::timespan{outcome.pause});
+    // Pauses this provider only: the others have their own buckets.
+    self->send(st.limiter, atom::throttle_v, name,
+               caf::timespan{outcome.pause});
     fall_through(self, job.id, std::move(worker), outcome.failure);
     return;
   case fetch_result::settled:
@@ -316,7 +318,9 @@ void get_chart(self_pointer self, const backfill_job& job,
 void request_grant(self_pointer self, job_id id) {
   auto& st = self->state;
   auto epoch = st.limiter_epoch;
-  self->request(st.limiter, st.settings.grant_timeout, atom::acquire_v)
+  self
+    ->request(st.limiter, st.settings.grant_timeout, atom::acquire_v,
+              st.walks.at(id).current())
     .then(
       [=](atom::grant) {
         auto& st = self->state;

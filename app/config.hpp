@@ -87,11 +87,17 @@ class config : public caf::actor_system_config {
   std::vector<std::string> providers_crypto;
   std::vector<std::string> providers_fx;
   std::string frankfurter_base_url;
+  double frankfurter_requests_per_second;
+  double frankfurter_burst;
   std::string coingecko_base_url;
+  double coingecko_requests_per_second;
+  double coingecko_burst;
   std::string coingecko_api_key;
   std::string coingecko_api_key_file;
   std::vector<std::string> coingecko_ids;
   std::string tiingo_base_url;
+  double tiingo_requests_per_second;
+  double tiingo_burst;
   std::string tiingo_api_key;
   std::string tiingo_api_key_file;
   int64_t breaker_failures;

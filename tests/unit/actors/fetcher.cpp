@@ -24,6 +24,10 @@ struct world {
   bool grant_freely = true;
   std::vector<caf::typed_response_promise<atom::grant>> waiting_for_grant;
   std::vector<caf::timespan> throttles;
+  /// Which provider each throttle, grant request and good answer was for.
+  std::vector<std::string> throttled_providers;
+  std::vector<std::string> grants_for;
+  std::vector<std::string> answered;
   // provider
   std::map<std::string, http_response> responses; // by URL fragment
   std::vector<std::string> urls;
@@ -45,14 +49,22 @@ struct world {
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
                                                std::shared_ptr<world> w) {
   return {
-    [=](atom::acquire) -> caf::result<atom::grant> {
+    [=](atom::acquire,
+        const std::string& provider) -> caf::result<atom::grant> {
+      w->grants_for.push_back(provider);
       if (w->grant_freely)
         return atom::grant_v;
       auto promise = self->make_response_promise<atom::grant>();
       w->waiting_for_grant.push_back(promise);
       return promise;
     },
-    [=](atom::throttle, caf::timespan pause) { w->throttles.push_back(pause); },
+    [=](atom::throttle, const std::string& provider, caf::timespan pause) {
+      w->throttled_providers.push_back(provider);
+      w->throttles.push_back(pause);
+    },
+    [=](atom::done, const std::string& provider) {
+      w->answered.push_back(provider);
+    },
     // The test's lever: grant the oldest waiting request (a promise must be
     // delivered by its own actor).
     [=](atom::tick) {
@@ -303,13 +315,16 @@ CAF_TEST(cash is skipped without a grant or a request) {
   CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::permanent);
 }
 
-CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
+CAF_TEST(a 429 slows its provider down and costs the job no attempt) {
   w->responses["/AMD?"] =
     http_response{429, "text/plain", 7, "Too Many Requests"};
   q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->throttles.size(), 1u);
   CAF_CHECK_EQUAL(w->throttles[0], caf::timespan{7s});
+  CAF_CHECK_EQUAL(w->throttled_providers, std::vector<std::string>{"yahoo"});
+  CAF_CHECK_EQUAL(w->grants_for, std::vector<std::string>{"yahoo"});
+  CAF_CHECK(w->answered.empty());
   CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
   CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::throttled);
   CAF_CHECK_EQUAL(q->failed[0].second.retry_after_ms, 7000);
@@ -445,6 +460,11 @@ CAF_TEST(a failing yahoo falls through to the fallback stored as a refresh) {
   CAF_CHECK(w->urls[1].find("http://fx.test/v1/") == 0);
   CAF_REQUIRE_EQUAL(w->written.size(), 1u);
   CAF_CHECK_EQUAL(w->sources[0], "frankfurter");
+  // Each request was granted by its own provider's bucket, and only the
+  // provider that answered well may speed up.
+  CAF_CHECK_EQUAL(w->grants_for,
+                  (std::vector<std::string>{"yahoo", "frankfurter"}));
+  CAF_CHECK_EQUAL(w->answered, std::vector<std::string>{"frankfurter"});
   // Checked against the stored history, whatever the job's kind.
   CAF_CHECK_EQUAL(w->written[0].kind, job_kind::refresh);
   CAF_CHECK_EQUAL(q->done.size(), 1u);
