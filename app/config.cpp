@@ -71,6 +71,7 @@ config::config()
     yahoo_base_url("https://query1.finance.yahoo.com"),
     yahoo_requests_per_second(2.0),
     yahoo_burst(5.0),
+    yahoo_concurrency(4),
     yahoo_user_agent(browser_user_agent),
     yahoo_connect_timeout(5s),
     yahoo_timeout(30s),
@@ -85,13 +86,16 @@ config::config()
     // provider/PROVIDERS.md.
     frankfurter_requests_per_second(1.0),
     frankfurter_burst(1.0),
+    frankfurter_concurrency(1),
     coingecko_base_url("https://api.coingecko.com"),
     coingecko_requests_per_second(0.2),
     coingecko_burst(1.0),
+    coingecko_concurrency(1),
     tiingo_base_url("https://api.tiingo.com"),
     // Just under the free plan's 50 requests an hour.
     tiingo_requests_per_second(0.0138),
     tiingo_burst(3.0),
+    tiingo_concurrency(1),
     breaker_failures(5),
     breaker_cool_down(60s),
     breaker_successes(2),
@@ -156,6 +160,8 @@ config::config()
     .add(yahoo_requests_per_second, "requests-per-second",
          "average request rate, and the most in any second")
     .add(yahoo_burst, "burst", "requests allowed back to back")
+    .add(yahoo_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(yahoo_user_agent, "user-agent", "User-Agent header")
     .add(yahoo_connect_timeout, "connect-timeout", "bound on connecting")
     .add(yahoo_timeout, "timeout", "bound on a whole request")
@@ -173,12 +179,16 @@ config::config()
     .add(frankfurter_base_url, "base-url", "Frankfurter (FX) base URL")
     .add(frankfurter_requests_per_second, "requests-per-second",
          "average request rate, and the most in any second")
-    .add(frankfurter_burst, "burst", "requests allowed back to back");
+    .add(frankfurter_burst, "burst", "requests allowed back to back")
+    .add(frankfurter_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once");
   opt_group{custom_options_, "coingecko"}
     .add(coingecko_base_url, "base-url", "CoinGecko base URL")
     .add(coingecko_requests_per_second, "requests-per-second",
          "average request rate, and the most in any second")
     .add(coingecko_burst, "burst", "requests allowed back to back")
+    .add(coingecko_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(coingecko_api_key, "api-key", "optional demo key")
     .add(coingecko_api_key_file, "api-key-file",
          "read coingecko.api-key from this file")
@@ -189,6 +199,8 @@ config::config()
     .add(tiingo_requests_per_second, "requests-per-second",
          "average request rate, and the most in any second")
     .add(tiingo_burst, "burst", "requests allowed back to back")
+    .add(tiingo_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(tiingo_api_key, "api-key", "API key (Tiingo is off without one)")
     .add(tiingo_api_key_file, "api-key-file",
          "read tiingo.api-key from this file");
@@ -433,18 +445,24 @@ caf::expected<pipeline_settings> config::pipeline() const {
     return bad("history.range", history_range + " is not a Yahoo range");
   // Every provider's bucket; its one-second window keeps this many grant
   // times, hence the upper bound.
-  for (auto [name, rate, burst] :
-       {std::tuple{"yahoo", yahoo_requests_per_second, yahoo_burst},
+  for (auto [name, rate, burst, concurrency] :
+       {std::tuple{"yahoo", yahoo_requests_per_second, yahoo_burst,
+                   yahoo_concurrency},
         std::tuple{"frankfurter", frankfurter_requests_per_second,
-                   frankfurter_burst},
-        std::tuple{"coingecko", coingecko_requests_per_second, coingecko_burst},
-        std::tuple{"tiingo", tiingo_requests_per_second, tiingo_burst}}) {
+                   frankfurter_burst, frankfurter_concurrency},
+        std::tuple{"coingecko", coingecko_requests_per_second, coingecko_burst,
+                   coingecko_concurrency},
+        std::tuple{"tiingo", tiingo_requests_per_second, tiingo_burst,
+                   tiingo_concurrency}}) {
     auto prefix = std::string{name} + ".";
     if (!(rate > 0) || rate > 1000)
       return bad(prefix + "requests-per-second",
                  "must be within (0, 1000], not " + num(rate));
     if (!(burst >= 1))
       return bad(prefix + "burst", "must be at least 1, not " + num(burst));
+    if (concurrency < 1 || concurrency > 64)
+      return bad(prefix + "concurrency",
+                 "must be within 1..64, not " + num(concurrency));
   }
   if (yahoo_max_response_bytes < 1)
     return bad("yahoo.max-response-bytes", "must be at least 1, not 0");
@@ -525,6 +543,11 @@ caf::expected<pipeline_settings> config::pipeline() const {
     {"frankfurter", frankfurter_requests_per_second, frankfurter_burst},
     {"coingecko", coingecko_requests_per_second, coingecko_burst},
     {"tiingo", tiingo_requests_per_second, tiingo_burst}};
+  s.fetcher.provider_concurrency = {
+    {"yahoo", static_cast<size_t>(yahoo_concurrency)},
+    {"frankfurter", static_cast<size_t>(frankfurter_concurrency)},
+    {"coingecko", static_cast<size_t>(coingecko_concurrency)},
+    {"tiingo", static_cast<size_t>(tiingo_concurrency)}};
   auto slowest = yahoo_requests_per_second;
   for (const auto& limit : s.limiter.providers)
     slowest = std::min(slowest, limit.rate);

@@ -19,6 +19,7 @@ constexpr const char* tuned_options[] = {
   "yahoo.base-url",
   "yahoo.requests-per-second",
   "yahoo.burst",
+  "yahoo.concurrency",
   "yahoo.timeout",
   "yahoo.ca-file",
   "providers.stock",

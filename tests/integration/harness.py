@@ -59,6 +59,9 @@ FAST = [
     "--frankfurter.requests-per-second=50",
     "--coingecko.requests-per-second=50",
     "--tiingo.requests-per-second=50",
+    "--frankfurter.concurrency=4",
+    "--coingecko.concurrency=4",
+    "--tiingo.concurrency=4",
 ]
 
 

@@ -248,6 +248,35 @@ CAF_TEST(the provider is never called without a grant) {
   CAF_CHECK_EQUAL(q->done.size(), 2u);
 }
 
+CAF_TEST(a provider at its concurrency holds no worker for the next job) {
+  w->grant_freely = false;
+  w->responses["/AMD?"] = ok_chart();
+  q->jobs_to_hand_out.push_back({job(1, "AMD"), job(2, "AMD"), job(3, "AMD")});
+  tweak = [](fetcher_settings& s) {
+    s.provider_concurrency = {{"yahoo", 1}};
+  };
+  launch(4, 3);
+  // One request waits for its grant; the other two jobs wait for the slot,
+  // and their workers are idle.
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  auto& st =
+    deref<caf::stateful_actor<fetcher_state, fetcher_actor::base>>(hdl).state;
+  CAF_CHECK_EQUAL(st.parked["yahoo"].size(), 2u);
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 2u);
+  CAF_CHECK_EQUAL(st.busy["yahoo"], 1u);
+  // Each answer frees the slot for the next job.
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  grant_one();
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 3u);
+  CAF_CHECK_EQUAL(q->done.size(), 3u);
+  CAF_CHECK(st.parked["yahoo"].empty());
+  CAF_CHECK_EQUAL(st.busy["yahoo"], 0u);
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 3u);
+}
+
 CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
   w->grant_freely = false;
   w->responses["/AMD?"] = ok_chart();
