@@ -153,6 +153,24 @@ caf::actor_clock::time_point clock_now(self_pointer self) {
 
 void try_next(self_pointer self, job_id id, fetcher_worker_actor worker);
 
+/// Whether `name` has a free slot under its `concurrency`.
+bool has_slot(const fetcher_state& st, const std::string& name) {
+  auto i = st.settings.provider_concurrency.find(name);
+  if (i == st.settings.provider_concurrency.end())
+    return true;
+  auto j = st.busy.find(name);
+  return j == st.busy.end() || j->second < i->second;
+}
+
+/// A request to `name` is over (answered or failed): its slot may go to a
+/// parked job.
+void free_slot(self_pointer self, const std::string& name) {
+  if (auto i = self->state.busy.find(name);
+      i != self->state.busy.end() && i->second > 0)
+    --i->second;
+  dispatch(self);
+}
+
 /// Gives the worker back and lets the next ready job have it.
 void release_worker(self_pointer self, fetcher_worker_actor worker) {
   self->state.idle_workers.push_back(std::move(worker));
@@ -204,9 +222,12 @@ void exhausted(self_pointer self, job_id id, fetcher_worker_actor worker) {
 void note_health(self_pointer self, const std::string& name, bool healthy) {
   auto& breaker = self->state.breakers.at(name);
   auto before = breaker.current();
-  if (healthy)
+  // A good answer also tells the limiter that the provider takes our pace
+  // (after a 429, its rate grows back).
+  if (healthy) {
+    self->send(self->state.limiter, atom::done_v, name);
     breaker.succeeded();
-  else
+  } else
     breaker.failed(clock_now(self));
   auto after = breaker.current();
   if (before == after)
@@ -255,10 +276,9 @@ void on_response(self_pointer self, const backfill_job& job,
   }
   case fetch_result::pause:
     note_health(self, name, false);
-    // The limiter's rate is Yahoo's: only Yahoo's 429 pauses it (the other
-    // providers' own limits are not enforced here yet).
-    if (name == "yahoo")
-      self->send(st.limiter, atom::throttle_v, caf::timespan{outcome.pause});
+    // Pauses this provider only: the others have their own buckets.
+    self->send(st.limiter, atom::throttle_v, name,
+               caf::timespan{outcome.pause});
     fall_through(self, job.id, std::move(worker), outcome.failure);
     return;
   case fetch_result::settled:
@@ -295,19 +315,22 @@ void get_chart(self_pointer self, const backfill_job& job,
     .then(
       [=](const http_response& response) {
         metrics().fetch_seconds.observe(took.elapsed());
-        metrics().provider_response(self->state.walks.at(job.id).current(),
-                                    response.status);
+        auto provider = self->state.walks.at(job.id).current();
+        metrics().provider_response(provider, response.status);
         // The answer first: a 429 must pause the limiter before the next
-        // job on this worker asks it for a grant.
+        // job on this worker, or a parked one, asks it for a grant.
         on_response(self, job, worker, response);
+        free_slot(self, provider);
       },
       [=](caf::error& err) {
         metrics().fetch_seconds.observe(took.elapsed());
-        metrics().provider_response(self->state.walks.at(job.id).current(), 0);
+        auto provider = self->state.walks.at(job.id).current();
+        metrics().provider_response(provider, 0);
         metrics().fetch_errors++;
-        note_health(self, self->state.walks.at(job.id).current(), false);
+        note_health(self, provider, false);
         fall_through(self, job.id, worker,
                      job_failure{failure_kind::transient, render(err), 0});
+        free_slot(self, provider);
       });
 }
 
@@ -316,7 +339,9 @@ void get_chart(self_pointer self, const backfill_job& job,
 void request_grant(self_pointer self, job_id id) {
   auto& st = self->state;
   auto epoch = st.limiter_epoch;
-  self->request(st.limiter, st.settings.grant_timeout, atom::acquire_v)
+  self
+    ->request(st.limiter, st.settings.grant_timeout, atom::acquire_v,
+              st.walks.at(id).current())
     .then(
       [=](atom::grant) {
         auto& st = self->state;
@@ -335,14 +360,20 @@ void request_grant(self_pointer self, job_id id) {
           return;
         // Lost or timed out: the job goes back to the front of the line.
         BF_WARN(self, "No grant for job {}: {}; asking again", id, render(err));
+        std::string provider;
         if (auto w = st.walks.find(id); w != st.walks.end()) {
-          st.breakers.at(w->second.current()).abandoned();
+          provider = w->second.current();
+          st.breakers.at(provider).abandoned();
           st.walks.erase(w);
         }
         st.idle_workers.push_back(std::move(i->second.worker));
         st.granting.erase(i);
         --st.active;
         st.ready.push_front(id);
+        // Its slot is free; the job itself is retried later (the limiter
+        // may be away).
+        if (auto b = st.busy.find(provider); b != st.busy.end() && b->second)
+          --b->second;
         maybe_finish_drain(self);
         retry_later(self);
       });
@@ -370,6 +401,13 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.any_transient |= kind == failure_kind::transient;
       continue;
     }
+    if (!has_slot(st, name)) {
+      // Asked again once a slot is free (the same provider: `next` back).
+      --walk.next;
+      st.parked[name].push_back(id);
+      release_worker(self, std::move(worker));
+      return;
+    }
     // The last provider of a chain is always asked: skipping it would only
     // fail the job sooner (with Yahoo alone, an outage is retried as it
     // always was).
@@ -382,6 +420,7 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.any_transient = true;
       continue;
     }
+    ++st.busy[name];
     st.granting[id] =
       grant_wait{std::move(worker), http_request{std::move(request.url),
                                                  std::move(request.headers)}};
@@ -431,9 +470,20 @@ void start(self_pointer self, const backfill_job& job,
   try_next(self, job.id, std::move(worker));
 }
 
-/// Starts ready jobs while workers are free.
+/// Resumes parked jobs whose provider has a slot again, then starts ready
+/// jobs, while workers are free. Parked jobs are in flight already: they go
+/// first, and also while draining (the drain waits for them).
 void dispatch(self_pointer self) {
   auto& st = self->state;
+  for (auto& [name, ids] : st.parked) {
+    while (!ids.empty() && !st.idle_workers.empty() && has_slot(st, name)) {
+      auto id = ids.front();
+      ids.pop_front();
+      auto worker = st.idle_workers.back();
+      st.idle_workers.pop_back();
+      try_next(self, id, worker);
+    }
+  }
   while (!st.ready.empty() && !st.idle_workers.empty() && !st.draining) {
     auto id = st.ready.front();
     st.ready.pop_front();

@@ -53,6 +53,11 @@ struct fetcher_settings {
   classify_settings classify;
   /// Wait before asking an unreachable peer again.
   std::chrono::milliseconds retry_delay{1'000};
+  /// `<provider>.concurrency`: requests at most waiting for a grant or in
+  /// flight per provider (absent: no bound but the workers). A job over it
+  /// waits without a worker, so that a paused provider does not hold every
+  /// worker while the others could go on.
+  std::map<std::string, size_t> provider_concurrency;
   /// Bound on waiting for a grant; a lost request (say, the limiter died
   /// with it) is asked again after this.
   std::chrono::milliseconds grant_timeout{120'000};
@@ -110,6 +115,11 @@ struct fetcher_state {
   size_t active = 0;
   /// The subset of `active` waiting for a grant.
   std::map<job_id, grant_wait> granting;
+  /// Per provider: its requests waiting for a grant or in flight, and the
+  /// active jobs (without a worker) waiting for one of those slots. Keys are
+  /// the configured providers; the jobs are bounded by the window.
+  std::map<std::string, size_t> busy;
+  std::map<std::string, std::deque<job_id>> parked;
   /// Every provider by name, and its breaker.
   std::map<std::string, std::unique_ptr<price_provider>> providers;
   std::map<std::string, circuit_breaker> breakers;

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lifetime.hpp"
+#include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/failpoints.hpp"
@@ -16,28 +17,55 @@ namespace backfilld {
 namespace {
 
 using self_pointer = rate_limiter_actor::stateful_pointer<rate_limiter_state>;
+using time_point = caf::actor_clock::time_point;
 
-/// Grants to waiting fetches while tokens last; then sleeps until the next
-/// token is due.
-void serve_waiting(self_pointer self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
+/// Grants to a provider's waiting fetches while its tokens last; returns
+/// when its next token is due, if anyone still waits.
+std::optional<time_point> serve_lane(provider_lane& lane, time_point now,
+                                     uint64_t& expired) {
   for (;;) {
     // An asker whose request timed out asks again (or gave up): granting
     // its old request would spend a token on nobody.
-    while (!st.waiting.empty() && st.waiting.front().deadline <= now) {
-      st.waiting.pop_front();
-      ++st.expired;
+    while (!lane.waiting.empty() && lane.waiting.front().deadline <= now) {
+      lane.waiting.pop_front();
+      ++expired;
       metrics().limiter_expired++;
     }
-    if (st.waiting.empty() || !st.bucket->try_take(now))
+    if (lane.waiting.empty() || !lane.bucket.try_take(now))
       break;
-    metrics().limiter_wait_seconds.observe(now - st.waiting.front().since);
-    st.waiting.front().promise.deliver(atom::grant_v);
-    st.waiting.pop_front();
+    metrics().limiter_wait_seconds.observe(now - lane.waiting.front().since);
+    lane.waiting.front().promise.deliver(atom::grant_v);
+    lane.waiting.pop_front();
   }
-  if (!st.waiting.empty())
-    st.tick.schedule(self, st.bucket->wait_time(now));
+  if (lane.waiting.empty())
+    return std::nullopt;
+  return now + lane.bucket.wait_time(now);
+}
+
+/// Serves every provider, then sleeps until the earliest next token. One
+/// provider's long pause must not delay another's next token, so a tick due
+/// sooner than the one on its way is sent as well (the later one then finds
+/// nothing to do); each is sent for a waiting request, so they are bounded
+/// by the fetches in flight.
+void serve_waiting(self_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  std::optional<time_point> next;
+  for (auto& [name, lane] : st.lanes)
+    if (auto due = serve_lane(lane, now, st.expired))
+      next = next ? std::min(*next, *due) : *due;
+  if (!next)
+    return;
+  if (st.tick_at && *st.tick_at <= *next)
+    return;
+  self->delayed_send(self, *next - now, atom::tick_v);
+  st.tick_at = *next;
+}
+
+/// The provider's current rate (after 429s) into its bucket.
+void apply_pace(provider_lane& lane, time_point now) {
+  if (lane.bucket.rate() != lane.pace.rate())
+    lane.bucket.set_rate(lane.pace.rate(), now);
 }
 
 } // namespace
@@ -45,41 +73,71 @@ void serve_waiting(self_pointer self) {
 rate_limiter_actor::behavior_type
 rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
              rate_limiter_settings settings) {
-  self->state.bucket.emplace(settings.rate, settings.burst,
-                             self->clock().now());
-  self->state.settings = settings;
+  auto now = self->clock().now();
+  for (const auto& limit : settings.providers)
+    self->state.lanes.emplace(
+      limit.name, provider_lane{token_bucket{limit.rate, limit.burst, now},
+                                adaptive_rate{limit.rate, now},
+                                {}});
+  self->state.settings = std::move(settings);
   end_on_exception(self);
   return {
-    [=](atom::acquire) -> caf::result<atom::grant> {
+    [=](atom::acquire,
+        const std::string& provider) -> caf::result<atom::grant> {
       if (failpoint("rate-limiter.crash"))
         throw std::runtime_error("failpoint rate-limiter.crash");
       auto& st = self->state;
-      if (st.waiting.empty() && st.bucket->try_take(self->clock().now()))
+      auto i = st.lanes.find(provider);
+      if (i == st.lanes.end())
+        return make_error(ec::invalid_config,
+                          "no rate limit for provider " + provider);
+      auto& lane = i->second;
+      auto now = self->clock().now();
+      if (lane.waiting.empty() && lane.bucket.try_take(now))
         return atom::grant_v;
       auto promise = self->make_response_promise<atom::grant>();
-      auto now = self->clock().now();
       auto deadline = st.settings.grant_timeout.count() > 0
                         ? now + st.settings.grant_timeout
-                        : caf::actor_clock::time_point::max();
+                        : time_point::max();
       // Counted when it starts waiting, so that a wait that never ends (a
       // long 429 pause) shows before it does.
       metrics().limiter_waits++;
-      st.waiting.push_back(limiter_wait{promise, deadline, now});
+      lane.waiting.push_back(limiter_wait{promise, deadline, now});
       serve_waiting(self);
       return promise;
     },
-    [=](atom::throttle, caf::timespan pause) {
+    [=](atom::throttle, const std::string& provider, caf::timespan pause) {
       auto& st = self->state;
+      auto i = st.lanes.find(provider);
+      if (i == st.lanes.end())
+        return;
+      auto& lane = i->second;
+      auto now = self->clock().now();
       metrics().throttled++;
+      lane.pace.throttled(now);
+      apply_pace(lane, now);
+      lane.bucket.pause_until(now + pause);
       BF_WARN(
         self,
-        "Provider asked us to slow down; pausing all fetches for "
-        "{} ms",
-        std::chrono::duration_cast<std::chrono::milliseconds>(pause).count());
-      st.bucket->pause_until(self->clock().now() + pause);
+        "{} asked us to slow down; pausing its fetches for {} ms, then "
+        "{:.3g} requests/s",
+        provider,
+        std::chrono::duration_cast<std::chrono::milliseconds>(pause).count(),
+        lane.pace.rate());
+    },
+    [=](atom::done, const std::string& provider) {
+      auto i = self->state.lanes.find(provider);
+      if (i == self->state.lanes.end())
+        return;
+      auto now = self->clock().now();
+      i->second.pace.succeeded(now);
+      apply_pace(i->second, now);
     },
     [=](atom::tick) {
-      self->state.tick.fired();
+      auto& st = self->state;
+      // A superseded (later) tick leaves the earlier one's time alone.
+      if (st.tick_at && *st.tick_at <= self->clock().now())
+        st.tick_at.reset();
       serve_waiting(self);
     },
   };
@@ -87,7 +145,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
 
 rate_limiter_actor spawn_rate_limiter(caf::actor_system& sys,
                                       rate_limiter_settings settings) {
-  return sys.spawn(rate_limiter, settings);
+  return sys.spawn(rate_limiter, std::move(settings));
 }
 
 } // namespace backfilld

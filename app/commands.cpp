@@ -279,13 +279,14 @@ int run_daemon(config& cfg) {
   }
   if (!cfg.config_file.empty())
     spdlog::info("Configuration from {}", cfg.config_file);
+  const auto& yahoo = settings->limiter.providers.front();
   spdlog::info("backfilld starting: database {}, provider {}, {} requests/s "
                "(burst {}), {} fetches in flight, window {}, worker {}",
                settings->db.url.empty() ? "(libpq defaults)"
                                         : mask_secrets(settings->db.url),
-               settings->fetcher.base_url, settings->limiter.rate,
-               settings->limiter.burst, settings->fetch_concurrency,
-               settings->fetcher.window, settings->lease.worker);
+               settings->fetcher.base_url, yahoo.rate, yahoo.burst,
+               settings->fetch_concurrency, settings->fetcher.window,
+               settings->lease.worker);
   // Before the database: /healthz answers and /readyz says why it is not
   // ready while start-up waits for PostgreSQL. Destroyed last on return,
   // after the actor system.

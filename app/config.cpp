@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include <caf/settings.hpp>
 #include <spdlog/common.h>
@@ -70,6 +71,7 @@ config::config()
     yahoo_base_url("https://query1.finance.yahoo.com"),
     yahoo_requests_per_second(2.0),
     yahoo_burst(5.0),
+    yahoo_concurrency(4),
     yahoo_user_agent(browser_user_agent),
     yahoo_connect_timeout(5s),
     yahoo_timeout(30s),
@@ -80,8 +82,20 @@ config::config()
     providers_crypto{"yahoo", "coingecko"},
     providers_fx{"yahoo", "frankfurter"},
     frankfurter_base_url("https://api.frankfurter.dev"),
+    // Each provider's published (or, without one, polite) limit: see
+    // provider/PROVIDERS.md.
+    frankfurter_requests_per_second(1.0),
+    frankfurter_burst(1.0),
+    frankfurter_concurrency(1),
     coingecko_base_url("https://api.coingecko.com"),
+    coingecko_requests_per_second(0.2),
+    coingecko_burst(1.0),
+    coingecko_concurrency(1),
     tiingo_base_url("https://api.tiingo.com"),
+    // Just under the free plan's 50 requests an hour.
+    tiingo_requests_per_second(0.0138),
+    tiingo_burst(3.0),
+    tiingo_concurrency(1),
     breaker_failures(5),
     breaker_cool_down(60s),
     breaker_successes(2),
@@ -144,8 +158,10 @@ config::config()
   opt_group{custom_options_, "yahoo"}
     .add(yahoo_base_url, "base-url", "provider base URL")
     .add(yahoo_requests_per_second, "requests-per-second",
-         "average request rate")
+         "average request rate, and the most in any second")
     .add(yahoo_burst, "burst", "requests allowed back to back")
+    .add(yahoo_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(yahoo_user_agent, "user-agent", "User-Agent header")
     .add(yahoo_connect_timeout, "connect-timeout", "bound on connecting")
     .add(yahoo_timeout, "timeout", "bound on a whole request")
@@ -159,10 +175,20 @@ config::config()
     .add(providers_etf, "etf", "providers for ETFs, in order")
     .add(providers_crypto, "crypto", "providers for crypto, in order")
     .add(providers_fx, "fx", "providers for currency pairs, in order");
-  opt_group{custom_options_, "frankfurter"}.add(
-    frankfurter_base_url, "base-url", "Frankfurter (FX) base URL");
+  opt_group{custom_options_, "frankfurter"}
+    .add(frankfurter_base_url, "base-url", "Frankfurter (FX) base URL")
+    .add(frankfurter_requests_per_second, "requests-per-second",
+         "average request rate, and the most in any second")
+    .add(frankfurter_burst, "burst", "requests allowed back to back")
+    .add(frankfurter_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once");
   opt_group{custom_options_, "coingecko"}
     .add(coingecko_base_url, "base-url", "CoinGecko base URL")
+    .add(coingecko_requests_per_second, "requests-per-second",
+         "average request rate, and the most in any second")
+    .add(coingecko_burst, "burst", "requests allowed back to back")
+    .add(coingecko_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(coingecko_api_key, "api-key", "optional demo key")
     .add(coingecko_api_key_file, "api-key-file",
          "read coingecko.api-key from this file")
@@ -170,6 +196,11 @@ config::config()
          "extra ticker=coin-id entries, e.g. [\"PEPE=pepe\"]");
   opt_group{custom_options_, "tiingo"}
     .add(tiingo_base_url, "base-url", "Tiingo base URL")
+    .add(tiingo_requests_per_second, "requests-per-second",
+         "average request rate, and the most in any second")
+    .add(tiingo_burst, "burst", "requests allowed back to back")
+    .add(tiingo_concurrency, "concurrency",
+         "requests waiting for a grant or in flight at once")
     .add(tiingo_api_key, "api-key", "API key (Tiingo is off without one)")
     .add(tiingo_api_key_file, "api-key-file",
          "read tiingo.api-key from this file");
@@ -412,10 +443,27 @@ caf::expected<pipeline_settings> config::pipeline() const {
     return bad("breaker.successes", "must be at least 1, not 0");
   if (!valid_range(history_range))
     return bad("history.range", history_range + " is not a Yahoo range");
-  if (yahoo_requests_per_second <= 0)
-    return bad("yahoo.requests-per-second", "must be positive, not 0");
-  if (yahoo_burst < 1)
-    return bad("yahoo.burst", "must be at least 1, not " + num(yahoo_burst));
+  // Every provider's bucket; its one-second window keeps this many grant
+  // times, hence the upper bound.
+  for (auto [name, rate, burst, concurrency] :
+       {std::tuple{"yahoo", yahoo_requests_per_second, yahoo_burst,
+                   yahoo_concurrency},
+        std::tuple{"frankfurter", frankfurter_requests_per_second,
+                   frankfurter_burst, frankfurter_concurrency},
+        std::tuple{"coingecko", coingecko_requests_per_second, coingecko_burst,
+                   coingecko_concurrency},
+        std::tuple{"tiingo", tiingo_requests_per_second, tiingo_burst,
+                   tiingo_concurrency}}) {
+    auto prefix = std::string{name} + ".";
+    if (!(rate > 0) || rate > 1000)
+      return bad(prefix + "requests-per-second",
+                 "must be within (0, 1000], not " + num(rate));
+    if (!(burst >= 1))
+      return bad(prefix + "burst", "must be at least 1, not " + num(burst));
+    if (concurrency < 1 || concurrency > 64)
+      return bad(prefix + "concurrency",
+                 "must be within 1..64, not " + num(concurrency));
+  }
   if (yahoo_max_response_bytes < 1)
     return bad("yahoo.max-response-bytes", "must be at least 1, not 0");
   if (fetch_concurrency < 1 || fetch_concurrency > 64)
@@ -490,8 +538,19 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.queue.retry.backoff.max_attempts = static_cast<int32_t>(retry_max_attempts);
   s.queue.retry.throttle_delay = ms(yahoo_throttle_pause);
   s.queue.seed = std::random_device{}();
-  s.limiter.rate = yahoo_requests_per_second;
-  s.limiter.burst = yahoo_burst;
+  s.limiter.providers = {
+    {"yahoo", yahoo_requests_per_second, yahoo_burst},
+    {"frankfurter", frankfurter_requests_per_second, frankfurter_burst},
+    {"coingecko", coingecko_requests_per_second, coingecko_burst},
+    {"tiingo", tiingo_requests_per_second, tiingo_burst}};
+  s.fetcher.provider_concurrency = {
+    {"yahoo", static_cast<size_t>(yahoo_concurrency)},
+    {"frankfurter", static_cast<size_t>(frankfurter_concurrency)},
+    {"coingecko", static_cast<size_t>(coingecko_concurrency)},
+    {"tiingo", static_cast<size_t>(tiingo_concurrency)}};
+  auto slowest = yahoo_requests_per_second;
+  for (const auto& limit : s.limiter.providers)
+    slowest = std::min(slowest, limit.rate);
   s.fetcher.base_url = yahoo_base_url;
   auto& p = s.fetcher.providers;
   p.chains = {{"stock", providers_stock},
@@ -528,11 +587,10 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.classify.throttle_pause = ms(yahoo_throttle_pause);
   s.fetcher.retry_delay = ms(queue_poll_interval);
   // Waiting for a grant may take a 429's pause plus a window's worth of
-  // requests at the configured rate.
+  // requests at the slowest provider's rate (all of them may wait for it).
   s.fetcher.grant_timeout =
     ms(yahoo_throttle_pause) + milliseconds{60'000} +
-    milliseconds{
-      static_cast<int64_t>(1000.0 * fetch_window / yahoo_requests_per_second)};
+    milliseconds{static_cast<int64_t>(1000.0 * fetch_window / slowest)};
   s.limiter.grant_timeout = s.fetcher.grant_timeout;
   s.http.user_agent = yahoo_user_agent;
   s.http.connect_timeout = ms(yahoo_connect_timeout);

@@ -75,6 +75,7 @@ class config : public caf::actor_system_config {
   std::string yahoo_base_url;
   double yahoo_requests_per_second;
   double yahoo_burst;
+  int64_t yahoo_concurrency;
   std::string yahoo_user_agent;
   caf::timespan yahoo_connect_timeout;
   caf::timespan yahoo_timeout;
@@ -87,11 +88,20 @@ class config : public caf::actor_system_config {
   std::vector<std::string> providers_crypto;
   std::vector<std::string> providers_fx;
   std::string frankfurter_base_url;
+  double frankfurter_requests_per_second;
+  double frankfurter_burst;
+  int64_t frankfurter_concurrency;
   std::string coingecko_base_url;
+  double coingecko_requests_per_second;
+  double coingecko_burst;
+  int64_t coingecko_concurrency;
   std::string coingecko_api_key;
   std::string coingecko_api_key_file;
   std::vector<std::string> coingecko_ids;
   std::string tiingo_base_url;
+  double tiingo_requests_per_second;
+  double tiingo_burst;
+  int64_t tiingo_concurrency;
   std::string tiingo_api_key;
   std::string tiingo_api_key_file;
   int64_t breaker_failures;

@@ -147,12 +147,16 @@ using tracker_actor = caf::typed_actor<
   /// Internal: retry a batch the store could not take.
   caf::reacts_to<atom::tick>>;
 
-/// A token bucket that spaces out provider requests.
+/// A token bucket per provider that spaces out its requests.
 using rate_limiter_actor = caf::typed_actor<
-  /// Asks for one request slot; the reply comes once a token is available.
-  caf::replies_to<atom::acquire>::with<atom::grant>,
-  /// The provider answered 429: grant nothing for this long, for everyone.
-  caf::reacts_to<atom::throttle, caf::timespan>,
+  /// Asks for one request slot at the named provider; the reply comes once
+  /// it has a token (an unknown provider is an error).
+  caf::replies_to<atom::acquire, std::string>::with<atom::grant>,
+  /// The named provider answered 429: grant it nothing for this long, then
+  /// come back at a lower rate. Other providers keep going.
+  caf::reacts_to<atom::throttle, std::string, caf::timespan>,
+  /// The named provider answered a request: its rate may grow back.
+  caf::reacts_to<atom::done, std::string>,
   /// Internal: a token is due.
   caf::reacts_to<atom::tick>>;
 

@@ -10,8 +10,21 @@ token_bucket::token_bucket(double rate, double burst, time_point now)
     burst_(std::max(burst, 1.0)),
     tokens_(burst_),
     last_(now),
-    paused_until_(now) {
+    paused_until_(now),
+    // Before any grant the window is empty: "grants" long ago.
+    recent_(std::max<size_t>(1, static_cast<size_t>(std::floor(rate_))),
+            now - std::chrono::hours{1}) {
   // nop
+}
+
+token_bucket::time_point token_bucket::window_opens() const {
+  return recent_[next_] + std::chrono::seconds{1};
+}
+
+void token_bucket::set_rate(double rate, time_point now) {
+  refill(now);
+  if (rate > 0)
+    rate_ = rate;
 }
 
 void token_bucket::refill(time_point now) {
@@ -33,9 +46,11 @@ double token_bucket::available(time_point now) {
 }
 
 bool token_bucket::try_take(time_point now) {
-  if (available(now) < 1.0)
+  if (available(now) < 1.0 || now < window_opens())
     return false;
   tokens_ -= 1.0;
+  recent_[next_] = now;
+  next_ = (next_ + 1) % recent_.size();
   return true;
 }
 
@@ -46,10 +61,11 @@ token_bucket::duration token_bucket::wait_time(time_point now) {
     return (paused_until_ - now) + std::chrono::ceil<duration>(after_pause);
   }
   refill(now);
+  auto window = window_opens() > now ? window_opens() - now : duration::zero();
   if (tokens_ >= 1.0)
-    return duration::zero();
+    return window;
   std::chrono::duration<double> missing{(1.0 - tokens_) / rate_};
-  return std::chrono::ceil<duration>(missing);
+  return std::max(window, std::chrono::ceil<duration>(missing));
 }
 
 void token_bucket::pause_until(time_point until) {

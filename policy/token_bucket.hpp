@@ -4,12 +4,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <vector>
 
 namespace backfilld {
 
-/// Allows `rate` requests per second on average and bursts of up to `burst`.
-/// A pause (the provider's 429) empties the bucket and grants nothing until
-/// it ends.
+/// Allows `rate` requests per second on average and bursts of up to `burst`,
+/// but never more than `rate` (at least one) in any one-second window: a
+/// provider counts its limit per second, and a burst on top of the rate (a
+/// full bucket plus the second's refill) would exceed it. A pause (the
+/// provider's 429) empties the bucket and grants nothing until it ends.
 class token_bucket {
  public:
   using clock = std::chrono::steady_clock;
@@ -35,14 +39,29 @@ class token_bucket {
     return rate_;
   }
 
+  /// Grants allowed in any one-second window: the rate, at least one.
+  size_t per_second() const {
+    return recent_.size();
+  }
+
+  /// Changes the average rate from `now` on (adaptive pacing); the window
+  /// keeps its configured size, so it stays the hard ceiling.
+  void set_rate(double rate, time_point now);
+
  private:
   void refill(time_point now);
+  /// When the window lets the next grant through.
+  time_point window_opens() const;
 
   double rate_;
   double burst_;
   double tokens_;
   time_point last_;
   time_point paused_until_;
+  /// The last `per_second()` grants, oldest at `next_`: a grant is allowed
+  /// once the oldest is a full second old. Sized once, so it never grows.
+  std::vector<time_point> recent_;
+  size_t next_ = 0;
 };
 
 } // namespace backfilld

@@ -54,6 +54,14 @@ FAST = [
     "--frankfurter.base-url=http://127.0.0.1:9",
     "--coingecko.base-url=http://127.0.0.1:9",
     "--tiingo.base-url=http://127.0.0.1:9",
+    # Their real limits (one request in minutes for Tiingo) would stall the
+    # tests; test_provider_limits.py sets its own.
+    "--frankfurter.requests-per-second=50",
+    "--coingecko.requests-per-second=50",
+    "--tiingo.requests-per-second=50",
+    "--frankfurter.concurrency=4",
+    "--coingecko.concurrency=4",
+    "--tiingo.concurrency=4",
 ]
 
 

@@ -164,7 +164,7 @@ class BadAnswers(PipelineTest):
 
 class Throttling(PipelineTest):
 
-    def test_a_429_pauses_everyone_and_costs_no_attempt(self):
+    def test_a_429_pauses_yahoo_and_costs_no_attempt(self):
         daemon = self.start_daemon("--fetch.concurrency=1")
         self.yahoo.set_symbol("FIRST", fault="http_429", fault_times=1,
                               retry_after=2)
@@ -175,7 +175,7 @@ class Throttling(PipelineTest):
         self.db.buy(2)
         wait_until(lambda: self.db.job_done(1) and self.db.job_done(2), timeout=30,
                    what="both done")
-        daemon.wait_for(r"Provider asked us to slow down; pausing all fetches"
+        daemon.wait_for(r"yahoo asked us to slow down; pausing its fetches"
                         r" for 2000 ms")
         throttled_at = self.yahoo.requests("FIRST")[0]["t"]
         later = [r["t"] for r in self.yahoo.requests() if r["t"] > throttled_at]

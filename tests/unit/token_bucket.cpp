@@ -3,6 +3,9 @@
 
 #include "policy/token_bucket.hpp"
 
+#include <algorithm>
+#include <vector>
+
 using namespace backfilld;
 using namespace std::chrono_literals;
 
@@ -13,15 +16,67 @@ const token_bucket::time_point t0{std::chrono::hours{1}};
 } // namespace
 
 CAF_TEST(a full bucket allows a burst then the rate) {
-  token_bucket bucket{2.0, 3.0, t0};
+  token_bucket bucket{4.0, 3.0, t0};
   CAF_CHECK(bucket.try_take(t0));
   CAF_CHECK(bucket.try_take(t0));
   CAF_CHECK(bucket.try_take(t0));
   CAF_CHECK(!bucket.try_take(t0));
-  CAF_CHECK_EQUAL(bucket.wait_time(t0), token_bucket::duration{500ms});
-  CAF_CHECK(!bucket.try_take(t0 + 499ms));
-  CAF_CHECK(bucket.try_take(t0 + 500ms));
+  CAF_CHECK_EQUAL(bucket.wait_time(t0), token_bucket::duration{250ms});
+  CAF_CHECK(!bucket.try_take(t0 + 249ms));
+  CAF_CHECK(bucket.try_take(t0 + 250ms));
+  CAF_CHECK(!bucket.try_take(t0 + 250ms));
+}
+
+namespace {
+
+/// The most grants in any half-open window (t - 1 s, t], the way a provider
+/// (and bench/e2e.py) counts them.
+size_t busiest_second(const std::vector<token_bucket::time_point>& grants) {
+  size_t busiest = 0;
+  size_t j = 0;
+  for (size_t i = 0; i < grants.size(); ++i) {
+    while (grants[j] <= grants[i] - 1s)
+      ++j;
+    busiest = std::max(busiest, i - j + 1);
+  }
+  return busiest;
+}
+
+} // namespace
+
+CAF_TEST(a burst never puts more than the rate into one second) {
+  // The benchmark's 21 at R = 20: a full bucket at start plus the second's
+  // refill. A burst of 5 on top of the rate makes it 25 without the window.
+  token_bucket bucket{20.0, 5.0, t0};
+  std::vector<token_bucket::time_point> grants;
+  for (int ms = 0; ms < 10'000; ++ms) {
+    auto now = t0 + std::chrono::milliseconds{ms};
+    while (bucket.try_take(now))
+      grants.push_back(now);
+  }
+  CAF_CHECK_EQUAL(busiest_second(grants), 20u);
+  // Still the rate over the run: the window only trims the edges.
+  CAF_CHECK_GREATER_OR_EQUAL(grants.size(), 199u);
+  CAF_CHECK_LESS_OR_EQUAL(grants.size(), 201u);
+}
+
+CAF_TEST(the wait covers the window as well as the tokens) {
+  token_bucket bucket{2.0, 5.0, t0};
+  CAF_CHECK(bucket.try_take(t0));
+  CAF_CHECK(bucket.try_take(t0 + 100ms));
+  // Three tokens left, but two grants in the past second.
   CAF_CHECK(!bucket.try_take(t0 + 500ms));
+  CAF_CHECK_EQUAL(bucket.wait_time(t0 + 500ms), token_bucket::duration{500ms});
+  CAF_CHECK(bucket.try_take(t0 + 1s));
+  CAF_CHECK(!bucket.try_take(t0 + 1s));
+}
+
+CAF_TEST(below one request a second the window allows one) {
+  token_bucket bucket{0.25, 3.0, t0};
+  CAF_CHECK_EQUAL(bucket.per_second(), 1u);
+  CAF_CHECK(bucket.try_take(t0));
+  CAF_CHECK(!bucket.try_take(t0 + 999ms));
+  CAF_CHECK(bucket.try_take(t0 + 1s));
 }
 
 CAF_TEST(never more than the rate over a long run) {

@@ -24,6 +24,10 @@ struct world {
   bool grant_freely = true;
   std::vector<caf::typed_response_promise<atom::grant>> waiting_for_grant;
   std::vector<caf::timespan> throttles;
+  /// Which provider each throttle, grant request and good answer was for.
+  std::vector<std::string> throttled_providers;
+  std::vector<std::string> grants_for;
+  std::vector<std::string> answered;
   // provider
   std::map<std::string, http_response> responses; // by URL fragment
   std::vector<std::string> urls;
@@ -45,14 +49,22 @@ struct world {
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
                                                std::shared_ptr<world> w) {
   return {
-    [=](atom::acquire) -> caf::result<atom::grant> {
+    [=](atom::acquire,
+        const std::string& provider) -> caf::result<atom::grant> {
+      w->grants_for.push_back(provider);
       if (w->grant_freely)
         return atom::grant_v;
       auto promise = self->make_response_promise<atom::grant>();
       w->waiting_for_grant.push_back(promise);
       return promise;
     },
-    [=](atom::throttle, caf::timespan pause) { w->throttles.push_back(pause); },
+    [=](atom::throttle, const std::string& provider, caf::timespan pause) {
+      w->throttled_providers.push_back(provider);
+      w->throttles.push_back(pause);
+    },
+    [=](atom::done, const std::string& provider) {
+      w->answered.push_back(provider);
+    },
     // The test's lever: grant the oldest waiting request (a promise must be
     // delivered by its own actor).
     [=](atom::tick) {
@@ -236,6 +248,35 @@ CAF_TEST(the provider is never called without a grant) {
   CAF_CHECK_EQUAL(q->done.size(), 2u);
 }
 
+CAF_TEST(a provider at its concurrency holds no worker for the next job) {
+  w->grant_freely = false;
+  w->responses["/AMD?"] = ok_chart();
+  q->jobs_to_hand_out.push_back({job(1, "AMD"), job(2, "AMD"), job(3, "AMD")});
+  tweak = [](fetcher_settings& s) {
+    s.provider_concurrency = {{"yahoo", 1}};
+  };
+  launch(4, 3);
+  // One request waits for its grant; the other two jobs wait for the slot,
+  // and their workers are idle.
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  auto& st =
+    deref<caf::stateful_actor<fetcher_state, fetcher_actor::base>>(hdl).state;
+  CAF_CHECK_EQUAL(st.parked["yahoo"].size(), 2u);
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 2u);
+  CAF_CHECK_EQUAL(st.busy["yahoo"], 1u);
+  // Each answer frees the slot for the next job.
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 1u);
+  grant_one();
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 3u);
+  CAF_CHECK_EQUAL(q->done.size(), 3u);
+  CAF_CHECK(st.parked["yahoo"].empty());
+  CAF_CHECK_EQUAL(st.busy["yahoo"], 0u);
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 3u);
+}
+
 CAF_TEST(a restarted limiter is asked again for the grants that were lost) {
   w->grant_freely = false;
   w->responses["/AMD?"] = ok_chart();
@@ -303,13 +344,16 @@ CAF_TEST(cash is skipped without a grant or a request) {
   CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::permanent);
 }
 
-CAF_TEST(a 429 slows everyone down and costs the job no attempt) {
+CAF_TEST(a 429 slows its provider down and costs the job no attempt) {
   w->responses["/AMD?"] =
     http_response{429, "text/plain", 7, "Too Many Requests"};
   q->jobs_to_hand_out.push_back({job(1, "AMD")});
   launch(4, 1);
   CAF_REQUIRE_EQUAL(w->throttles.size(), 1u);
   CAF_CHECK_EQUAL(w->throttles[0], caf::timespan{7s});
+  CAF_CHECK_EQUAL(w->throttled_providers, std::vector<std::string>{"yahoo"});
+  CAF_CHECK_EQUAL(w->grants_for, std::vector<std::string>{"yahoo"});
+  CAF_CHECK(w->answered.empty());
   CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
   CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::throttled);
   CAF_CHECK_EQUAL(q->failed[0].second.retry_after_ms, 7000);
@@ -445,6 +489,11 @@ CAF_TEST(a failing yahoo falls through to the fallback stored as a refresh) {
   CAF_CHECK(w->urls[1].find("http://fx.test/v1/") == 0);
   CAF_REQUIRE_EQUAL(w->written.size(), 1u);
   CAF_CHECK_EQUAL(w->sources[0], "frankfurter");
+  // Each request was granted by its own provider's bucket, and only the
+  // provider that answered well may speed up.
+  CAF_CHECK_EQUAL(w->grants_for,
+                  (std::vector<std::string>{"yahoo", "frankfurter"}));
+  CAF_CHECK_EQUAL(w->answered, std::vector<std::string>{"frankfurter"});
   // Checked against the stored history, whatever the job's kind.
   CAF_CHECK_EQUAL(w->written[0].kind, job_kind::refresh);
   CAF_CHECK_EQUAL(q->done.size(), 1u);

@@ -99,7 +99,7 @@ CAF_TEST(every message type survives serialisation) {
                                      {{"Authorization", "Token k"}}});
   check_round_trip(sys, http_response{200, "application/json", 5, "{}"});
   check_round_trip(sys, atom::track_v, std::vector<asset_id>{1, 2});
-  check_round_trip(sys, atom::throttle_v,
+  check_round_trip(sys, atom::throttle_v, std::string{"coingecko"},
                    caf::timespan{std::chrono::seconds{5}});
   check_round_trip(sys, atom::restart_v, role::job_queue);
   check_round_trip(sys, atom::wake_v);

@@ -24,8 +24,9 @@ using stage_ptr = std::shared_ptr<stage>;
 rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer,
                                                stage_ptr) {
   return {
-    [](atom::acquire) { return atom::grant_v; },
-    [](atom::throttle, caf::timespan) {},
+    [](atom::acquire, const std::string&) { return atom::grant_v; },
+    [](atom::throttle, const std::string&, caf::timespan) {},
+    [](atom::done, const std::string&) {},
     [](atom::tick) {},
   };
 }
