@@ -189,10 +189,27 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
   return {};
 }
 
-write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
-                            const price_series& series, double tolerance) {
+namespace {
+
+/// The stored days `series` covers, for a basis check.
+std::vector<stored_close> stored_closes(pqxx::transaction_base& txn,
+                                        asset_id asset,
+                                        const price_series& series) {
+  std::vector<stored_close> stored;
+  for (const auto& row :
+       txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
+                       series.bars.back().day))
+    stored.push_back(stored_close{row[0].as<day_number>(), row[1].as<double>(),
+                                  row[2].as<double>()});
+  return stored;
+}
+
+/// Runs `write` in a transaction of its own, committed unless the answer
+/// disagreed with the stored basis (then nothing was written).
+template <class Write>
+write_summary in_own_transaction(pqxx::connection_base& conn, Write write) {
   pqxx::work txn{conn};
-  auto summary = write_refresh(txn, asset, series, tolerance);
+  auto summary = write(txn);
   if (summary.basis_changed())
     txn.abort();
   else
@@ -200,16 +217,20 @@ write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
   return summary;
 }
 
+} // namespace
+
+write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
+                            const price_series& series, double tolerance) {
+  return in_own_transaction(conn, [&](pqxx::transaction_base& txn) {
+    return write_refresh(txn, asset, series, tolerance);
+  });
+}
+
 write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
                             const price_series& series, double tolerance) {
   write_summary summary;
   if (!series.bars.empty()) {
-    std::vector<stored_close> stored;
-    for (const auto& row :
-         txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
-                         series.bars.back().day))
-      stored.push_back(stored_close{row[0].as<day_number>(),
-                                    row[1].as<double>(), row[2].as<double>()});
+    auto stored = stored_closes(txn, asset, series);
     // The newest stored day is the one most often corrected late (and the
     // one a live bar could have been stored for): it is corrected in place.
     // A new basis shows on every older day of the overlap too.
@@ -224,25 +245,16 @@ write_summary write_refresh(pqxx::transaction_base& txn, asset_id asset,
 
 write_summary write_extension(pqxx::connection_base& conn, asset_id asset,
                               const price_series& series, double tolerance) {
-  pqxx::work txn{conn};
-  auto summary = write_extension(txn, asset, series, tolerance);
-  if (summary.basis_changed())
-    txn.abort();
-  else
-    txn.commit();
-  return summary;
+  return in_own_transaction(conn, [&](pqxx::transaction_base& txn) {
+    return write_extension(txn, asset, series, tolerance);
+  });
 }
 
 write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,
                               const price_series& series, double tolerance) {
   write_summary summary;
   if (!series.bars.empty()) {
-    std::vector<stored_close> stored;
-    for (const auto& row :
-         txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
-                         series.bars.back().day))
-      stored.push_back(stored_close{row[0].as<day_number>(),
-                                    row[1].as<double>(), row[2].as<double>()});
+    auto stored = stored_closes(txn, asset, series);
     summary.disagreement = basis_disagreement(series.bars, stored, tolerance);
     if (summary.basis_changed())
       return summary; // Nothing written: the caller rewrites it all instead.
