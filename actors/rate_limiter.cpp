@@ -21,7 +21,8 @@ using time_point = caf::actor_clock::time_point;
 
 /// Grants to a provider's waiting fetches while its tokens last; returns
 /// when its next token is due, if anyone still waits.
-std::optional<time_point> serve_lane(provider_lane& lane, time_point now,
+std::optional<time_point> serve_lane(const std::string& name,
+                                     provider_lane& lane, time_point now,
                                      uint64_t& expired) {
   for (;;) {
     // An asker whose request timed out asks again (or gave up): granting
@@ -33,7 +34,7 @@ std::optional<time_point> serve_lane(provider_lane& lane, time_point now,
     }
     if (lane.waiting.empty() || !lane.bucket.try_take(now))
       break;
-    metrics().limiter_wait_seconds.observe(now - lane.waiting.front().since);
+    metrics().limiter_waited(name, now - lane.waiting.front().since);
     lane.waiting.front().promise.deliver(atom::grant_v);
     lane.waiting.pop_front();
   }
@@ -52,7 +53,7 @@ void serve_waiting(self_pointer self) {
   auto now = self->clock().now();
   std::optional<time_point> next;
   for (auto& [name, lane] : st.lanes)
-    if (auto due = serve_lane(lane, now, st.expired))
+    if (auto due = serve_lane(name, lane, now, st.expired))
       next = next ? std::min(*next, *due) : *due;
   if (!next)
     return;
@@ -101,7 +102,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
                         : time_point::max();
       // Counted when it starts waiting, so that a wait that never ends (a
       // long 429 pause) shows before it does.
-      metrics().limiter_waits++;
+      metrics().limiter_waits.add(provider);
       lane.waiting.push_back(limiter_wait{promise, deadline, now});
       serve_waiting(self);
       return promise;
@@ -113,7 +114,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
         return;
       auto& lane = i->second;
       auto now = self->clock().now();
-      metrics().throttled++;
+      metrics().throttled.add(provider);
       lane.pace.throttled(now);
       apply_pace(lane, now);
       lane.bucket.pause_until(now + pause);

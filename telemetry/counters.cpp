@@ -69,7 +69,7 @@ std::string counters::summary() const {
   add("failed", jobs_failed.total());
   add("fetches", fetches.load());
   add("fetch_errors", fetch_errors.load());
-  add("throttled", throttled.load());
+  add("throttled", throttled.total());
   add("bars_skipped", bars_skipped.load());
   add("rows_written", rows_written.load());
   add("write_errors", write_errors.load());

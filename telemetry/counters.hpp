@@ -32,6 +32,44 @@ constexpr size_t kind_index(job_kind k) {
   return i;
 }
 
+/// Index of `name` in `metric_providers`; its size for any other name.
+inline size_t provider_index(std::string_view name) {
+  size_t i = 0;
+  while (i < std::size(metric_providers) && name != metric_providers[i])
+    ++i;
+  return i;
+}
+
+/// A counter per provider, labelled `provider` on /metrics. A name missing
+/// from `metric_providers` is not counted: the label set stays fixed.
+class per_provider {
+ public:
+  void add(std::string_view provider, uint64_t n = 1) {
+    if (auto i = provider_index(provider); i < values_.size())
+      values_[i].fetch_add(n, std::memory_order_relaxed);
+  }
+
+  /// The count of the `i`th provider of `metric_providers`.
+  uint64_t at(size_t i) const {
+    return values_[i].load(std::memory_order_relaxed);
+  }
+
+  uint64_t of(std::string_view provider) const {
+    auto i = provider_index(provider);
+    return i < values_.size() ? at(i) : 0;
+  }
+
+  uint64_t total() const {
+    uint64_t sum = 0;
+    for (const auto& v : values_)
+      sum += v.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, std::size(metric_providers)> values_{};
+};
+
 /// A counter per job kind, labelled `kind` on /metrics. A kind missing from
 /// `all_job_kinds` is not counted: the label set stays the one listed.
 class per_kind {
@@ -100,17 +138,32 @@ struct counters {
   // -- provider ---------------------------------------------------------------
   std::atomic<uint64_t> fetches{0};
   std::atomic<uint64_t> fetch_errors{0};
-  std::atomic<uint64_t> throttled{0};
+  /// 429s that paused a provider, by provider.
+  per_provider throttled;
   std::atomic<uint64_t> bars_skipped{0};
+  /// Jobs failed because their asset's row names no provider we know
+  /// (`providers.source-column`).
+  std::atomic<uint64_t> unknown_sources{0};
 
   // -- rate limiter -----------------------------------------------------------
-  /// Grants that had to wait for a token (or for a 429's pause to end).
-  std::atomic<uint64_t> limiter_waits{0};
+  /// Grants that had to wait for a token (or for a 429's pause to end), by
+  /// provider.
+  per_provider limiter_waits;
   /// Waiting requests dropped because their asker had stopped waiting.
   std::atomic<uint64_t> limiter_expired{0};
-  /// How long granted requests waited; immediate grants are not observed.
-  histogram<11> limiter_wait_seconds{
-    {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}};
+  /// How long granted requests waited, by provider (`metric_providers`);
+  /// immediate grants are not observed.
+  std::array<histogram<11>, std::size(metric_providers)> limiter_wait_seconds{
+    histogram<11>{{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}},
+    histogram<11>{{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}},
+    histogram<11>{{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}},
+    histogram<11>{{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}};
+  /// Observes one wait of `provider` (other names are not observed).
+  void limiter_waited(std::string_view provider,
+                      std::chrono::nanoseconds waited) {
+    if (auto i = provider_index(provider); i < limiter_wait_seconds.size())
+      limiter_wait_seconds[i].observe(waited);
+  }
 
   // -- database writes --------------------------------------------------------
   std::atomic<uint64_t> rows_written{0};

@@ -129,6 +129,12 @@ void by_kind(exposition& w, const char* name, const std::string& labels,
     w.sample(name, prefix + kind_label(i), values.at(i));
 }
 
+void by_provider(exposition& w, const char* name, const per_provider& values) {
+  for (size_t i = 0; i < std::size(metric_providers); ++i)
+    w.sample(name, std::string{"provider=\""} + metric_providers[i] + "\"",
+             values.at(i));
+}
+
 /// The queue as the database showed it at the last look; nothing when that
 /// look failed (see `counters::queue_sampled`).
 void queue_gauges(exposition& w, const counters& c) {
@@ -213,22 +219,31 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.single("backfilld_provider_errors_total", "counter",
            "Transient provider failures (network, 5xx, garbage, timeouts).",
            get(c.fetch_errors));
-  w.single("backfilld_provider_throttled_total", "counter",
-           "Pauses of every fetch asked for by the provider (HTTP 429).",
-           get(c.throttled));
-  w.single("backfilld_rate_limiter_waits_total", "counter",
-           "Provider requests that waited for the rate limiter's grant.",
-           get(c.limiter_waits));
+  w.family("backfilld_provider_throttled_total", "counter",
+           "Pauses of a provider's fetches it asked for (HTTP 429), by "
+           "provider.");
+  by_provider(w, "backfilld_provider_throttled_total", c.throttled);
+  w.family("backfilld_rate_limiter_waits_total", "counter",
+           "Provider requests that waited for the rate limiter's grant, by "
+           "provider.");
+  by_provider(w, "backfilld_rate_limiter_waits_total", c.limiter_waits);
   w.single("backfilld_rate_limiter_expired_total", "counter",
            "Waiting requests dropped because their fetch stopped waiting.",
            get(c.limiter_expired));
   w.family("backfilld_rate_limiter_wait_seconds", "histogram",
-           "How long requests that had to wait waited for their grant.");
-  w.histogram_samples("backfilld_rate_limiter_wait_seconds", "",
-                      c.limiter_wait_seconds);
+           "How long requests that had to wait waited for their grant, by "
+           "provider.");
+  for (size_t p = 0; p < std::size(metric_providers); ++p)
+    w.histogram_samples("backfilld_rate_limiter_wait_seconds",
+                        std::string{"provider=\""} + metric_providers[p] + "\"",
+                        c.limiter_wait_seconds[p]);
   w.family("backfilld_fetch_duration_seconds", "histogram",
            "Time from a provider request to its answer.");
   w.histogram_samples("backfilld_fetch_duration_seconds", "", c.fetch_seconds);
+  w.single("backfilld_unknown_sources_total", "counter",
+           "Jobs failed because the asset's row names no known provider "
+           "(providers.source-column).",
+           get(c.unknown_sources));
   w.single("backfilld_bars_skipped_total", "counter",
            "Provider bars skipped for missing or invalid values.",
            get(c.bars_skipped));

@@ -178,8 +178,8 @@ class Metrics(PipelineTest):
                                    kind=kind), 0.0)
         self.assertGreater(
             value(empty, "backfilld_queue_sample_timestamp_seconds"), 1.6e9)
-        self.assertEqual(value(empty, "backfilld_rate_limiter_waits_total"),
-                         0.0)
+        self.assertEqual(value(empty, "backfilld_rate_limiter_waits_total",
+                               provider="yahoo"), 0.0)
 
         symbols = ("AMD", "AAPL", "MSFT", "NVDA")
         for i, symbol in enumerate(symbols):
@@ -214,14 +214,24 @@ class Metrics(PipelineTest):
             value(after, "backfilld_jobs_done_total", kind="backfill"), 4.0)
         # The first request took the burst; the others waited about a second.
         self.assertGreaterEqual(
-            value(after, "backfilld_rate_limiter_waits_total"), 2.0)
-        waited = value(after, "backfilld_rate_limiter_wait_seconds_count")
+            value(after, "backfilld_rate_limiter_waits_total",
+                  provider="yahoo"), 2.0)
+        # Only Yahoo was asked: the other providers' series stay at zero.
+        self.assertEqual(
+            value(after, "backfilld_rate_limiter_waits_total",
+                  provider="frankfurter"), 0.0)
+        waited = value(after, "backfilld_rate_limiter_wait_seconds_count",
+                       provider="yahoo")
         self.assertGreaterEqual(waited, 2.0)
         self.assertEqual(
             value(after, "backfilld_rate_limiter_wait_seconds_bucket",
-                  le="+Inf"), waited)
+                  provider="yahoo", le="+Inf"), waited)
         self.assertGreater(
-            value(after, "backfilld_rate_limiter_wait_seconds_sum"), 1.0)
+            value(after, "backfilld_rate_limiter_wait_seconds_sum",
+                  provider="yahoo"), 1.0)
+        self.assertEqual(
+            value(after, "backfilld_provider_throttled_total",
+                  provider="yahoo"), 0.0)
         self.stop_daemon(daemon)
 
     def test_readyz_follows_the_database(self):

@@ -132,24 +132,45 @@ CAF_TEST(a kind missing from the list is not counted) {
     CAF_CHECK_EQUAL(kind_index(all_job_kinds[i]), i);
 }
 
-CAF_TEST(rate limiter waits are a counter and a histogram) {
+CAF_TEST(rate limiter waits are a counter and a histogram per provider) {
   counters c;
-  c.limiter_waits = 3;
+  c.limiter_waits.add("yahoo", 3);
+  c.limiter_waits.add("coingecko");
+  c.limiter_waits.add("nobody");
   c.limiter_expired = 1;
-  c.limiter_wait_seconds.observe(200ms);
-  c.limiter_wait_seconds.observe(2s);
+  c.limiter_waited("yahoo", 200ms);
+  c.limiter_waited("yahoo", 2s);
+  c.limiter_waited("frankfurter", 20ms);
+  c.limiter_waited("nobody", 20ms);
+  c.throttled.add("frankfurter");
   auto text = render_prometheus(c, "x");
   CAF_CHECK(
     has_line(text, "# TYPE backfilld_rate_limiter_waits_total counter"));
-  CAF_CHECK(has_line(text, "backfilld_rate_limiter_waits_total 3"));
+  CAF_CHECK(
+    has_line(text, "backfilld_rate_limiter_waits_total{provider=\"yahoo\"} 3"));
+  CAF_CHECK(has_line(
+    text, "backfilld_rate_limiter_waits_total{provider=\"coingecko\"} 1"));
+  CAF_CHECK(has_line(
+    text, "backfilld_rate_limiter_waits_total{provider=\"tiingo\"} 0"));
+  CAF_CHECK_EQUAL(c.limiter_waits.total(), 4u);
   CAF_CHECK(has_line(text, "backfilld_rate_limiter_expired_total 1"));
   CAF_CHECK(
     has_line(text, "# TYPE backfilld_rate_limiter_wait_seconds histogram"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_bucket{"
+                           "provider=\"yahoo\",le=\"0.25\"} 1"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_bucket{"
+                           "provider=\"yahoo\",le=\"+Inf\"} 2"));
   CAF_CHECK(has_line(
-    text, "backfilld_rate_limiter_wait_seconds_bucket{le=\"0.25\"} 1"));
+    text, "backfilld_rate_limiter_wait_seconds_sum{provider=\"yahoo\"} 2.2"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_count{"
+                           "provider=\"frankfurter\"} 1"));
+  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_count{"
+                           "provider=\"tiingo\"} 0"));
   CAF_CHECK(has_line(
-    text, "backfilld_rate_limiter_wait_seconds_bucket{le=\"+Inf\"} 2"));
-  CAF_CHECK(has_line(text, "backfilld_rate_limiter_wait_seconds_sum 2.2"));
+    text, "backfilld_provider_throttled_total{provider=\"frankfurter\"} 1"));
+  CAF_CHECK(
+    has_line(text, "backfilld_provider_throttled_total{provider=\"yahoo\"} 0"));
+  CAF_CHECK(text.find("nobody") == std::string::npos);
 }
 
 CAF_TEST(queue gauges show the last sample and vanish when one fails) {

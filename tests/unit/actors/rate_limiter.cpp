@@ -184,28 +184,34 @@ CAF_TEST(a request whose asker stopped waiting burns no token) {
 
 CAF_TEST(waits are counted and timed and immediate grants are not) {
   auto& m = metrics();
-  auto waits = m.limiter_waits.load();
-  auto observed = m.limiter_wait_seconds.count_in(0);
-  for (size_t i = 1; i <= decltype(m.limiter_wait_seconds)::buckets; ++i)
-    observed += m.limiter_wait_seconds.count_in(i);
-  auto sum = m.limiter_wait_seconds.sum_seconds();
+  auto& yahoo_waits = m.limiter_wait_seconds[provider_index("yahoo")];
+  using yahoo_histogram = std::decay_t<decltype(yahoo_waits)>;
+  auto waits = m.limiter_waits.of("yahoo");
+  auto others = m.limiter_waits.total() - waits;
+  auto observed = yahoo_waits.count_in(0);
+  for (size_t i = 1; i <= yahoo_histogram::buckets; ++i)
+    observed += yahoo_waits.count_in(i);
+  auto sum = yahoo_waits.sum_seconds();
   auto hdl = limiter(2.0, 2.0);
   // Two from the burst at once; the third has its token after 500 ms but
   // waits for the second to end, like the fourth: 1 s each.
   ask(hdl, 4);
   CAF_CHECK_EQUAL(*granted, 2);
-  CAF_CHECK_EQUAL(m.limiter_waits.load(), waits + 2);
+  CAF_CHECK_EQUAL(m.limiter_waits.of("yahoo"), waits + 2);
   for (int slice = 0; slice < 10; ++slice)
     wait(100ms);
   CAF_CHECK_EQUAL(*granted, 4);
-  auto now_observed = m.limiter_wait_seconds.count_in(0);
-  for (size_t i = 1; i <= decltype(m.limiter_wait_seconds)::buckets; ++i)
-    now_observed += m.limiter_wait_seconds.count_in(i);
+  auto now_observed = yahoo_waits.count_in(0);
+  for (size_t i = 1; i <= yahoo_histogram::buckets; ++i)
+    now_observed += yahoo_waits.count_in(i);
   CAF_CHECK_EQUAL(now_observed, observed + 2);
-  CAF_CHECK_GREATER_OR_EQUAL(m.limiter_wait_seconds.sum_seconds() - sum, 1.99);
-  CAF_CHECK_LESS_OR_EQUAL(m.limiter_wait_seconds.sum_seconds() - sum, 2.01);
-  // Still counted once each: a grant is not a second wait.
-  CAF_CHECK_EQUAL(m.limiter_waits.load(), waits + 2);
+  CAF_CHECK_GREATER_OR_EQUAL(yahoo_waits.sum_seconds() - sum, 1.99);
+  CAF_CHECK_LESS_OR_EQUAL(yahoo_waits.sum_seconds() - sum, 2.01);
+  // Still counted once each: a grant is not a second wait; and only under
+  // the provider that waited.
+  CAF_CHECK_EQUAL(m.limiter_waits.of("yahoo"), waits + 2);
+  CAF_CHECK_EQUAL(m.limiter_waits.total() - m.limiter_waits.of("yahoo"),
+                  others);
 }
 
 CAF_TEST(an abandoned wait is counted as expired) {
