@@ -16,10 +16,15 @@ fetch_outcome failed(failure_kind kind, const fault& f) {
   return result;
 }
 
-std::chrono::milliseconds pause_for(const http_response& response,
+std::chrono::milliseconds pause_for(const char* provider,
+                                    const http_response& response,
                                     const classify_settings& settings) {
-  if (response.retry_after_s < 0)
-    return settings.throttle_pause;
+  if (response.retry_after_s < 0) {
+    auto i = settings.provider_throttle_pause.find(provider);
+    return i != settings.provider_throttle_pause.end()
+             ? i->second
+             : settings.throttle_pause;
+  }
   auto told = std::clamp<int64_t>(response.retry_after_s,
                                   settings.min_retry_after.count(),
                                   settings.max_retry_after.count());
@@ -46,7 +51,7 @@ fetch_outcome classify(const price_provider& provider, const backfill_job& job,
     break;
   case ec::rate_limited:
     result.what = fetch_result::pause;
-    result.pause = pause_for(response, settings);
+    result.pause = pause_for(provider.name(), response, settings);
     result.failure =
       job_failure{failure_kind::throttled, f.detail, result.pause.count()};
     break;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "messages/ec.hpp"
@@ -20,6 +21,9 @@ struct classify_settings {
   /// How long the provider gets no requests after a 429 that came without a
   /// `Retry-After`.
   std::chrono::milliseconds throttle_pause{60'000};
+  /// `<provider>.throttle-pause` by provider name; a provider missing here
+  /// pauses for `throttle_pause`.
+  std::map<std::string, std::chrono::milliseconds> provider_throttle_pause;
   /// Bounds on a `Retry-After`: zero must still pause, and a proxy's absurd
   /// value must not stop fetching for days.
   std::chrono::seconds min_retry_after{1};

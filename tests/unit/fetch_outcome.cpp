@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "policy/fetch_outcome.hpp"
+#include "provider/provider.hpp"
 #include "test_data.hpp"
 
 using namespace backfilld;
@@ -137,4 +138,31 @@ CAF_TEST(a series keeps its bars and a failure says why) {
              saturday, settings);
   CAF_CHECK_EQUAL(settled.note,
                   "The provider has no history of AMD before 2023-12-09");
+}
+
+CAF_TEST(a 429 without Retry-After pauses for the pause of its provider) {
+  classify_settings settings;
+  settings.throttle_pause = 60s;
+  settings.provider_throttle_pause = {{"frankfurter", 15s}, {"yahoo", 90s}};
+  provider_settings providers;
+  auto frankfurter = make_provider("frankfurter", providers);
+  auto yahoo = make_provider("yahoo", providers);
+  auto coingecko = make_provider("coingecko", providers);
+  http_response throttled{429, "text/plain", -1, "Too Many Requests"};
+  auto job = job_of(job_kind::backfill);
+  CAF_CHECK_EQUAL(
+    classify(*frankfurter, job, throttled, saturday, settings).pause.count(),
+    15'000);
+  CAF_CHECK_EQUAL(
+    classify(*yahoo, job, throttled, saturday, settings).pause.count(), 90'000);
+  // Not listed: the common pause.
+  auto coin = job;
+  coin.symbol = "BTC";
+  CAF_CHECK_EQUAL(
+    classify(*coingecko, coin, throttled, saturday, settings).pause.count(),
+    60'000);
+  // A Retry-After wins over any configured pause.
+  http_response told{429, "text/plain", 7, "Too Many Requests"};
+  CAF_CHECK_EQUAL(
+    classify(*frankfurter, job, told, saturday, settings).pause.count(), 7'000);
 }
