@@ -316,6 +316,11 @@ int run_daemon(config& cfg) {
   case startup::failed:
     return 1;
   }
+  // `backfilld status` reads each provider's state from the database.
+  auto provider_state = provider_state_publisher::start(
+    settings->db,
+    std::chrono::duration_cast<milliseconds>(cfg.providers_state_interval),
+    settings->lease.worker);
   // A signal that came while the last attempt finished: nothing runs yet.
   if (auto sig = wait_for_shutdown_signal(milliseconds{0})) {
     spdlog::info("Received {} before the pipeline started; exiting",
@@ -417,6 +422,7 @@ int run_status(config& cfg, const command_args& args) {
     view.now = static_cast<int64_t>(std::time(nullptr));
     view.stale_after = static_cast<int32_t>(cfg.refresh_stale_after);
     auto status = read_status(*conn, only);
+    status.providers = read_provider_states(*conn);
     std::cout << (args.json ? status_json(status, view)
                             : status_table(status, view));
     return 0;

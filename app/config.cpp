@@ -288,6 +288,25 @@ config::config()
     .add(metrics_port, "port", "TCP port of that endpoint (0: off)")
     .add(metrics_sample_interval, "sample-interval",
          "count the queue's jobs in the database this often");
+  // -- provider state, per-asset source, per-provider pauses ---------------
+  providers_state_interval = 5s;
+  providers_source_column = "data_source";
+  frankfurter_throttle_pause = coingecko_throttle_pause =
+    tiingo_throttle_pause = 60s;
+  opt_group{custom_options_, "providers"}
+    .add(providers_state_interval, "state-interval",
+         "record each provider's state for `status` this often")
+    .add(providers_source_column, "source-column",
+         "assets column naming one asset's provider (empty: none)");
+  opt_group{custom_options_, "frankfurter"}.add(
+    frankfurter_throttle_pause, "throttle-pause",
+    "pause after a 429 without Retry-After");
+  opt_group{custom_options_, "coingecko"}.add(
+    coingecko_throttle_pause, "throttle-pause",
+    "pause after a 429 without Retry-After");
+  opt_group{custom_options_, "tiingo"}.add(
+    tiingo_throttle_pause, "throttle-pause",
+    "pause after a 429 without Retry-After");
   // Nodes of another protocol version refuse to talk to us.
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
   register_messages(*this);
@@ -368,6 +387,9 @@ caf::error config::check_metrics() const {
   if (metrics_sample_interval < std::chrono::seconds{1})
     return invalid("metrics.sample-interval must be at least 1s (" +
                    source_of("metrics.sample-interval") + ")");
+  if (providers_state_interval < std::chrono::seconds{1})
+    return invalid("providers.state-interval must be at least 1s (" +
+                   source_of("providers.state-interval") + ")");
   return {};
 }
 
@@ -585,11 +607,20 @@ caf::expected<pipeline_settings> config::pipeline() const {
     ms(yahoo_timeout) + ms(yahoo_connect_timeout) + milliseconds{5'000};
   s.fetcher.store_timeout = store_timeout;
   s.fetcher.classify.throttle_pause = ms(yahoo_throttle_pause);
+  s.lease.source_column = providers_source_column;
+  s.fetcher.classify.provider_throttle_pause = {
+    {"yahoo", ms(yahoo_throttle_pause)},
+    {"frankfurter", ms(frankfurter_throttle_pause)},
+    {"coingecko", ms(coingecko_throttle_pause)},
+    {"tiingo", ms(tiingo_throttle_pause)}};
+  auto longest_pause = ms(yahoo_throttle_pause);
+  for (const auto& entry : s.fetcher.classify.provider_throttle_pause)
+    longest_pause = std::max(longest_pause, entry.second);
   s.fetcher.retry_delay = ms(queue_poll_interval);
   // Waiting for a grant may take a 429's pause plus a window's worth of
   // requests at the slowest provider's rate (all of them may wait for it).
   s.fetcher.grant_timeout =
-    ms(yahoo_throttle_pause) + milliseconds{60'000} +
+    longest_pause + milliseconds{60'000} +
     milliseconds{static_cast<int64_t>(1000.0 * fetch_window / slowest)};
   s.limiter.grant_timeout = s.fetcher.grant_timeout;
   s.http.user_agent = yahoo_user_agent;

@@ -157,6 +157,18 @@ class config : public caf::actor_system_config {
   int64_t metrics_port;
   caf::timespan metrics_sample_interval;
 
+  // -- provider state, per-asset source, per-provider pauses -----------------
+  /// `providers.state-interval`: how often the daemon records each
+  /// provider's state for `backfilld status`.
+  caf::timespan providers_state_interval;
+  /// `providers.source-column`: the `assets` column that names a provider
+  /// for one asset (absent column: no overrides).
+  std::string providers_source_column;
+  /// `<provider>.throttle-pause` of the providers besides Yahoo.
+  caf::timespan frankfurter_throttle_pause;
+  caf::timespan coingecko_throttle_pause;
+  caf::timespan tiingo_throttle_pause;
+
   /// The INI file actually read (empty when none).
   std::string config_file;
 

@@ -19,8 +19,10 @@
 
 #include "db/connection.hpp"
 #include "db/metrics_queries.hpp"
+#include "db/provider_state_queries.hpp"
 #include "telemetry/counters.hpp"
 #include "telemetry/prometheus.hpp"
+#include "telemetry/provider_health.hpp"
 
 namespace backfilld {
 
@@ -173,6 +175,82 @@ metrics_server::~metrics_server() {
     impl_->thread.join();
   if (impl_->sampler.joinable())
     impl_->sampler.join();
+}
+
+// -- provider state for `backfilld status` ------------------------------------
+
+struct provider_state_publisher::impl {
+  std::thread thread;
+  std::mutex mtx;
+  std::condition_variable wake;
+  bool stopping = false;
+};
+
+namespace {
+
+/// The publisher's loop: one snapshot per period, a few rows each, on its
+/// own connection (bounded by db.connect-timeout and a 5 s statement
+/// timeout, so shutdown waits at most that).
+void publish_loop(provider_state_publisher::impl& self, db_settings db,
+                  std::chrono::milliseconds period, std::string daemon) {
+  std::unique_ptr<pqxx::connection> conn;
+  bool failing = false;
+  for (;;) {
+    try {
+      if (conn == nullptr || !conn->is_open())
+        conn = open_connection(db);
+      auto now = static_cast<int64_t>(unix_now());
+      write_provider_states(*conn, provider_states().snapshot(now), daemon,
+                            period);
+      if (failing)
+        spdlog::debug("[metrics] Recording provider state works again");
+      failing = false;
+    } catch (...) {
+      conn.reset();
+      if (!failing)
+        spdlog::debug("[metrics] Cannot record provider state ({}); "
+                      "`backfilld status` shows it as stale until it works",
+                      classify(std::current_exception()).detail);
+      failing = true;
+    }
+    std::unique_lock<std::mutex> lock{self.mtx};
+    if (self.wake.wait_for(lock, period, [&] { return self.stopping; }))
+      return;
+  }
+}
+
+} // namespace
+
+provider_state_publisher::provider_state_publisher(std::unique_ptr<impl> ptr)
+  : impl_(std::move(ptr)) {
+  // nop
+}
+
+std::unique_ptr<provider_state_publisher> provider_state_publisher::start(
+  const db_settings& db, std::chrono::milliseconds period, std::string daemon) {
+  auto self = std::make_unique<impl>();
+  try {
+    self->thread =
+      std::thread{[ptr = self.get(), db, period, daemon = std::move(daemon)] {
+        publish_loop(*ptr, db, period, daemon);
+      }};
+  } catch (const std::exception& e) {
+    spdlog::warn("[metrics] Cannot start recording provider state: {}",
+                 e.what());
+    return nullptr;
+  }
+  return std::unique_ptr<provider_state_publisher>{
+    new provider_state_publisher(std::move(self))};
+}
+
+provider_state_publisher::~provider_state_publisher() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
 }
 
 namespace {

@@ -46,6 +46,33 @@ class metrics_server {
   std::unique_ptr<impl> impl_;
 };
 
+/// Copies the fetcher's view of each provider (telemetry/provider_health)
+/// into `backfilld_provider_state` now and every `period`, on a thread and
+/// connection of its own, so that `backfilld status` (another process) can
+/// show breakers, pauses and recent errors. Runs whether or not the metrics
+/// endpoint is on. A failed write (database away, no privilege) is logged at
+/// debug and tried again at the next period on a fresh connection.
+class provider_state_publisher {
+ public:
+  /// Starts the thread; null (and a warning) when no thread can be had.
+  static std::unique_ptr<provider_state_publisher>
+  start(const db_settings& db, std::chrono::milliseconds period,
+        std::string daemon);
+
+  /// Stops and joins (within one write's bound).
+  ~provider_state_publisher();
+
+  provider_state_publisher(const provider_state_publisher&) = delete;
+  provider_state_publisher& operator=(const provider_state_publisher&) = delete;
+
+  struct impl;
+
+ private:
+  explicit provider_state_publisher(std::unique_ptr<impl> ptr);
+
+  std::unique_ptr<impl> impl_;
+};
+
 /// `backfilld health`: GETs /readyz on the configured endpoint; prints what
 /// it said (or why it could not ask) and returns 0 for 200, else 1.
 int query_readiness(const std::string& address, int64_t port);

@@ -93,6 +93,121 @@ void key(json_writer& w, const char* name) {
   w.Key(name);
 }
 
+// -- providers
+// ------------------------------------------------------------------
+
+/// "08:04:10Z" of a Unix time, for "open until" (the date is the header's).
+std::string clock_time(int64_t unix_seconds) {
+  return iso_time(unix_seconds).substr(11);
+}
+
+/// "open until 08:04:10Z, throttled until 08:05:00Z", "off: no API key".
+std::string provider_state_text(const provider_state& p) {
+  std::string text = p.breaker;
+  if (p.breaker == "open" && p.open_until > 0)
+    text += " until " + clock_time(p.open_until);
+  if (p.breaker == "off" && !p.note.empty())
+    text += ": " + p.note;
+  if (p.throttled_until > 0)
+    text += ", throttled until " + clock_time(p.throttled_until);
+  return text;
+}
+
+/// "3/40 failed (7.5%) in the last 5 min", or that nothing was asked.
+std::string error_ratio_text(const provider_state& p) {
+  auto minutes = std::to_string(error_window::seconds / 60);
+  if (p.requests == 0)
+    return "no requests in the last " + minutes + " min";
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.3g%%",
+                100.0 * static_cast<double>(p.errors) /
+                  static_cast<double>(p.requests));
+  return std::to_string(p.errors) + "/" + std::to_string(p.requests) +
+         " failed (" + ratio + ") in the last " + minutes + " min";
+}
+
+/// "2 min ago" (rounded down), for a stale snapshot.
+std::string ago(double seconds) {
+  auto s = static_cast<int64_t>(seconds);
+  if (s < 120)
+    return std::to_string(s) + " s ago";
+  if (s < 7200)
+    return std::to_string(s / 60) + " min ago";
+  return std::to_string(s / 3600) + " h ago";
+}
+
+/// The newest row: whose time and daemon the header names.
+const provider_status& newest(const std::vector<provider_status>& rows) {
+  const auto* best = &rows.front();
+  for (const auto& r : rows)
+    if (r.age_seconds < best->age_seconds)
+      best = &r;
+  return *best;
+}
+
+/// The providers' section of the table; nothing before a daemon ever ran.
+std::string provider_section(const std::vector<provider_status>& rows) {
+  if (rows.empty())
+    return {};
+  const auto& latest = newest(rows);
+  std::string out = "Providers (as of " + iso_time(latest.updated_at);
+  if (latest.stale())
+    out += ", " + ago(latest.age_seconds) + ": daemon not running?";
+  out += "):\n";
+  for (const auto& r : rows) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "  %-12s %-44s %s", r.state.provider.c_str(),
+                  provider_state_text(r.state).c_str(),
+                  error_ratio_text(r.state).c_str());
+    out += buf;
+    if (r.stale() && !latest.stale())
+      out += " (stale: as of " + iso_time(r.updated_at) + ")";
+    out += "\n";
+  }
+  return out;
+}
+
+void time_or_null(json_writer& w, int64_t unix_seconds) {
+  string_or_null(w, unix_seconds > 0 ? iso_time(unix_seconds) : "");
+}
+
+void provider_json(json_writer& w, const std::vector<provider_status>& rows) {
+  w.StartArray();
+  for (const auto& r : rows) {
+    const auto& p = r.state;
+    w.StartObject();
+    key(w, "provider");
+    string_or_null(w, p.provider);
+    key(w, "breaker");
+    string_or_null(w, p.breaker);
+    key(w, "open_until");
+    time_or_null(w, p.open_until);
+    key(w, "throttled_until");
+    time_or_null(w, p.throttled_until);
+    key(w, "requests");
+    w.Int64(p.requests);
+    key(w, "errors");
+    w.Int64(p.errors);
+    key(w, "error_ratio");
+    if (p.requests > 0)
+      w.Double(static_cast<double>(p.errors) / static_cast<double>(p.requests));
+    else
+      w.Null();
+    key(w, "window_seconds");
+    w.Int64(error_window::seconds);
+    key(w, "note");
+    string_or_null(w, p.note);
+    key(w, "updated_at");
+    time_or_null(w, r.updated_at);
+    key(w, "stale");
+    w.Bool(r.stale());
+    key(w, "daemon");
+    string_or_null(w, r.daemon);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 } // namespace
 
 std::string status_table(const status_report& report,
@@ -135,6 +250,7 @@ std::string status_table(const status_report& report,
       out += "Failed jobs run again with `backfilld retry SYMBOL` (or "
              "--all-failed).\n";
   }
+  out += provider_section(report.providers);
   // One asset: its whole error, and why it is inactive.
   if (report.assets.size() == 1) {
     const auto& a = report.assets.front();
@@ -225,6 +341,8 @@ std::string status_json(const status_report& report,
     w.EndObject();
   }
   w.EndArray();
+  key(w, "providers");
+  provider_json(w, report.providers);
   w.EndObject();
   return std::string{buffer.GetString(), buffer.GetSize()} + "\n";
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "db/provider_state_queries.hpp"
 #include "messages/types.hpp"
 
 namespace pqxx {
@@ -136,6 +137,9 @@ struct status_report {
   std::vector<asset_status> assets;
   /// Jobs by kind and state, of these assets when filtered, else of all.
   std::vector<job_state_count> jobs;
+  /// The running daemon's last snapshot of each provider (filled by
+  /// `read_provider_states`, db/provider_state_queries.hpp).
+  std::vector<provider_status> providers;
 };
 
 /// Reads the status of every asset backfilld knows (with prices, a tracking

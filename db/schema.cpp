@@ -257,6 +257,25 @@ CREATE TABLE IF NOT EXISTS price_outliers (
 ALTER TABLE backfilld_asset_state
   ADD COLUMN IF NOT EXISTS holes_checked_through date;
 )sql"},
+  {7, "provider state for status", R"sql(
+-- The running daemon's view of each provider (breaker, pause, errors over
+-- the last minutes), written every few seconds for `backfilld status`, which
+-- is another process. One row per provider: with several daemons, the last
+-- writer's (`daemon` says whose); a row nobody refreshes goes stale.
+CREATE TABLE IF NOT EXISTS backfilld_provider_state (
+  provider text PRIMARY KEY,
+  breaker text NOT NULL,
+  open_until timestamptz,
+  throttled_until timestamptz,
+  requests integer NOT NULL DEFAULT 0,
+  errors integer NOT NULL DEFAULT 0,
+  window_start timestamptz,
+  note text,
+  period_ms integer NOT NULL,
+  daemon text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
 };
 
 /// Our index on transactions (asset_id), built only when the tracker has

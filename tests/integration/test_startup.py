@@ -207,7 +207,8 @@ class LeastPrivilege(PipelineTest):
               asset_events TO {role};
             GRANT DELETE ON asset_prices TO {role};
             GRANT SELECT, INSERT, DELETE ON price_outliers TO {role};
-            GRANT ALL ON backfill_jobs, backfilld_asset_state TO {role};
+            GRANT ALL ON backfill_jobs, backfilld_asset_state,
+              backfilld_provider_state TO {role};
             GRANT USAGE ON SEQUENCE backfill_jobs_id_seq TO {role};
         """)
         self.db.add_asset(12, "AMD")
@@ -230,6 +231,10 @@ class LeastPrivilege(PipelineTest):
         wait_until(lambda: self.db.job_failed(13), what="NOSUCH failed")
         self.assertEqual([o[:3] for o in self.db.outliers(12)],
                          [(spike, 0.24, "spike")])
+        # The provider snapshot for `status` is written with these grants.
+        wait_until(lambda: self.db.scalar(
+            "SELECT count(*) FROM backfilld_provider_state") > 0,
+            timeout=20, what="a provider snapshot")
         self.assertNotRegex(daemon.output(), r"permission denied")
         self.assertEqual(daemon.stop(), 0)
         self.assertEqual(self.db.scalar(

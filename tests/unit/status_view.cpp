@@ -158,3 +158,101 @@ CAF_TEST(the json has every key with nulls for what is absent) {
   CAF_CHECK_EQUAL(second["held_back"].GetInt64(), 0);
   CAF_CHECK_EQUAL(doc["jobs"][0]["count"].GetInt64(), 1);
 }
+
+// -- providers
+// ------------------------------------------------------------------
+
+namespace {
+
+provider_status provider_row(std::string name, std::string breaker,
+                             double age_seconds) {
+  provider_status r;
+  r.state.provider = std::move(name);
+  r.state.breaker = std::move(breaker);
+  r.daemon = "host:42:7";
+  r.period_ms = 5'000;
+  r.age_seconds = age_seconds;
+  r.updated_at = friday_noon - static_cast<int64_t>(age_seconds);
+  return r;
+}
+
+status_report with_providers(double age_seconds) {
+  status_report report;
+  report.assets.push_back(amd());
+  auto yahoo = provider_row("yahoo", "open", age_seconds);
+  yahoo.state.open_until = friday_noon + 45;
+  yahoo.state.requests = 8;
+  yahoo.state.errors = 6;
+  auto fx = provider_row("frankfurter", "closed", age_seconds);
+  fx.state.throttled_until = friday_noon + 30;
+  fx.state.requests = 40;
+  fx.state.errors = 1;
+  auto tiingo = provider_row("tiingo", "off", age_seconds);
+  tiingo.state.note = "no API key";
+  report.providers = {fx, tiingo, yahoo};
+  return report;
+}
+
+} // namespace
+
+CAF_TEST(the table shows the breaker pause and recent errors of each provider) {
+  auto text = status_table(with_providers(2), at_friday_noon());
+  CAF_MESSAGE(text);
+  CAF_CHECK(text.find("Providers (as of 2024-10-11T11:59:58Z):\n") !=
+            std::string::npos);
+  CAF_CHECK(text.find("  yahoo        open until 12:00:45Z") !=
+            std::string::npos);
+  CAF_CHECK(text.find("6/8 failed (75%) in the last 5 min") !=
+            std::string::npos);
+  CAF_CHECK(text.find("  frankfurter  closed, throttled until 12:00:30Z") !=
+            std::string::npos);
+  CAF_CHECK(text.find("1/40 failed (2.5%)") != std::string::npos);
+  CAF_CHECK(text.find("  tiingo       off: no API key") != std::string::npos);
+  CAF_CHECK(text.find("no requests in the last 5 min") != std::string::npos);
+  CAF_CHECK(text.find("daemon not running?") == std::string::npos);
+}
+
+CAF_TEST(an old snapshot is shown as stale and none is shown as nothing) {
+  // Three periods of 5 s would be 15 s: 10 minutes is long gone.
+  auto text = status_table(with_providers(600), at_friday_noon());
+  CAF_CHECK(text.find("Providers (as of 2024-10-11T11:50:00Z, 10 min ago: "
+                      "daemon not running?):\n") != std::string::npos);
+  // Just within three periods (and the 15 s floor): current.
+  auto recent = status_table(with_providers(14), at_friday_noon());
+  CAF_CHECK(recent.find("daemon not running?") == std::string::npos);
+  status_report none;
+  none.assets.push_back(amd());
+  CAF_CHECK(status_table(none, at_friday_noon()).find("Providers") ==
+            std::string::npos);
+}
+
+CAF_TEST(the json lists providers with their ratio and staleness) {
+  auto doc_text = status_json(with_providers(600), at_friday_noon());
+  rapidjson::Document doc;
+  doc.Parse(doc_text.c_str());
+  CAF_REQUIRE(!doc.HasParseError());
+  const auto& providers = doc["providers"];
+  CAF_REQUIRE(providers.IsArray());
+  CAF_REQUIRE_EQUAL(providers.Size(), 3u);
+  const auto& yahoo = providers[2];
+  CAF_CHECK_EQUAL(std::string{yahoo["provider"].GetString()}, "yahoo");
+  CAF_CHECK_EQUAL(std::string{yahoo["breaker"].GetString()}, "open");
+  CAF_CHECK_EQUAL(std::string{yahoo["open_until"].GetString()},
+                  "2024-10-11T12:00:45Z");
+  CAF_CHECK(yahoo["throttled_until"].IsNull());
+  CAF_CHECK_EQUAL(yahoo["requests"].GetInt64(), 8);
+  CAF_CHECK_EQUAL(yahoo["errors"].GetInt64(), 6);
+  CAF_CHECK_EQUAL(yahoo["error_ratio"].GetDouble(), 0.75);
+  CAF_CHECK_EQUAL(yahoo["window_seconds"].GetInt64(), 300);
+  CAF_CHECK(yahoo["stale"].GetBool());
+  CAF_CHECK_EQUAL(std::string{yahoo["daemon"].GetString()}, "host:42:7");
+  const auto& tiingo = providers[1];
+  CAF_CHECK(tiingo["error_ratio"].IsNull());
+  CAF_CHECK_EQUAL(std::string{tiingo["note"].GetString()}, "no API key");
+  // Without a snapshot: an empty list, so scripts need no special case.
+  auto empty = status_json(status_report{}, at_friday_noon());
+  rapidjson::Document none;
+  none.Parse(empty.c_str());
+  CAF_REQUIRE(none["providers"].IsArray());
+  CAF_CHECK_EQUAL(none["providers"].Size(), 0u);
+}
