@@ -17,6 +17,7 @@
 #include "telemetry/counters.hpp"
 #include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
+#include "telemetry/provider_health.hpp"
 
 namespace backfilld {
 
@@ -37,6 +38,12 @@ int64_t unix_now(self_pointer self) {
   auto elapsed = self->clock().now() - st.started;
   return st.started_unix +
          std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
+}
+
+/// Unix seconds of an actor-clock time point (rounded up: "until" times).
+int64_t unix_at(self_pointer self, caf::actor_clock::time_point t) {
+  auto left = t - self->clock().now();
+  return unix_now(self) + std::chrono::ceil<std::chrono::seconds>(left).count();
 }
 
 // -- finishing a job ----------------------------------------------------------
@@ -126,11 +133,27 @@ void write_series(self_pointer self, const backfill_job& job,
       stored_as.kind = job_kind::refresh;
   }
   auto source = series.source;
+  const auto& walk = st.walks.at(job.id);
+  auto shortfall = walk.shortfall;
+  // Someone else may serve the rest later (one failed transiently).
+  auto rest_kind =
+    walk.any_transient ? failure_kind::transient : failure_kind::permanent;
   self
     ->request(st.writer, st.settings.store_timeout, atom::write_v, stored_as,
               std::move(series))
     .then(
       [=](const write_summary& summary) {
+        if (!shortfall.empty() && !summary.basis_changed() &&
+            job.kind == job_kind::extend) {
+          // What the provider has is stored; the rest of the extension it
+          // can never serve: the job says so rather than "done".
+          fail(self, job, rest_kind,
+               "stored " + std::to_string(summary.bars) + " days from " +
+                 source + ", not the whole window: " + shortfall);
+          return;
+        }
+        if (!shortfall.empty() && !summary.basis_changed())
+          BF_INFO(self, "{} from {}: {}", job.symbol, source, shortfall);
         if (summary.basis_changed() && fallback)
           fail(self, job, failure_kind::transient,
                source + "'s answer disagrees with the stored history (" +
@@ -222,6 +245,7 @@ void exhausted(self_pointer self, job_id id, fetcher_worker_actor worker) {
 void note_health(self_pointer self, const std::string& name, bool healthy) {
   auto& breaker = self->state.breakers.at(name);
   auto before = breaker.current();
+  provider_states().record(name, unix_now(self), !healthy);
   // A good answer also tells the limiter that the provider takes our pace
   // (after a 429, its rate grows back).
   if (healthy) {
@@ -232,11 +256,86 @@ void note_health(self_pointer self, const std::string& name, bool healthy) {
   auto after = breaker.current();
   if (before == after)
     return;
+  provider_states().set_breaker(name, to_string(after),
+                                unix_at(self, breaker.open_until()));
   if (after == circuit_breaker::state::open)
     BF_WARN(self, "Provider {} is failing: skipped for {} ms, then probed",
             name, self->state.settings.breaker.cool_down.count());
   else if (after == circuit_breaker::state::closed)
     BF_INFO(self, "Provider {} is back", name);
+}
+
+/// Puts an active job that waits for its provider (for a slot or a grant)
+/// back at the front of the line, to start its chain afresh; its worker,
+/// if it has one, goes back to the pool. While draining, it goes back to
+/// the table instead (ready jobs are not started any more).
+void requeue(self_pointer self, job_id id) {
+  auto& st = self->state;
+  std::string provider;
+  if (auto w = st.walks.find(id); w != st.walks.end()) {
+    // A parked job has not started at its provider yet (`next` points at
+    // it): only a job waiting for a grant holds a slot and a worker.
+    if (w->second.next > 0 && st.granting.count(id) > 0)
+      provider = w->second.current();
+    st.walks.erase(w);
+  }
+  if (auto g = st.granting.find(id); g != st.granting.end()) {
+    if (auto b = st.breakers.find(provider); b != st.breakers.end())
+      b->second.abandoned();
+    st.idle_workers.push_back(std::move(g->second.worker));
+    st.granting.erase(g);
+    if (auto b = st.busy.find(provider); b != st.busy.end() && b->second)
+      --b->second;
+  }
+  --st.active;
+  if (st.draining) {
+    st.held.erase(id);
+    self->send(st.queue, atom::release_v, std::vector<job_id>{id});
+    return;
+  }
+  st.ready.push_front(id);
+}
+
+/// `name` answered 429: it gets nothing until the pause ends. Jobs parked
+/// behind it or waiting for its grant start their chains again, so that
+/// they fall through to a fallback or go back to the table until the pause
+/// ends, instead of filling the window (the limiter drops their grants'
+/// tokens on nobody: at most the provider's concurrency, after the pause).
+void pause_provider(self_pointer self, const std::string& name,
+                    std::chrono::milliseconds pause) {
+  auto& st = self->state;
+  auto until = self->clock().now() + pause;
+  auto& paused = st.paused_until[name];
+  paused = std::max(paused, until);
+  provider_states().set_throttled(name, unix_at(self, paused));
+  std::vector<job_id> waiting;
+  if (auto i = st.parked.find(name); i != st.parked.end()) {
+    waiting.assign(i->second.begin(), i->second.end());
+    i->second.clear();
+  }
+  for (const auto& [id, wait] : st.granting)
+    if (st.walks.at(id).current() == name)
+      waiting.push_back(id);
+  // Oldest first at the front of the line.
+  for (auto i = waiting.rbegin(); i != waiting.rend(); ++i)
+    requeue(self, *i);
+  maybe_finish_drain(self);
+  dispatch(self);
+}
+
+/// How long `name` stays paused after a 429; zero when it is not paused.
+std::chrono::milliseconds paused_for(self_pointer self,
+                                     const std::string& name) {
+  auto& st = self->state;
+  auto i = st.paused_until.find(name);
+  if (i == st.paused_until.end())
+    return std::chrono::milliseconds{0};
+  auto now = self->clock().now();
+  if (i->second <= now) {
+    st.paused_until.erase(i);
+    return std::chrono::milliseconds{0};
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(i->second - now);
 }
 
 /// Turns what the provider said into the job's next step.
@@ -279,10 +378,18 @@ void on_response(self_pointer self, const backfill_job& job,
     // Pauses this provider only: the others have their own buckets.
     self->send(st.limiter, atom::throttle_v, name,
                caf::timespan{outcome.pause});
+    pause_provider(self, name, outcome.pause);
     fall_through(self, job.id, std::move(worker), outcome.failure);
     return;
   case fetch_result::settled:
     note_health(self, name, true);
+    if (auto& shortfall = st.walks.at(job.id).shortfall; !shortfall.empty()) {
+      // Nothing older within the provider's reach says nothing of what lies
+      // beyond it.
+      fall_through(self, job.id, std::move(worker),
+                   job_failure{failure_kind::permanent, shortfall, 0});
+      return;
+    }
     if (!fallback) {
       BF_INFO(self, "{}", outcome.note);
       release_worker(self, std::move(worker));
@@ -339,6 +446,7 @@ void get_chart(self_pointer self, const backfill_job& job,
 void request_grant(self_pointer self, job_id id) {
   auto& st = self->state;
   auto epoch = st.limiter_epoch;
+  auto ticket = st.granting.at(id).ticket;
   self
     ->request(st.limiter, st.settings.grant_timeout, atom::acquire_v,
               st.walks.at(id).current())
@@ -346,7 +454,8 @@ void request_grant(self_pointer self, job_id id) {
       [=](atom::grant) {
         auto& st = self->state;
         auto i = st.granting.find(id);
-        if (epoch != st.limiter_epoch || i == st.granting.end())
+        if (epoch != st.limiter_epoch || i == st.granting.end() ||
+            i->second.ticket != ticket)
           return;
         auto wait = std::move(i->second);
         st.granting.erase(i);
@@ -356,24 +465,14 @@ void request_grant(self_pointer self, job_id id) {
       [=](caf::error& err) {
         auto& st = self->state;
         auto i = st.granting.find(id);
-        if (epoch != st.limiter_epoch || i == st.granting.end())
+        if (epoch != st.limiter_epoch || i == st.granting.end() ||
+            i->second.ticket != ticket)
           return;
         // Lost or timed out: the job goes back to the front of the line.
         BF_WARN(self, "No grant for job {}: {}; asking again", id, render(err));
-        std::string provider;
-        if (auto w = st.walks.find(id); w != st.walks.end()) {
-          provider = w->second.current();
-          st.breakers.at(provider).abandoned();
-          st.walks.erase(w);
-        }
-        st.idle_workers.push_back(std::move(i->second.worker));
-        st.granting.erase(i);
-        --st.active;
-        st.ready.push_front(id);
         // Its slot is free; the job itself is retried later (the limiter
         // may be away).
-        if (auto b = st.busy.find(provider); b != st.busy.end() && b->second)
-          --b->second;
+        requeue(self, id);
         maybe_finish_drain(self);
         retry_later(self);
       });
@@ -401,6 +500,17 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.any_transient |= kind == failure_kind::transient;
       continue;
     }
+    // A paused provider is skipped, even the last: with nobody left the job
+    // goes back to the table until the pause ends (no attempt counted).
+    if (auto pause = paused_for(self, name); pause.count() > 0) {
+      walk.reasons.push_back(
+        name + ": " + to_string(ec::rate_limited) + ": paused for another " +
+        std::to_string((pause.count() + 999) / 1000) + " s after a 429");
+      walk.any_throttled = true;
+      walk.retry_after_ms =
+        std::max<int64_t>(walk.retry_after_ms, pause.count());
+      continue;
+    }
     if (!has_slot(st, name)) {
       // Asked again once a slot is free (the same provider: `next` back).
       --walk.next;
@@ -420,10 +530,12 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.any_transient = true;
       continue;
     }
+    walk.shortfall = std::move(request.shortfall);
     ++st.busy[name];
-    st.granting[id] =
-      grant_wait{std::move(worker), http_request{std::move(request.url),
-                                                 std::move(request.headers)}};
+    st.granting[id] = grant_wait{
+      std::move(worker),
+      http_request{std::move(request.url), std::move(request.headers)},
+      ++st.next_ticket};
     request_grant(self, id);
     return;
   }
@@ -449,11 +561,19 @@ void start(self_pointer self, const backfill_job& job,
     asked.kind = job_kind::extend;
     asked.first_price = no_day;
   }
+  std::vector<std::string> chain;
+  if (auto f = chain_with_source(st.settings.providers, job.asset_type,
+                                 job.source, chain)) {
+    metrics().unknown_sources++;
+    release_worker(self, std::move(worker));
+    fail(self, job, failure_kind::permanent, f.detail);
+    return;
+  }
   chain_walk walk;
   walk.window =
     window_for(asked, st.settings.range, unix_now(self), st.settings.overlap);
   std::string skipped;
-  for (auto& name : chain_for(st.settings.providers, job.asset_type)) {
+  for (auto& name : chain) {
     if (auto i = st.unusable.find(name); i != st.unusable.end())
       skipped += "; " + name + ": " + i->second;
     else
@@ -586,8 +706,12 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
   for (const auto& name : provider_names()) {
     st.providers.emplace(name, make_provider(name, st.settings.providers));
     st.breakers.emplace(name, circuit_breaker{st.settings.breaker});
-    if (auto why = st.providers.at(name)->unusable(); !why.empty())
+    if (auto why = st.providers.at(name)->unusable(); !why.empty()) {
+      provider_states().set_off(name, why);
       st.unusable.emplace(name, std::move(why));
+    } else {
+      provider_states().set_breaker(name, "closed", 0);
+    }
   }
   // Once per start: a chain naming a provider that is off.
   for (const auto& [type, chain] : st.settings.providers.chains)

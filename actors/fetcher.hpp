@@ -70,6 +70,9 @@ struct fetcher_settings {
 struct grant_wait {
   fetcher_worker_actor worker;
   http_request request;
+  /// Tells this request's grant from a grant for an earlier request of
+  /// the same job that was given up (its provider paused meanwhile).
+  uint64_t ticket = 0;
 };
 
 /// A job's way along its provider chain: it keeps its worker until a
@@ -88,6 +91,10 @@ struct chain_walk {
   bool any_transient = false;
   bool any_throttled = false;
   int64_t retry_after_ms = 0;
+  /// What the provider being asked leaves out of the window (a plan's
+  /// history limit): an extension it cannot complete fails saying so
+  /// instead of settling as if nothing older existed.
+  std::string shortfall;
 
   /// The provider being asked.
   const std::string& current() const {
@@ -123,6 +130,14 @@ struct fetcher_state {
   /// Every provider by name, and its breaker.
   std::map<std::string, std::unique_ptr<price_provider>> providers;
   std::map<std::string, circuit_breaker> breakers;
+  /// Providers that answered 429, until when they are paused. While paused,
+  /// a provider is skipped like an open breaker, and a job with nobody left
+  /// goes back to the table until the pause ends: jobs never sit in the
+  /// window waiting for a pause, so FX and crypto keep flowing while Yahoo
+  /// is paused. One entry per provider at most.
+  std::map<std::string, caf::actor_clock::time_point> paused_until;
+  /// Numbers grant requests (`grant_wait::ticket`).
+  uint64_t next_ticket = 0;
   /// Why a provider cannot be used (no key), by name.
   std::map<std::string, std::string> unusable;
   /// The chain of every active job past its start.

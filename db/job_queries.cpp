@@ -64,9 +64,12 @@ namespace {
 
 // What a claimed job carries to the fetcher. Symbol and type are coalesced:
 // a tracker row with NULL there must not make a claim undecodable. `from`
-// and `gap` are the parameters that bound a refresh's search for holes.
-#define CLAIMED_COLUMNS(from, gap)                                             \
+// and `gap` are the parameters that bound a refresh's search for holes;
+// `source` names the assets column that may name the asset's provider (read
+// through to_jsonb, so a column the tracker lacks is NULL, not an error).
+#define CLAIMED_COLUMNS(from, gap, source)                                     \
   "j.id, j.asset_id, j.kind, coalesce(a.symbol, '') AS symbol,"                \
+  " coalesce(to_jsonb(a) ->> " source "::text, '') AS data_source,"            \
   " coalesce(a.asset_type, '') AS asset_type,"                                 \
   " coalesce(a.currency, '') AS currency, j.attempts, "                        \
   DAY_NUMBER(FIRST_TRANSACTION_DAY("j.asset_id")) " AS first_transaction, "    \
@@ -123,7 +126,7 @@ SET state = 'running',
     updated_at = now()
 FROM due, assets a
 WHERE j.id = due.id AND a.id = j.asset_id
-RETURNING )sql" CLAIMED_COLUMNS("$5", "$6") R"sql(,
+RETURNING )sql" CLAIMED_COLUMNS("$5", "$6", "$8") R"sql(,
           due.previous_state, coalesce(due.previous_owner, '') AS previous_owner,
           due.holder_gone
 )sql";
@@ -137,7 +140,7 @@ SET locked_until = now() + $3::float8 * interval '1 millisecond',
 FROM assets a
 WHERE j.claim_token = $1 AND j.state = 'running' AND j.locked_by = $2
   AND a.id = j.asset_id
-RETURNING )sql" CLAIMED_COLUMNS("$4", "$5") R"sql(,
+RETURNING )sql" CLAIMED_COLUMNS("$4", "$5", "$6") R"sql(,
           'pending' AS previous_state, '' AS previous_owner,
           false AS holder_gone
 )sql";
@@ -248,6 +251,7 @@ std::vector<backfill_job> decode_claimed(const pqxx::result& rows,
     job.symbol = row["symbol"].as<std::string>();
     job.asset_type = row["asset_type"].as<std::string>();
     job.currency = row["currency"].as<std::string>();
+    job.source = row["data_source"].as<std::string>();
     job.attempts = row["attempts"].as<int32_t>();
     job.first_transaction = day_or_none(row["first_transaction"]);
     job.first_price = day_or_none(row["first_price"]);
@@ -297,7 +301,7 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
     txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration),
                     token.empty() ? claim_token(lease) : token,
                     hole_search_start(lease), lease.gap_days,
-                    array_literal(lease.only_jobs)),
+                    array_literal(lease.only_jobs), lease.source_column),
     claim_notes);
   txn.commit();
   notes.insert(notes.end(), claim_notes.begin(), claim_notes.end());
@@ -311,7 +315,8 @@ std::vector<backfill_job> resolve_claim(pqxx::connection_base& conn,
   std::vector<std::string> ignored;
   auto jobs = decode_claimed(
     txn.exec_params(resolve_sql, token, lease.worker, millis(lease.duration),
-                    hole_search_start(lease), lease.gap_days),
+                    hole_search_start(lease), lease.gap_days,
+                    lease.source_column),
     ignored);
   txn.commit();
   return jobs;

@@ -50,6 +50,10 @@ struct queue_settings {
   /// When not empty, claims take only these jobs: a one-shot command
   /// (`backfilld backfill`) runs the pipeline for its own jobs alone.
   std::vector<job_id> only_jobs{};
+  /// `providers.source-column`: the `assets` column whose value a claimed
+  /// job carries as `backfill_job::source`. A column the table lacks (or
+  /// an empty name) gives no source: nothing to detect, nothing to fail.
+  std::string source_column = "data_source";
 };
 
 /// Claims up to `limit` due jobs (pending and due, running with an expired

@@ -36,6 +36,8 @@ const char* to_string(ec code) {
     return "invalid_config";
   case ec::shutting_down:
     return "shutting_down";
+  case ec::history_limit:
+    return "history_limit";
   }
   return "unknown";
 }

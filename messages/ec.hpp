@@ -45,6 +45,9 @@ enum class ec : uint8_t {
   invalid_config,
   /// The actor is draining for shutdown and takes no new work.
   shutting_down,
+  /// The provider's plan serves no day this old (CoinGecko's keyless and
+  /// demo plans: the past 365 days); asking again cannot help.
+  history_limit,
 };
 
 /// Returns the enumerator's name, e.g. "symbol_not_found".

@@ -36,7 +36,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backfill_job& x) {
   return f(caf::meta::type_name("backfill_job"), x.id, x.asset, x.kind,
            x.symbol, x.asset_type, x.currency, x.attempts, x.first_transaction,
-           x.first_price, x.want_from, x.last_price, x.rewrite_reason);
+           x.first_price, x.want_from, x.last_price, x.rewrite_reason,
+           x.source);
 }
 
 template <class Inspector>

@@ -95,6 +95,10 @@ struct backfill_job {
   /// disagreed, for the log. The attempt then fetches `want_from` to today
   /// and rewrites all of it, so that the history is on one basis.
   std::string rewrite_reason;
+  /// The provider the tracker's `assets` row names for this asset (the
+  /// column `providers.source-column`), as written there; empty when none.
+  /// It goes first in the asset's chain.
+  std::string source;
 
   bool rewrites_history() const {
     return !rewrite_reason.empty();

@@ -160,14 +160,22 @@ fault coingecko_request(std::string_view base_url, const coin_ref& coin,
                         day_number from, day_number to, int64_t now,
                         std::string_view demo_key, provider_request& out) {
   auto oldest = coingecko_oldest_day(now);
+  // Documented: "Access to historical data via the Public API (Demo plan) is
+  // restricted to the past 365 days only" -- splitting a longer window into
+  // year-long requests cannot reach further back.
+  const auto limit = std::string{"CoinGecko's keyless and demo plans serve "
+                                 "only the past 365 days, nothing before "} +
+                     iso_date(oldest);
   if (to < oldest)
-    return {ec::no_data, "CoinGecko's free plans serve no day before " +
-                           iso_date(oldest) + ", and the window ends on " +
-                           iso_date(to)};
+    return {ec::history_limit,
+            limit + " (the window ends on " + iso_date(to) +
+              "): older prices need another provider in the chain"};
+  provider_request request;
+  if (from < oldest)
+    request.shortfall = limit + " (asked from " + iso_date(from) + ")";
   from = std::max(std::min(from, to - daily_granularity_days), oldest);
   // The snapshot at midnight after `to` is the close of `to`.
   auto until = std::min(unix_seconds(to + 1), now);
-  provider_request request;
   request.url =
     trim_base_url(base_url) + "/api/v3/coins/" + percent_encode(coin.id) +
     "/market_chart/range?vs_currency=" + percent_encode(coin.vs_currency) +
@@ -201,6 +209,9 @@ fault parse_coingecko(std::string_view body, price_series& out, int64_t now) {
     return malformed("total_volumes is not an array");
   price_series series;
   series.source = "coingecko";
+  // Snapshots are dated by UTC days, around the clock like Yahoo's crypto:
+  // the scheduler refreshes UTC assets by its interval.
+  series.exchange_timezone = "UTC";
   std::vector<snapshot> points;
   points.reserve(prices->Size());
   for (rapidjson::SizeType i = 0; i < prices->Size(); ++i) {

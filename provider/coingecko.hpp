@@ -62,11 +62,11 @@ day_number coingecko_oldest_day(int64_t now);
 
 /// The request for days `from` to `to` (inclusive) at time `now` (Unix
 /// seconds). `from` is clamped to `coingecko_oldest_day(now)`, so a longer
-/// window yields only its last year (compare the first bar with `from` to
-/// tell); a window shorter than 92 days is widened back to 92 (within that
-/// clamp) so that CoinGecko answers with daily snapshots. A window that
-/// ends before the oldest day cannot be served at all: `no_data`, and no
-/// request. `demo_key` may be empty.
+/// window yields only its last year, and `out.shortfall` says so; a window
+/// shorter than 92 days is widened back to 92 (within that clamp) so that
+/// CoinGecko answers with daily snapshots. A window that ends before the
+/// oldest day cannot be served at all: `history_limit`, and no request.
+/// `demo_key` may be empty.
 fault coingecko_request(std::string_view base_url, const coin_ref& coin,
                         day_number from, day_number to, int64_t now,
                         std::string_view demo_key, provider_request& out);

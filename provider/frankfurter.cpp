@@ -84,6 +84,10 @@ fault parse_frankfurter(std::string_view body, price_series& out, int64_t now) {
     return malformed("implausibly many days");
   price_series series;
   series.source = "frankfurter";
+  // ECB reference rates are set at 14:10 and published around 16:00 CET on
+  // TARGET days: Frankfurt's clock, so the after-close refresh comes once
+  // the day's rate is out.
+  series.exchange_timezone = "Europe/Berlin";
   auto today = now > 0 ? utc_day(now) : no_day;
   for (auto day = rates->MemberBegin(); day != rates->MemberEnd(); ++day) {
     auto key =

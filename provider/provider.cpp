@@ -1,5 +1,7 @@
 #include "provider/provider.hpp"
 
+#include <algorithm>
+
 #include "provider/frankfurter.hpp"
 #include "provider/symbols.hpp"
 #include "provider/tiingo.hpp"
@@ -31,7 +33,7 @@ class yahoo_provider : public price_provider {
     std::string ticker;
     if (auto f = yahoo_symbol(job.asset_type, job.symbol, ticker))
       return f;
-    out = provider_request{chart_url(base_url_, ticker, window), {}};
+    out = provider_request{chart_url(base_url_, ticker, window), {}, {}};
     return {};
   }
 
@@ -176,6 +178,31 @@ std::vector<std::string> chain_for(const provider_settings& settings,
   if (auto i = settings.chains.find(key); i != settings.chains.end())
     return i->second;
   return {"yahoo"};
+}
+
+fault chain_with_source(const provider_settings& settings,
+                        std::string_view asset_type, std::string_view source,
+                        std::vector<std::string>& out) {
+  out = chain_for(settings, asset_type);
+  auto first = source.find_first_not_of(" \t");
+  if (first == std::string_view::npos)
+    return {};
+  auto last = source.find_last_not_of(" \t");
+  std::string name{source.substr(first, last - first + 1)};
+  for (auto& c : name)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  const auto& known = provider_names();
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    std::string list;
+    for (const auto& k : known)
+      list += (list.empty() ? "" : ", ") + k;
+    return {ec::invalid_config, "the asset's source \"" + std::string{source} +
+                                  "\" is not a provider (" + list + ")"};
+  }
+  out.erase(std::remove(out.begin(), out.end(), name), out.end());
+  out.insert(out.begin(), std::move(name));
+  return {};
 }
 
 std::unique_ptr<price_provider> make_provider(std::string_view name,

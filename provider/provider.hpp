@@ -51,6 +51,16 @@ const std::vector<std::string>& provider_names();
 std::vector<std::string> chain_for(const provider_settings& settings,
                                    std::string_view asset_type);
 
+/// The chain for one asset: `chain_for(asset_type)`, with the provider its
+/// tracker row names (`source`, any case, blanks ignored) moved or put
+/// first. The others stay behind it as fallbacks, so an outage of the named
+/// provider does not stop the asset, and the fallbacks' consistency check
+/// keeps a history on the named provider's basis. A name that is no
+/// provider is an `invalid_config` fault naming it and the known ones.
+fault chain_with_source(const provider_settings& settings,
+                        std::string_view asset_type, std::string_view source,
+                        std::vector<std::string>& out);
+
 /// One price provider.
 class price_provider {
  public:

@@ -86,6 +86,8 @@ fault parse_tiingo(std::string_view body, price_series& out,
     return malformed("not an array of daily prices");
   price_series series;
   series.source = "tiingo";
+  // US listings: the after-close refresh on New York's clock.
+  series.exchange_timezone = "America/New_York";
   series.currency = "USD";
   std::vector<tiingo_event> found;
   for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {

@@ -24,6 +24,9 @@ struct provider_request {
   std::string url;
   /// (name, value) pairs, e.g. {"Authorization", "Token …"}.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Why the request covers less than the window asked for (a plan's
+  /// history limit); empty when it covers all of it.
+  std::string shortfall;
 };
 
 /// Reads the leading `YYYY-MM-DD` of a provider's date; what may follow is

@@ -2,6 +2,7 @@
 an outage cheap, and the answers a fallback must never store. Real binary,
 real PostgreSQL, the fakes of Yahoo, Frankfurter, CoinGecko and Tiingo."""
 
+import json
 import time
 import unittest
 
@@ -186,6 +187,132 @@ class Chain(PipelineTest):
         self.assertTrue(self.last_error(1).startswith(
             "provider_unavailable: HTTP 503"), self.last_error(1))
         self.assertEqual(len(self.fx.requests()), 0)
+        self.stop_daemon(daemon)
+
+
+class ProviderStatusAndSources(Chain):
+    """What `backfilld status` says of each provider, and an asset whose
+    tracker row names its own source."""
+
+    def status_json(self):
+        code, out = self.run_cli("status", "--json")
+        self.assertEqual(code, 0, out)
+        return json.loads(next(line for line in out.splitlines()
+                               if line.startswith("{")))
+
+    def providers(self, doc):
+        return {p["provider"]: p for p in doc["providers"]}
+
+    def test_status_shows_breakers_pauses_and_error_ratios(self):
+        daemon = self.start_chain("--providers.state-interval=1s",
+                                  "--breaker.failures=2",
+                                  "--breaker.cool-down=120s")
+        self.yahoo.set_global(fault="http_503")
+        # Frankfurter throttles once, asking for a long pause: it shows as
+        # throttled, and the job waits for it in the table, not in memory.
+        self.fx.set_symbol("EUR/GBP", fault="http_429", fault_times=1,
+                           retry_after=300)
+        for i, symbol in enumerate(["EURUSD", "EURJPY", "EURCHF"]):
+            self.db.add_asset(10 + i, symbol, asset_type="currency",
+                              currency=symbol[3:])
+            self.db.buy(10 + i)
+        for i in range(3):
+            wait_until(lambda a=10 + i: self.db.job_done(a), timeout=30,
+                       what=f"asset {10 + i} from Frankfurter")
+        self.db.add_asset(20, "EURGBP", asset_type="currency", currency="GBP")
+        self.db.buy(20)
+
+        def snapshot():
+            doc = self.status_json()
+            p = self.providers(doc)
+            ready = (p.get("yahoo", {}).get("breaker") == "open" and
+                     p.get("frankfurter", {}).get("throttled_until"))
+            return doc if ready else None
+        doc = wait_until(snapshot, timeout=30, what="status with both states")
+        p = self.providers(doc)
+        self.assertEqual(set(p), {"yahoo", "frankfurter", "coingecko",
+                                  "tiingo"})
+        yahoo = p["yahoo"]
+        self.assertIsNotNone(yahoo["open_until"])
+        self.assertGreaterEqual(yahoo["errors"], 2)
+        self.assertEqual(yahoo["errors"], yahoo["requests"])
+        self.assertEqual(yahoo["error_ratio"], 1.0)
+        self.assertEqual(yahoo["window_seconds"], 300)
+        self.assertFalse(yahoo["stale"])
+        fx = p["frankfurter"]
+        self.assertEqual(fx["breaker"], "closed")
+        self.assertGreaterEqual(fx["requests"], 4)
+        self.assertEqual(fx["errors"], 1)
+        self.assertEqual(p["tiingo"]["breaker"], "off")
+        self.assertIn("no API key", p["tiingo"]["note"])
+        self.assertIsNone(p["coingecko"]["error_ratio"])
+        # The throttled job went back to the table: nothing waits in the
+        # daemon for five minutes.
+        wait_until(lambda: "frankfurter: rate_limited" in self.last_error(20),
+                   timeout=20, what="the 429 in the job's error")
+        wait_until(lambda: self.db.scalar(
+            "SELECT state FROM backfill_jobs WHERE asset_id = 20") ==
+            "pending", timeout=20, what="the job back in the table")
+        code, table = self.run_cli("status")
+        self.assertEqual(code, 0, table)
+        self.assertRegex(table, r"Providers \(as of [0-9T:-]+Z\):")
+        self.assertRegex(table, r"\n  yahoo +open until [0-9:]+Z +\d+/\d+ "
+                                r"failed \(100%\) in the last 5 min")
+        self.assertRegex(table, r"\n  frankfurter +closed, throttled until ")
+        self.stop_daemon(daemon)
+        # Nobody refreshes the snapshot any more: a minute later status says
+        # so instead of showing it as current.
+        self.db.execute("UPDATE backfilld_provider_state"
+                        " SET updated_at = now() - interval '1 minute'")
+        code, table = self.run_cli("status")
+        self.assertIn("daemon not running?", table)
+        self.assertTrue(all(p["stale"] for p in
+                            self.status_json()["providers"]))
+
+    def test_an_asset_row_naming_a_source_asks_it_first(self):
+        self.db.execute("ALTER TABLE assets ADD COLUMN data_source text")
+        daemon = self.start_chain()
+        # Yahoo is up and first in the crypto chain, but this row names
+        # CoinGecko (spelt as Ghostfolio spells its data sources).
+        self.db.add_asset(1, "BTC", asset_type="crypto", currency="USD")
+        self.db.execute("UPDATE assets SET data_source = 'COINGECKO'"
+                        " WHERE id = 1")
+        self.db.buy(1)
+        wait_until(lambda: self.db.job_done(1), timeout=20, what="BTC")
+        self.assertEqual(self.sources(1), {"coingecko"})
+        self.assertEqual(len(self.yahoo.requests()), 0)
+        # The named source down: the rest of the chain still serves it.
+        self.cg.set_symbol("ethereum", fault="http_503")
+        self.db.add_asset(2, "ETH", asset_type="crypto", currency="USD")
+        self.db.execute("UPDATE assets SET data_source = 'coingecko'"
+                        " WHERE id = 2")
+        self.db.buy(2)
+        wait_until(lambda: self.db.job_done(2), timeout=20, what="ETH")
+        self.assertEqual(self.sources(2), {"yahoo"})
+        # A name that is no provider fails that asset's job, saying why;
+        # the daemon goes on with the others.
+        self.db.add_asset(3, "AMD")
+        self.db.execute("UPDATE assets SET data_source = 'MANUAL'"
+                        " WHERE id = 3")
+        self.db.buy(3)
+        self.db.add_asset(4, "AAPL")
+        self.db.buy(4)
+        wait_until(lambda: "is not a provider" in self.last_error(3),
+                   timeout=20, what="the unknown source refused")
+        self.assertIn('"MANUAL"', self.last_error(3))
+        self.assertEqual(self.db.scalar(
+            "SELECT permanent FROM backfill_jobs WHERE asset_id = 3"), True)
+        wait_until(lambda: self.db.job_done(4), timeout=20, what="AAPL")
+        self.assertEqual(self.db.price_count(3), 0)
+        self.stop_daemon(daemon)
+
+    def test_no_source_column_is_no_override(self):
+        # The default column is absent: the chain as configured, no error.
+        daemon = self.start_chain("--providers.source-column=no_such_column")
+        self.db.add_asset(1, "BTC", asset_type="crypto", currency="USD")
+        self.db.buy(1)
+        wait_until(lambda: self.db.job_done(1), timeout=20, what="BTC")
+        self.assertEqual(self.sources(1), {"yahoo"})
         self.stop_daemon(daemon)
 
 

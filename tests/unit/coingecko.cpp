@@ -94,6 +94,13 @@ CAF_TEST(requests stay within the free history and ask for daily data) {
   // Five years: still only the last year.
   auto five = request("http://127.0.0.1:1", btc, today - 1826, today, "");
   CAF_CHECK_EQUAL(five.url, "http://127.0.0.1:1" + year.url.substr(25));
+  // ... and says what it leaves out (a year within the limit says nothing).
+  CAF_CHECK(five.shortfall.find("serve only the past 365 days, nothing "
+                                "before " +
+                                iso_date(today - 364)) != std::string::npos);
+  CAF_CHECK(five.shortfall.find("asked from " + iso_date(today - 1826)) !=
+            std::string::npos);
+  CAF_CHECK(request("http://h", btc, today - 364, today, "").shortfall.empty());
   // Two weeks in the past: widened to 92 days for daily snapshots, and up
   // to the midnight that closes the last day.
   auto gap = request("http://h", btc, today - 30, today - 16, "demo-key");
@@ -111,7 +118,9 @@ CAF_TEST(requests stay within the free history and ask for daily data) {
   provider_request none;
   auto err = coingecko_request("http://h", btc, today - 900, today - 400,
                                fetched_at, "", none);
-  CAF_CHECK_EQUAL(err.code, ec::no_data);
+  CAF_CHECK_EQUAL(err.code, ec::history_limit);
+  CAF_CHECK(err.detail.find("older prices need another provider") !=
+            std::string::npos);
   CAF_CHECK(none.url.empty());
 }
 
@@ -130,6 +139,7 @@ CAF_TEST(midnight snapshots close the day before) {
                                         {"2024-03-14", 72841.17708},
                                       }));
   CAF_CHECK_EQUAL(series.source, "coingecko");
+  CAF_CHECK_EQUAL(series.exchange_timezone, "UTC");
   CAF_CHECK_EQUAL(series.skipped_bars, 0);
   CAF_CHECK_EQUAL(series.bars.front().volume, 50735813513);
   for (const auto& bar : series.bars) {

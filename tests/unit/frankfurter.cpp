@@ -97,6 +97,8 @@ CAF_TEST(a time series becomes close-only bars) {
                                      }));
   CAF_CHECK_EQUAL(series.source, "frankfurter");
   CAF_CHECK_EQUAL(series.currency, "USD");
+  // The ECB's clock, for the scheduler's after-close refresh.
+  CAF_CHECK_EQUAL(series.exchange_timezone, "Europe/Berlin");
   CAF_CHECK_EQUAL(series.symbol, "EUR/USD");
   CAF_CHECK_EQUAL(series.skipped_bars, 0);
   for (const auto& bar : series.bars) {

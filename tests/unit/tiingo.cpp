@@ -80,6 +80,7 @@ CAF_TEST(daily prices become bars with adjusted closes) {
                                         {"2024-02-12", 187.15},
                                       }));
   CAF_CHECK_EQUAL(series.source, "tiingo");
+  CAF_CHECK_EQUAL(series.exchange_timezone, "America/New_York");
   CAF_CHECK_EQUAL(series.currency, "USD");
   CAF_CHECK_EQUAL(series.skipped_bars, 0);
   const auto& first = series.bars.front();

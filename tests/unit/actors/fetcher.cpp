@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "actors/fetcher.hpp"
+#include "telemetry/counters.hpp"
 #include "test_data.hpp"
 
 using namespace backfilld;
@@ -599,6 +600,134 @@ CAF_TEST(the last provider of a chain is asked even when its breaker is open) {
   CAF_CHECK_EQUAL(yahoo_requests(*w), 3u);
   CAF_REQUIRE_EQUAL(q->failed.size(), 3u);
   CAF_CHECK_EQUAL(q->failed[2].second.reason, "provider_unavailable: HTTP 503");
+}
+
+// -- pauses, per-asset sources, history limits --------------------------------
+
+CAF_TEST(a paused provider hands its waiting jobs back and others go on) {
+  // Yahoo serves one request at a time... two: job 1 and the FX job 2 wait
+  // for its grants, stock job 3 is parked behind them.
+  w->grant_freely = false;
+  w->responses["/AMD?"] =
+    http_response{429, "text/plain", 60, "Too Many Requests"};
+  w->responses["fx.test"] = frankfurter_rates();
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+    s.provider_concurrency = {{"yahoo", 2}};
+  };
+  q->jobs_to_hand_out.push_back({job(1, "AMD"), fx_job(2), job(3, "AMD")});
+  q->jobs_to_hand_out.push_back({fx_job(4)});
+  launch(3, 3);
+  auto& st =
+    deref<caf::stateful_actor<fetcher_state, fetcher_actor::base>>(hdl).state;
+  CAF_REQUIRE_EQUAL(w->waiting_for_grant.size(), 2u);
+  CAF_CHECK_EQUAL(st.parked["yahoo"].size(), 1u);
+  // Job 1's answer pauses Yahoo for a minute. Nothing waits for it in
+  // memory: the stock jobs go back to the table until the pause ends (no
+  // attempt counted), the FX job falls through to Frankfurter, and the
+  // window's room goes to the next job (FX again).
+  grant_one();
+  CAF_CHECK_EQUAL(w->throttled_providers, std::vector<std::string>{"yahoo"});
+  CAF_REQUIRE_EQUAL(q->failed.size(), 2u);
+  for (const auto& [id, failure] : q->failed) {
+    CAF_CHECK(id == 1 || id == 3);
+    CAF_CHECK_EQUAL(failure.kind, failure_kind::throttled);
+    CAF_CHECK_GREATER_OR_EQUAL(failure.retry_after_ms, 59'000);
+  }
+  CAF_CHECK(q->failed[1].second.reason.find("paused for another 60 s") !=
+              std::string::npos ||
+            q->failed[0].second.reason.find("paused for another 60 s") !=
+              std::string::npos);
+  CAF_CHECK(st.parked["yahoo"].empty());
+  CAF_CHECK_EQUAL(st.busy["yahoo"], 0u);
+  CAF_CHECK_EQUAL(st.held.size(), 2u); // jobs 2 and 4, both FX
+  // Job 2's old Yahoo request is still in the limiter's line: its grant
+  // must not send job 2's Frankfurter request on a Yahoo token.
+  grant_one();
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  grant_one();
+  grant_one();
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 1u);
+  CAF_REQUIRE_EQUAL(q->done.size(), 2u);
+  CAF_CHECK_EQUAL(w->sources,
+                  (std::vector<std::string>{"frankfurter", "frankfurter"}));
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 3u);
+}
+
+CAF_TEST(an asset that names its source asks it first) {
+  w->responses["cg.test"] = http_response{
+    200, "application/json", -1, test::test_data("coingecko/btc_daily.json")};
+  tweak = [](fetcher_settings& s) {
+    s.providers.coingecko_base_url = "http://cg.test";
+  };
+  auto btc = job(1, "BTC", "crypto");
+  btc.currency = "USD";
+  btc.source = " CoinGecko ";
+  q->jobs_to_hand_out.push_back({btc});
+  launch(4, 1);
+  CAF_CHECK_EQUAL(w->grants_for, std::vector<std::string>{"coingecko"});
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 0u);
+  CAF_REQUIRE_EQUAL(q->done.size(), 1u);
+  CAF_CHECK_EQUAL(w->sources, std::vector<std::string>{"coingecko"});
+  // Served by the asset's own first provider: stored as its kind says.
+  CAF_CHECK_EQUAL(w->written[0].kind, job_kind::backfill);
+}
+
+CAF_TEST(an asset naming no provider fails without a request) {
+  auto before = metrics().unknown_sources.load();
+  auto amd = job(1, "AMD");
+  amd.source = "MANUAL";
+  q->jobs_to_hand_out.push_back({amd});
+  launch(4, 1);
+  CAF_CHECK(w->grants_for.empty());
+  CAF_REQUIRE_EQUAL(q->failed.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::permanent);
+  CAF_CHECK_EQUAL(q->failed[0].second.reason,
+                  "the asset's source \"MANUAL\" is not a provider (yahoo, "
+                  "frankfurter, coingecko, tiingo)");
+  CAF_CHECK_EQUAL(metrics().unknown_sources.load(), before + 1);
+  auto& st =
+    deref<caf::stateful_actor<fetcher_state, fetcher_actor::base>>(hdl).state;
+  CAF_CHECK_EQUAL(st.idle_workers.size(), 1u);
+}
+
+CAF_TEST(an extension beyond the free history stores the year and says why) {
+  w->responses["cg.test"] = http_response{
+    200, "application/json", -1, test::test_data("coingecko/btc_daily.json")};
+  tweak = [](fetcher_settings& s) {
+    s.providers.coingecko_base_url = "http://cg.test";
+    s.providers.chains["crypto"] = {"coingecko"};
+  };
+  // 2024-03-09: an extension two years back from a history that starts on
+  // 2024-03-08 (the fixture's days are within the last year).
+  auto btc = job(1, "BTC", "crypto");
+  btc.currency = "USD";
+  btc.kind = job_kind::extend;
+  btc.first_transaction = 19'791 - 730;
+  btc.want_from = 19'791 - 730;
+  btc.first_price = 19'790;
+  // Then one wholly beyond it.
+  auto older = btc;
+  older.id = 2;
+  older.first_price = 19'791 - 400;
+  q->jobs_to_hand_out.push_back({btc});
+  q->jobs_to_hand_out.push_back({older});
+  launch(1, 1);
+  CAF_REQUIRE_EQUAL(w->writes.size(), 1u);
+  CAF_CHECK_GREATER(w->writes[0].second, 0u);
+  CAF_CHECK(q->done.empty());
+  // Both jobs have run by now (a window of one: the second follows).
+  CAF_REQUIRE_EQUAL(q->failed.size(), 2u);
+  const auto& failure = q->failed[0].second;
+  CAF_MESSAGE(failure.reason);
+  CAF_CHECK_EQUAL(failure.kind, failure_kind::permanent);
+  CAF_CHECK(failure.reason.find("stored ") == 0);
+  CAF_CHECK(failure.reason.find("serve only the past 365 days") !=
+            std::string::npos);
+  // Wholly beyond it: no request, and the same reason.
+  CAF_CHECK_EQUAL(w->urls.size(), 1u);
+  CAF_CHECK_EQUAL(q->failed[1].second.kind, failure_kind::permanent);
+  CAF_CHECK(q->failed[1].second.reason.find("history_limit: ") == 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
