@@ -13,7 +13,8 @@ from fake_frankfurter import FakeFrankfurter
 from fake_tiingo import FakeTiingo
 
 
-class Chain(PipelineTest):
+class ChainBase(PipelineTest):
+    """The fakes of every provider and a daemon pointed at them."""
 
     def setUp(self):
         super().setUp()
@@ -40,6 +41,9 @@ class Chain(PipelineTest):
     def last_error(self, asset_id):
         job = self.db.job(asset_id)
         return (job[2] or "") if job else ""
+
+
+class Chain(ChainBase):
 
     def test_yahoo_down_fallbacks_fill_fx_and_crypto_and_the_breaker_holds(self):
         cool_down = 2.0
@@ -190,7 +194,7 @@ class Chain(PipelineTest):
         self.stop_daemon(daemon)
 
 
-class ProviderStatusAndSources(Chain):
+class ProviderStatusAndSources(ChainBase):
     """What `backfilld status` says of each provider, and an asset whose
     tracker row names its own source."""
 
@@ -270,8 +274,9 @@ class ProviderStatusAndSources(Chain):
                             self.status_json()["providers"]))
 
     def test_an_asset_row_naming_a_source_asks_it_first(self):
-        self.db.execute("ALTER TABLE assets ADD COLUMN data_source text")
         daemon = self.start_chain()
+        # Added while the daemon runs: read with each claim, no restart.
+        self.db.execute("ALTER TABLE assets ADD COLUMN data_source text")
         # Yahoo is up and first in the crypto chain, but this row names
         # CoinGecko (spelt as Ghostfolio spells its data sources).
         self.db.add_asset(1, "BTC", asset_type="crypto", currency="USD")
