@@ -71,6 +71,7 @@ class Partition(ClusterTest):
         self.assertTrue(set(self.asked_by("beta")) & set(self.symbols(more)),
                         "beta fetched nothing after rejoining")
         self.assert_each_written_once(ids + more)
+        self.assertEqual(self.writes_of(ids), written)
         self.stop_daemon(core)
 
 
