@@ -16,8 +16,11 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 
+#include "app/cluster.hpp"
+#include "app/config.hpp"
 #include "app/metrics_server.hpp"
 #include "app/one_shot.hpp"
 #include "app/pipeline.hpp"
@@ -268,6 +271,18 @@ std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
 } // namespace
 
 int run_daemon(config& cfg) {
+  auto cluster = cfg.cluster();
+  if (!cluster) {
+    spdlog::critical("Invalid configuration: {}", render(cluster.error()));
+    return 2;
+  }
+  // Fetcher nodes and cores name themselves in every line.
+  if (cluster->role != process_role::all)
+    set_log_node_name(cluster->node_name);
+  // A fetcher node has no database: none of what follows.
+  if (cluster->role == process_role::fetcher)
+    return run_fetcher_node(cfg, *cluster);
+  cfg.load_cluster_modules(*cluster);
   auto settings = cfg.pipeline();
   if (!settings) {
     spdlog::critical("Invalid configuration: {}", render(settings.error()));
@@ -323,8 +338,18 @@ int run_daemon(config& cfg) {
     return 0;
   }
   caf::actor_system sys{cfg};
-  auto sup = spawn_supervisor(sys, *settings);
-  return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+  auto make = production_roles(*settings);
+  cluster_gate_actor gate;
+  if (cluster->role == process_role::core) {
+    gate = start_core(sys, *settings, *cluster, make);
+    if (!gate)
+      return 1;
+  }
+  auto sup = sys.spawn(supervisor, settings->supervision, std::move(make));
+  auto rc = await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+  if (gate)
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  return rc;
 }
 
 int run_health(const config& cfg) {

@@ -36,6 +36,10 @@ const char* to_string(ec code) {
     return "invalid_config";
   case ec::shutting_down:
     return "shutting_down";
+  case ec::protocol_mismatch:
+    return "protocol_mismatch";
+  case ec::job_not_in_hand:
+    return "job_not_in_hand";
   }
   return "unknown";
 }

@@ -45,6 +45,10 @@ enum class ec : uint8_t {
   invalid_config,
   /// The actor is draining for shutdown and takes no new work.
   shutting_down,
+  /// A fetcher node speaks another protocol version than the core.
+  protocol_mismatch,
+  /// A fetcher node reported on a job it does not hold (a late answer).
+  job_not_in_hand,
 };
 
 /// Returns the enumerator's name, e.g. "symbol_not_found".
