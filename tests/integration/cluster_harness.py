@@ -2,9 +2,9 @@
 
 Builds on harness.py: the core is its `Daemon` with `--role=core`; a
 fetcher node is the same binary with `--role=fetcher --core=HOST:PORT`, no
-database settings at all (BACKFILL_DB_URL is removed from its environment
-too). Each node sends its own User-Agent, so the fake Yahoo's request log
-says which node asked for what.
+database settings at all (BACKFILL_DB_* and libpq's PG* variables are
+removed from its environment). Each node sends its own User-Agent, so the
+fake Yahoo's request log says which node asked for what.
 """
 
 import collections
@@ -66,7 +66,7 @@ class Node(Daemon):
                      f"--yahoo.user-agent={USER_AGENT}{name}",
                      *FAST, *CLUSTER_FAST, *NODE_FETCH, *extra_args]
         full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("BACKFILL_DB_")}
+                    if not k.startswith(("BACKFILL_DB_", "PG"))}
         full_env.update(env or {})
         self.proc = subprocess.Popen(
             self.args, stdout=self.log_file, stderr=subprocess.STDOUT,

@@ -21,22 +21,17 @@ DAY = 86400
 
 class Spread(ClusterTest):
 
-    def test_two_nodes_share_300_assets_and_fetch_each_once(self):
+    def start_two(self):
         core = self.start_core()
-        alpha = self.start_node("alpha")
-        beta = self.start_node("beta")
-        for node in (alpha, beta):
-            core.wait_for(rf"node {node.name} joined \(protocol \d+\)")
+        for name in ("alpha", "beta"):
+            self.wait_joined(self.start_node(name), core=core)
+        return core
+
+    def test_two_nodes_share_300_assets_and_fetch_each_once(self):
+        core = self.start_two()
         # A little latency, so that both nodes have work in hand at once.
         self.yahoo.set_global(delay_ms=30)
         ids = self.add_assets(300)
-
-        # While the run goes on, status shows the jobs the nodes hold.
-        in_hand = wait_until(
-            lambda: any(n["jobs_in_hand"] > 0 and n["state"] == "connected"
-                        for n in self.status_nodes().values()),
-            timeout=60, interval=0.2, what="status showing jobs in hand")
-        self.assertTrue(in_hand)
         self.wait_all_done(300, timeout=120)
 
         by_node = self.requests_by_node()
@@ -50,9 +45,24 @@ class Spread(ClusterTest):
         self.assertEqual([s for s, n in asked.items() if n != 1], [],
                          "symbols requested more than once")
         self.assert_each_written_once(ids)
+        for node in self.nodes.values():
+            self.stop_daemon(node)
+        self.stop_daemon(core)
 
-        # Status on the core's database: both connected, nothing in hand,
-        # and each node's count of done jobs is what it asked the provider.
+    def test_status_lists_the_nodes_with_their_jobs(self):
+        self.start_two()
+        self.yahoo.set_global(delay_ms=300)
+        self.add_assets(60)
+        # While the run goes on, status shows the jobs the nodes hold.
+        wait_until(
+            lambda: any(n["jobs_in_hand"] > 0 and n["state"] == "connected"
+                        for n in self.status_nodes().values()),
+            timeout=30, interval=0.2, what="status showing jobs in hand")
+        self.wait_all_done(60, timeout=60)
+        by_node = self.requests_by_node()
+
+        # Settled: both connected, nothing in hand, and each node's count of
+        # done jobs is what it asked the provider.
         def settled():
             nodes = self.status_nodes()
             return all(name in nodes and nodes[name]["done"]
@@ -65,11 +75,15 @@ class Spread(ClusterTest):
             self.assertEqual(node["state"], "connected")
             self.assertEqual(node["jobs_in_hand"], 0)
             self.assertEqual(node["failed"], 0)
-            for key in ("connected_since", "last_seen", "per_minute"):
+            self.assertGreater(node["per_minute"], 0)
+            for key in ("connected_since", "last_seen"):
                 self.assertIsNotNone(node[key], f"{name}.{key}")
-        for node in (alpha, beta):
-            self.stop_daemon(node)
-        self.stop_daemon(core)
+
+        # A node that leaves stays listed, as lost.
+        self.nodes["beta"].kill()
+        wait_until(lambda: self.status_nodes()["beta"]["state"] == "lost",
+                   timeout=15, interval=0.5, what="beta listed as lost")
+        self.assertEqual(self.status_nodes()["alpha"]["state"], "connected")
 
 
 class NodeLoss(ClusterTest):

@@ -70,7 +70,7 @@ class ClusterTls(ClusterTest):
     def test_a_plain_node_is_refused(self):
         core = self.start_tls_core()
         plain = self.start_node("plain", join=False)
-        self.assert_refused(core, plain)
+        self.assert_refused(core, plain, r"\S*handshake")
         self.stop_daemon(core)
 
     def test_a_node_with_a_certificate_from_another_ca_is_refused(self):
