@@ -171,6 +171,8 @@ cluster_gate(cluster_gate_actor::stateful_pointer<cluster_gate_state> self,
     if (msg.reason == caf::exit_reason::user_shutdown)
       self->quit(msg.reason);
   });
+  // No gate, no nodes.
+  self->attach_functor([](const caf::error&) { metrics().cluster_nodes = 0; });
   self->send(self, atom::tick_v);
   return {
     [=](atom::join, const node_hello& hello) { return on_join(self, hello); },

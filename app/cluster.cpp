@@ -13,6 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/cluster_gate.hpp"
+#include "actors/cluster_store.hpp"
+#include "actors/db_watchdog.hpp"
+#include "actors/lifetime.hpp"
 #include "actors/node_link.hpp"
 #include "app/config.hpp"
 #include "app/pipeline.hpp"
@@ -81,7 +84,12 @@ cluster_gate_actor start_core(caf::actor_system& sys,
   g.store_timeout = settings.writer.store_timeout;
   g.requests_per_second = cluster.requests_per_second;
   g.local_fetcher = settings.fetch_concurrency > 0;
-  auto gate = sys.spawn(cluster_gate, cluster_store_actor{}, g);
+  // The node table has its own connection, guarded like every store's.
+  auto watchdog = sys.spawn(db_watchdog);
+  auto store = spawn_cluster_store(sys, settings.db, watchdog);
+  auto gate = sys.spawn(cluster_gate, store, g);
+  bind_lifetimes(gate, store);
+  bind_lifetimes(gate, watchdog);
   auto published =
     cluster.tls
       ? caf::openssl::publish(gate, cluster.port, cluster.address.c_str(), true)

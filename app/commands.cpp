@@ -25,7 +25,9 @@
 #include "app/one_shot.hpp"
 #include "app/pipeline.hpp"
 #include "app/signals.hpp"
+#include "app/status_nodes.hpp"
 #include "app/status_view.hpp"
+#include "db/cluster_queries.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/operator_queries.hpp"
@@ -442,8 +444,14 @@ int run_status(config& cfg, const command_args& args) {
     view.now = static_cast<int64_t>(std::time(nullptr));
     view.stale_after = static_cast<int32_t>(cfg.refresh_stale_after);
     auto status = read_status(*conn, only);
-    std::cout << (args.json ? status_json(status, view)
-                            : status_table(status, view));
+    // The fetcher nodes, for the whole daemon only (issue 13).
+    std::vector<node_status> nodes;
+    if (only.empty())
+      nodes = read_nodes(*conn);
+    if (args.json)
+      std::cout << with_nodes_json(status_json(status, view), nodes);
+    else
+      std::cout << status_table(status, view) << nodes_table(nodes);
     return 0;
   } catch (...) {
     std::cerr << "backfilld: " << classify(std::current_exception()).detail

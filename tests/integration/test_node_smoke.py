@@ -3,6 +3,7 @@ and one fetcher node with no database settings at all backfill a few assets
 over CAF's middleman on loopback. The full cluster suite (two nodes, kill -9,
 SIGSTOP, partitions, TLS, protocol mismatch) is test_cluster*.py."""
 
+import json
 import os
 import socket
 import subprocess
@@ -50,6 +51,7 @@ class OneNode(PipelineTest):
         port = free_port()
         core = self.start_daemon("--role=core", f"--cluster.port={port}",
                                  "--cluster.node-name=core",
+                                 "--cluster.heartbeat-interval=300ms",
                                  "--fetch.concurrency=0")
         core.wait_for(rf"cluster gate listening on 127.0.0.1:{port}")
         node = self.start_node(port, "n1")
@@ -72,6 +74,20 @@ class OneNode(PipelineTest):
         # The node's fetches went through the node, not the core.
         self.assertIn("GET ", node.output())
         self.assertNotIn("GET ", core.output())
+        # `status` lists the node with what it did.
+        def listed(state):
+            code, out = self.run_cli("status", "--json")
+            self.assertEqual(code, 0, out)
+            nodes = json.loads(out)["nodes"]
+            return (len(nodes) == 1 and nodes[0]["name"] == "n1"
+                    and nodes[0]["state"] == state
+                    and nodes[0]["done"] == ASSETS and nodes[0])
+        wait_until(lambda: listed("connected"), timeout=20,
+                   what="n1 connected in status")
+        code, out = self.run_cli("status")
+        self.assertRegex(out, r"Fetcher nodes\n.*\nn1 +connected")
         self.assertEqual(node.stop(), 0)
         core.wait_for(r"node n1 lost \(disconnected\): 0 jobs handed back")
+        wait_until(lambda: listed("lost"), timeout=20,
+                   what="n1 lost in status")
         self.stop_daemon(core)
