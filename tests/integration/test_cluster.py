@@ -83,7 +83,10 @@ class Spread(ClusterTest):
         self.nodes["beta"].kill()
         wait_until(lambda: self.status_nodes()["beta"]["state"] == "lost",
                    timeout=15, interval=0.5, what="beta listed as lost")
-        self.assertEqual(self.status_nodes()["alpha"]["state"], "connected")
+        nodes = self.status_nodes()
+        self.assertEqual(nodes["beta"]["lost_reason"], "disconnected")
+        self.assertEqual(nodes["alpha"]["state"], "connected")
+        self.assertIsNone(nodes["alpha"]["lost_reason"])
 
 
 class NodeLoss(ClusterTest):
