@@ -40,7 +40,10 @@ constexpr const char* read_sql = R"sql(
                    AND updated_at < now() - interval '1 minute'
               THEN 'lost' ELSE state END,
          COALESCE(lost_reason,
-                  CASE WHEN state = 'connected' THEN '' ELSE 'lost' END)
+                  CASE WHEN state <> 'connected' THEN 'lost'
+                       WHEN updated_at < now() - interval '1 minute'
+                       THEN 'no word from its core'
+                       ELSE '' END)
     FROM backfilld_cluster_nodes
    ORDER BY name
 )sql";
