@@ -40,11 +40,13 @@ class Spread(ClusterTest):
             self.assertGreaterEqual(
                 len(by_node[name]), 30,
                 f"{name} did a real share: {len(by_node[name])} of 300")
+        # The rows first: a failure below then says whether only requests
+        # were repeated.
+        self.assert_each_written_once(ids)
         asked = collections.Counter(r["symbol"] for r in self.yahoo.requests())
         self.assertEqual(set(asked), set(self.symbols(ids)))
         self.assertEqual([s for s, n in asked.items() if n != 1], [],
                          "symbols requested more than once")
-        self.assert_each_written_once(ids)
         for node in self.nodes.values():
             self.stop_daemon(node)
         self.stop_daemon(core)
