@@ -197,6 +197,22 @@ class CoreRestart(ClusterTest):
         self.stop_daemon(again)
 
 
+class RateCap(ClusterTest):
+
+    def test_the_cluster_rate_is_shared_by_the_connected_nodes(self):
+        core = self.start_core("--cluster.requests-per-second=8.0")
+        cap = r"cluster rate cap now {} requests/s per provider"
+        alpha = self.start_node("alpha")
+        alpha.wait_for(cap.format(8))
+        beta = self.start_node("beta")
+        for node in (alpha, beta):
+            node.wait_for(cap.format(4))
+        self.stop_daemon(beta)
+        core.wait_for(r"node beta lost \(disconnected\)")
+        alpha.wait_for(cap.format(8), count=2)
+        self.stop_daemon(core)
+
+
 class Protocol(ClusterTest):
 
     def test_a_node_of_another_protocol_is_refused_on_both_sides(self):
