@@ -16,13 +16,18 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 
+#include "app/cluster.hpp"
+#include "app/config.hpp"
 #include "app/metrics_server.hpp"
 #include "app/one_shot.hpp"
 #include "app/pipeline.hpp"
 #include "app/signals.hpp"
+#include "app/status_nodes.hpp"
 #include "app/status_view.hpp"
+#include "db/cluster_queries.hpp"
 #include "db/connection.hpp"
 #include "db/job_queries.hpp"
 #include "db/operator_queries.hpp"
@@ -268,6 +273,18 @@ std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
 } // namespace
 
 int run_daemon(config& cfg) {
+  auto cluster = cfg.cluster();
+  if (!cluster) {
+    spdlog::critical("Invalid configuration: {}", render(cluster.error()));
+    return 2;
+  }
+  // Fetcher nodes and cores name themselves in every line.
+  if (cluster->role != process_role::all)
+    set_log_node_name(cluster->node_name);
+  // A fetcher node has no database: none of what follows.
+  if (cluster->role == process_role::fetcher)
+    return run_fetcher_node(cfg, *cluster);
+  cfg.load_cluster_modules(*cluster);
   auto settings = cfg.pipeline();
   if (!settings) {
     spdlog::critical("Invalid configuration: {}", render(settings.error()));
@@ -328,8 +345,18 @@ int run_daemon(config& cfg) {
     return 0;
   }
   caf::actor_system sys{cfg};
-  auto sup = spawn_supervisor(sys, *settings);
-  return await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+  auto make = production_roles(*settings);
+  cluster_gate_actor gate;
+  if (cluster->role == process_role::core) {
+    gate = start_core(sys, *settings, *cluster, make);
+    if (!gate)
+      return 1;
+  }
+  auto sup = sys.spawn(supervisor, settings->supervision, std::move(make));
+  auto rc = await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+  if (gate)
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  return rc;
 }
 
 int run_health(const config& cfg) {
@@ -423,8 +450,14 @@ int run_status(config& cfg, const command_args& args) {
     view.stale_after = static_cast<int32_t>(cfg.refresh_stale_after);
     auto status = read_status(*conn, only);
     status.providers = read_provider_states(*conn);
-    std::cout << (args.json ? status_json(status, view)
-                            : status_table(status, view));
+    // The fetcher nodes, for the whole daemon only (issue 13).
+    std::vector<node_status> nodes;
+    if (only.empty())
+      nodes = read_nodes(*conn);
+    if (args.json)
+      std::cout << with_nodes_json(status_json(status, view), nodes);
+    else
+      std::cout << status_table(status, view) << nodes_table(nodes);
     return 0;
   } catch (...) {
     std::cerr << "backfilld: " << classify(std::current_exception()).detail

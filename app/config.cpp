@@ -307,7 +307,9 @@ config::config()
   opt_group{custom_options_, "tiingo"}.add(
     tiingo_throttle_pause, "throttle-pause",
     "pause after a 429 without Retry-After");
-  // Nodes of another protocol version refuse to talk to us.
+  add_cluster_options();
+  // One constant identifier: the protocol version is checked when a node
+  // joins, so that a refusal can say why (see messages/types.hpp).
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
   register_messages(*this);
 }
@@ -488,7 +490,9 @@ caf::expected<pipeline_settings> config::pipeline() const {
   }
   if (yahoo_max_response_bytes < 1)
     return bad("yahoo.max-response-bytes", "must be at least 1, not 0");
-  if (fetch_concurrency < 1 || fetch_concurrency > 64)
+  // A core may leave all fetching to its nodes (fetch.concurrency=0).
+  auto no_local_fetcher = fetch_concurrency == 0 && cluster_role == "core";
+  if (!no_local_fetcher && (fetch_concurrency < 1 || fetch_concurrency > 64))
     return bad("fetch.concurrency",
                "must be within 1..64, not " + num(fetch_concurrency));
   if (fetch_window < fetch_concurrency)

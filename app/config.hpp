@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 #include <caf/timespan.hpp>
 
+#include "app/cluster.hpp"
 #include "app/pipeline.hpp"
 
 namespace backfilld {
@@ -59,6 +60,15 @@ class config : public caf::actor_system_config {
 
   /// The database settings alone (for the one-shot subcommands).
   db_settings database() const;
+
+  /// The role and the fetcher nodes' settings (app/config_cluster.cpp);
+  /// `invalid_config` names the first bad value.
+  caf::expected<cluster_settings> cluster() const;
+
+  /// Loads the middleman (and the OpenSSL module when `cluster.tls`) with
+  /// their options, for the core and fetcher roles; before the actor system
+  /// is made.
+  void load_cluster_modules(const cluster_settings& s);
 
   // -- options, bound by reference to CAF's option set ------------------------
 
@@ -168,11 +178,30 @@ class config : public caf::actor_system_config {
   caf::timespan frankfurter_throttle_pause;
   caf::timespan coingecko_throttle_pause;
   caf::timespan tiingo_throttle_pause;
+  // -- fetcher nodes (issue 13; app/config_cluster.cpp) -----------------------
+
+  std::string cluster_role = "all";
+  std::string cluster_core;
+  std::string cluster_address = "127.0.0.1";
+  int64_t cluster_port = 4270;
+  std::string cluster_node_name;
+  caf::timespan cluster_heartbeat_interval{std::chrono::seconds{2}};
+  caf::timespan cluster_heartbeat_timeout{std::chrono::seconds{10}};
+  caf::timespan cluster_reconnect_max{std::chrono::seconds{30}};
+  double cluster_requests_per_second = 0;
+  bool cluster_tls = false;
+  std::string cluster_certificate;
+  std::string cluster_key;
+  std::string cluster_key_passphrase;
+  std::string cluster_cafile;
 
   /// The INI file actually read (empty when none).
   std::string config_file;
 
  private:
+  /// Declares the `cluster.*` options (app/config_cluster.cpp).
+  void add_cluster_options();
+
   /// Where each option an operator set came from (see `source_of`).
   std::map<std::string, std::string> sources_;
 

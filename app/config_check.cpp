@@ -354,6 +354,8 @@ caf::error config::validate() const {
     return settings.error();
   if (auto err = check_metrics())
     return err;
+  if (auto cluster_settings = cluster(); !cluster_settings)
+    return cluster_settings.error();
   return caf::none;
 }
 

@@ -56,6 +56,14 @@ constexpr const char* tuned_options[] = {
   "metrics.address",
   "metrics.port",
   "metrics.sample-interval",
+  "cluster.role",
+  "cluster.core",
+  "cluster.address",
+  "cluster.port",
+  "cluster.node-name",
+  "cluster.heartbeat-timeout",
+  "cluster.requests-per-second",
+  "cluster.tls",
 };
 
 } // namespace

@@ -26,6 +26,9 @@ constexpr const char* usage =
 
 commands:
   run                      run the daemon in the foreground (the default)
+    --role=core            ... and publish the gate for fetcher nodes
+    --role=fetcher --core=HOST:PORT
+                           run a fetcher node (no database) for that core
   migrate                  apply the schema and exit
   retry SYMBOL|ASSET_ID    retry the failed jobs of one asset
   retry --all-failed       retry every failed job
@@ -186,6 +189,11 @@ bool split(int argc, char** argv, command_line& out) {
   }
   if (one_shot)
     check_target(out);
+  // Short forms of the cluster options the issue names (issue 13).
+  for (auto& option : out.options)
+    for (const char* key : {"role", "core"})
+      if (option.rfind(std::string{"--"} + key + "=", 0) == 0)
+        option = "--cluster." + option.substr(2);
   return true;
 }
 

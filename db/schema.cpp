@@ -276,6 +276,23 @@ CREATE TABLE IF NOT EXISTS backfilld_provider_state (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 )sql"},
+  {8, "the core's table of fetcher nodes", R"sql(
+-- Fetcher nodes that joined a core lately, for `backfilld status`. The core
+-- updates a row every few seconds while its node is connected; a lost node
+-- stays (state 'lost') for an hour.
+CREATE TABLE IF NOT EXISTS backfilld_cluster_nodes (
+  name text PRIMARY KEY,
+  connected_since timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  jobs_in_hand int NOT NULL DEFAULT 0,
+  done bigint NOT NULL DEFAULT 0,
+  failed bigint NOT NULL DEFAULT 0,
+  per_minute int NOT NULL DEFAULT 0,
+  state text NOT NULL CHECK (state IN ('connected', 'lost')),
+  lost_reason text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
 };
 
 /// Our index on transactions (asset_id), built only when the tracker has

@@ -42,3 +42,8 @@ CAF_ADD_ATOM(backfilld, backfilld::atom, disarm, "disarm")
 CAF_ADD_ATOM(backfilld, backfilld::atom, drain, "drain")
 CAF_ADD_ATOM(backfilld, backfilld::atom, restart, "restart")
 CAF_ADD_ATOM(backfilld, backfilld::atom, shutdown, "shutdown")
+
+// -- fetcher nodes ------------------------------------------------------------
+CAF_ADD_ATOM(backfilld, backfilld::atom, join, "join")
+CAF_ADD_ATOM(backfilld, backfilld::atom, cap, "cap")
+CAF_ADD_ATOM(backfilld, backfilld::atom, report, "report")

@@ -38,6 +38,10 @@ const char* to_string(ec code) {
     return "shutting_down";
   case ec::history_limit:
     return "history_limit";
+  case ec::protocol_mismatch:
+    return "protocol_mismatch";
+  case ec::job_not_in_hand:
+    return "job_not_in_hand";
   }
   return "unknown";
 }

@@ -48,6 +48,10 @@ enum class ec : uint8_t {
   /// The provider's plan serves no day this old (CoinGecko's keyless and
   /// demo plans: the past 365 days); asking again cannot help.
   history_limit,
+  /// A fetcher node speaks another protocol version than the core.
+  protocol_mismatch,
+  /// A fetcher node reported on a job it does not hold (a late answer).
+  job_not_in_hand,
 };
 
 /// Returns the enumerator's name, e.g. "symbol_not_found".

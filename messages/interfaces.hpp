@@ -251,4 +251,54 @@ using supervisor_actor = caf::typed_actor<
   /// Internal: log the periodic summary line.
   caf::reacts_to<atom::tick>>;
 
+// -- fetcher nodes (CAF's middleman) ------------------------------------------
+
+/// A fetcher node's stand-in on the core. Towards the node it is the job
+/// queue and the writer (the node's unchanged fetcher holds it as both);
+/// towards the job queue it is that node's fetcher, so the queue holds the
+/// node's jobs in its name and hands them back the moment it quits. It
+/// quits when the node is lost: disconnected, or silent for the heartbeat
+/// timeout.
+using node_session_actor = job_queue_actor::extend_with<writer_actor>::extend<
+  /// The node is alive; replies with its current rate cap (0: none).
+  caf::replies_to<atom::heartbeat>::with<double>,
+  /// The cluster's membership changed: the node's new rate cap.
+  caf::reacts_to<atom::cap, double>,
+  /// The core's job queue was restarted: use this handle from now on.
+  caf::reacts_to<job_queue_actor>,
+  /// The core's writer was restarted: use this handle from now on.
+  caf::reacts_to<writer_actor>>;
+
+/// The core's published door for fetcher nodes: it admits nodes that speak
+/// its protocol, gives each a session, and keeps the node table.
+using cluster_gate_actor = caf::typed_actor<
+  /// A node asks to join. Replies with its session and terms, or refuses
+  /// (`protocol_mismatch`) with a text for both sides' logs.
+  caf::replies_to<atom::join, node_hello>::with<node_session_actor,
+                                                node_terms>,
+  /// Internal: a session's periodic line for the node table.
+  caf::reacts_to<atom::report, node_report>,
+  /// The core's job queue was restarted: use this handle from now on.
+  caf::reacts_to<job_queue_actor>,
+  /// The core's writer was restarted: use this handle from now on.
+  caf::reacts_to<writer_actor>,
+  /// Internal: write the node table, prune long-lost nodes.
+  caf::reacts_to<atom::tick>>;
+
+/// Writes the node table to `backfilld_cluster_nodes` (a detached store).
+using cluster_store_actor = caf::typed_actor<
+  /// Upserts these rows and deletes lost nodes older than the timespan.
+  caf::replies_to<atom::report, std::vector<node_report>,
+                  caf::timespan>::with<int32_t>>;
+
+/// A fetcher node's connection to its core: connects with backoff, joins,
+/// runs the fetcher against the session and heartbeats it.
+using node_link_actor = caf::typed_actor<
+  /// Internal: connect (again) now.
+  caf::reacts_to<atom::join>,
+  /// Internal: heartbeat the session, check the core's answers.
+  caf::reacts_to<atom::tick>,
+  /// Stop: the fetcher hands back what it has not started.
+  caf::replies_to<atom::drain>::with<int32_t>>;
+
 } // namespace backfilld

@@ -121,6 +121,24 @@ typename Inspector::result_type inspect(Inspector& f, http_response& x) {
            x.retry_after_s, x.body);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
+  return f(caf::meta::type_name("node_hello"), x.protocol, x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_terms& x) {
+  return f(caf::meta::type_name("node_terms"), x.heartbeat_interval_ms,
+           x.heartbeat_timeout_ms, x.rate_cap);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_report& x) {
+  return f(caf::meta::type_name("node_report"), x.name, x.connected_since_ms,
+           x.last_seen_ms, x.jobs_in_hand, x.done, x.failed, x.per_minute,
+           x.lost);
+}
+
 } // namespace backfilld
 
 // -- type IDs -----------------------------------------------------------------
@@ -161,5 +179,14 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_queue_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::scheduler_actor))
+
+// Fetcher nodes (CAF's middleman). Appended, so that the IDs above keep
+// their values.
+CAF_ADD_TYPE_ID(backfilld, (backfilld::node_hello))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::node_terms))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::node_report))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::node_report>))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::node_session_actor))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::cluster_gate_actor))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

@@ -381,6 +381,48 @@ constexpr role all_roles[] = {
 constexpr job_kind all_job_kinds[] = {job_kind::backfill, job_kind::extend,
                                       job_kind::refresh};
 
+// -- fetcher nodes ------------------------------------------------------------
+
+/// The version of the messages between a core and its fetcher nodes. Bump it
+/// whenever a message that crosses nodes changes (a field, a type, an
+/// interface); the core refuses a node that states another one.
+constexpr int32_t cluster_protocol_version = 1;
+
+/// What a fetcher node says when it joins the core. Its layout never
+/// changes, version first, so that a core can always tell an old or a new
+/// node why it is refused.
+struct node_hello {
+  int32_t protocol = 0;
+  /// `cluster.node-name`: names the node in both sides' logs and in status.
+  std::string name;
+};
+
+/// What the core tells a node it accepted.
+struct node_terms {
+  /// How often the node says it is alive, and how long either side waits
+  /// for the other before it gives the connection up.
+  int64_t heartbeat_interval_ms = 2'000;
+  int64_t heartbeat_timeout_ms = 10'000;
+  /// The node's share of `cluster.requests-per-second` (requests a second,
+  /// per provider); zero when the cluster has no cap.
+  double rate_cap = 0;
+};
+
+/// A node's line in the core's node table (and `backfilld status`).
+struct node_report {
+  std::string name;
+  /// Unix milliseconds.
+  int64_t connected_since_ms = 0;
+  int64_t last_seen_ms = 0;
+  int32_t jobs_in_hand = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+  /// Jobs done in the last minute.
+  int32_t per_minute = 0;
+  /// Empty while connected; else why the node was lost.
+  std::string lost;
+};
+
 // -- readable enums (for logs, SQL and test failure output) -------------------
 
 /// "backfill", "extend" or "refresh", as stored in `backfill_jobs.kind`.

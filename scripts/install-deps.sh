@@ -16,7 +16,8 @@ declare -A groups=(
   [build]="ca-certificates cmake ninja-build g++ pkg-config libcaf-dev
            libpqxx-dev libcurl4-openssl-dev rapidjson-dev libspdlog-dev
            libhowardhinnant-date-dev libcpp-httplib-dev"
-  [runtime]="ca-certificates tzdata libcaf-core0.17 libcaf-io0.17 libpqxx-6.4
+  [runtime]="ca-certificates tzdata libcaf-core0.17 libcaf-io0.17
+             libcaf-openssl0.17 libpqxx-6.4
              libcurl4 libspdlog1.10 libdate-tz3 libcpp-httplib0.11"
   [local]="postgresql python3 procps"
   [test]="postgresql python3 python3-psycopg2 openssl procps tzdata

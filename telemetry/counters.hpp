@@ -178,6 +178,12 @@ struct counters {
   // -- supervision ------------------------------------------------------------
   std::atomic<uint64_t> restarts{0};
 
+  // -- fetcher nodes (core role) ---------------------------------------------
+  /// Fetcher nodes connected now (a gauge).
+  std::atomic<int64_t> cluster_nodes{0};
+  /// Jobs handed back to the queue because the node holding them was lost.
+  std::atomic<int64_t> cluster_jobs_handed_back{0};
+
   // -- metrics endpoint: labelled counters and latencies ----------------------
 
   /// Provider answers by provider (`metric_providers`) and status class:

@@ -55,6 +55,21 @@ std::string host_name() {
 
 } // namespace
 
+namespace {
+
+constexpr const char* text_pattern = "%Y-%m-%dT%H:%M:%S.%e%z %-5l ";
+
+bool text_format = true;
+
+} // namespace
+
+void set_log_node_name(const std::string& name) {
+  // JSON lines carry the host already; a node name there is for later.
+  if (!text_format)
+    return;
+  spdlog::set_pattern(std::string{text_pattern} + "[node " + name + "] %v");
+}
+
 bool setup_logging(const std::string& level, const std::string& format) {
   auto parsed = spdlog::level::from_str(level);
   // from_str maps unknown names to "off"; only "off" itself may mean off.
@@ -62,12 +77,13 @@ bool setup_logging(const std::string& level, const std::string& format) {
     return false;
   if (format != "text" && format != "json")
     return false;
+  text_format = format == "text";
   auto logger = spdlog::stdout_logger_mt("backfilld");
   if (format == "json")
     logger->set_formatter(std::make_unique<json_formatter>(
       static_cast<int64_t>(getpid()), host_name()));
   else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %-5l %v");
+    logger->set_pattern(std::string{text_pattern} + "%v");
   logger->set_level(parsed);
   // Containers collect stdout line by line; flush each so nothing is lost
   // when the process is killed.

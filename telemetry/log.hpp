@@ -26,4 +26,8 @@ namespace backfilld {
 bool setup_logging(const std::string& level,
                    const std::string& format = "text");
 
+/// Puts `[node NAME]` before every text line from now on (the core and
+/// fetcher roles, where several processes' logs are read side by side).
+void set_log_node_name(const std::string& name);
+
 } // namespace backfilld

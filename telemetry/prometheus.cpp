@@ -293,6 +293,11 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.single("backfilld_listen_active", "gauge",
            "1 while the LISTEN connection is up.",
            c.listen_active.load() ? 1 : 0);
+  w.single("backfilld_cluster_nodes", "gauge",
+           "Fetcher nodes connected to this core.", c.cluster_nodes.load());
+  w.single("backfilld_cluster_jobs_handed_back_total", "counter",
+           "Jobs handed back because the node holding them was lost.",
+           c.cluster_jobs_handed_back.load());
   queue_gauges(w, c);
   w.family("backfilld_build_info", "gauge",
            "Always 1; the labels say which build runs.");

@@ -5,7 +5,10 @@
 # server, valid for a few days:
 #   OUTDIR/ca.pem, OUTDIR/ca.key          the CA (give ca.pem to the client)
 #   OUTDIR/server.pem, OUTDIR/server.key  CN=127.0.0.1,
-#                                         SAN IP:127.0.0.1, DNS:localhost
+#                                         SAN IP:127.0.0.1, DNS:localhost;
+#                                         also good as a TLS client's
+#                                         certificate (mutual TLS between
+#                                         cluster nodes)
 #
 # Idempotent: if OUTDIR already holds a server certificate that verifies
 # against ca.pem and is valid for at least another day, nothing is done.
@@ -28,6 +31,7 @@ cd "$outdir"
 
 if [[ -s ca.pem && -s ca.key && -s server.pem && -s server.key ]] &&
     openssl verify -CAfile ca.pem server.pem >/dev/null 2>&1 &&
+    openssl verify -CAfile ca.pem -purpose sslclient server.pem >/dev/null 2>&1 &&
     openssl x509 -in server.pem -noout -checkend 86400 >/dev/null 2>&1; then
     exit 0
 fi
@@ -56,7 +60,7 @@ authorityKeyIdentifier = keyid:always
 [server_ext]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
+extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer

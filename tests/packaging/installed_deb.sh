@@ -73,7 +73,7 @@ trap purge EXIT
 version=$(dpkg-deb -f "$deb" Version)
 depends=$(dpkg-deb -f "$deb" Depends)
 # dpkg-shlibdeps ran: the libraries' packages, not only the listed ones.
-for lib in libc6 libcaf-core0.17 libpqxx-6.4 libcurl4 \
+for lib in libc6 libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libpqxx-6.4 libcurl4 \
   libspdlog1.10 libcpp-httplib0.11 ca-certificates tzdata adduser; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done

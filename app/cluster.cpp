@@ -1,0 +1,212 @@
+#include "app/cluster.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/cluster_gate.hpp"
+#include "actors/cluster_store.hpp"
+#include "actors/db_watchdog.hpp"
+#include "actors/lifetime.hpp"
+#include "actors/node_link.hpp"
+#include "app/config.hpp"
+#include "app/pipeline.hpp"
+#include "app/signals.hpp"
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+
+namespace backfilld {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+/// The core's fetcher with `fetch.concurrency=0`: it takes no jobs, so the
+/// supervisor's pipeline stays whole while only nodes fetch.
+fetcher_actor::behavior_type idle_fetcher() {
+  return {
+    [](job_queue_actor) {}, [](rate_limiter_actor) {},
+    [](writer_actor) {},    [](atom::drain) { return int32_t{0}; },
+    [](atom::tick) {},
+  };
+}
+
+/// A node's limits: its own, lowered to the core's share of the cluster's
+/// rate (for every provider: each node's egress address is its own, and
+/// the cap is meant for the whole cluster's politeness).
+rate_limiter_settings capped(rate_limiter_settings limits, double cap) {
+  if (cap <= 0)
+    return limits;
+  for (auto& p : limits.providers) {
+    p.rate = std::min(p.rate, cap);
+    p.burst = std::min(p.burst, std::max(1.0, cap));
+  }
+  return limits;
+}
+
+} // namespace
+
+const char* to_string(process_role x) {
+  switch (x) {
+  case process_role::all:
+    return "all";
+  case process_role::core:
+    return "core";
+  case process_role::fetcher:
+    return "fetcher";
+  }
+  return "all";
+}
+
+int32_t protocol_version() {
+  // A test hook only: lets a test start a node of "another build".
+  if (auto v = std::getenv("BACKFILLD_TEST_PROTOCOL_VERSION"))
+    return static_cast<int32_t>(std::strtol(v, nullptr, 10));
+  return cluster_protocol_version;
+}
+
+cluster_gate_actor start_core(caf::actor_system& sys,
+                              const pipeline_settings& settings,
+                              const cluster_settings& cluster,
+                              role_factory& make) {
+  cluster_gate_settings g;
+  g.protocol = cluster.protocol;
+  g.heartbeat_interval = cluster.heartbeat_interval;
+  g.heartbeat_timeout = cluster.heartbeat_timeout;
+  g.store_timeout = settings.writer.store_timeout;
+  g.requests_per_second = cluster.requests_per_second;
+  g.local_fetcher = settings.fetch_concurrency > 0;
+  // The node table has its own connection, guarded like every store's.
+  auto watchdog = sys.spawn(db_watchdog);
+  auto store = spawn_cluster_store(sys, settings.db, watchdog);
+  auto gate = sys.spawn(cluster_gate, store, g);
+  bind_lifetimes(gate, store);
+  bind_lifetimes(gate, watchdog);
+  auto published =
+    cluster.tls
+      ? caf::openssl::publish(gate, cluster.port, cluster.address.c_str(), true)
+      : sys.middleman().publish(gate, cluster.port, cluster.address.c_str(),
+                                true);
+  if (!published) {
+    spdlog::critical("Cannot publish the cluster gate on {}:{}: {}",
+                     cluster.address, cluster.port, render(published.error()));
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    return {};
+  }
+  spdlog::info("cluster gate listening on {}:{}{}", cluster.address, *published,
+               cluster.tls ? " (TLS)" : "");
+  // Every job queue and writer the supervisor makes, restarts included,
+  // goes to the gate and on to the sessions.
+  make.job_queue = [inner = make.job_queue, gate](caf::actor_system& sys,
+                                                  db_watchdog_actor wd) {
+    auto queue = inner(sys, std::move(wd));
+    caf::anon_send(gate, queue);
+    return queue;
+  };
+  make.writer = [inner = make.writer, gate](caf::actor_system& sys,
+                                            db_watchdog_actor wd,
+                                            tracker_actor tracker) {
+    auto writer = inner(sys, std::move(wd), std::move(tracker));
+    caf::anon_send(gate, writer);
+    return writer;
+  };
+  if (settings.fetch_concurrency == 0) {
+    spdlog::info("No local fetcher (fetch.concurrency=0): nodes fetch");
+    make.fetcher = [](caf::actor_system& sys, job_queue_actor,
+                      rate_limiter_actor, writer_actor) {
+      return sys.spawn(idle_fetcher);
+    };
+  }
+  return gate;
+}
+
+int run_fetcher_node(config& cfg, const cluster_settings& cluster) {
+  auto settings = cfg.pipeline();
+  if (!settings) {
+    spdlog::critical("Invalid configuration: {}", render(settings.error()));
+    return 2;
+  }
+  cfg.load_cluster_modules(cluster);
+  spdlog::info("backfilld fetcher node {} starting: core {}:{}{}, provider "
+               "{}, {} fetches in flight, window {}",
+               cluster.node_name, cluster.core_host, cluster.core_port,
+               cluster.tls ? " (TLS)" : "", settings->fetcher.base_url,
+               settings->fetch_concurrency, settings->fetcher.window);
+  caf::actor_system sys{cfg};
+  node_parts parts;
+  parts.rate_limiter = [&sys, limits = settings->limiter](double cap) {
+    return spawn_rate_limiter(sys, capped(limits, cap));
+  };
+  parts.fetcher = [&sys, n = settings->fetch_concurrency, http = settings->http,
+                   f = settings->fetcher](job_queue_actor queue,
+                                          rate_limiter_actor limiter,
+                                          writer_actor writer) {
+    return spawn_fetcher(sys, std::move(queue), std::move(limiter),
+                         std::move(writer), n, http, f);
+  };
+  node_link_settings link;
+  link.host = cluster.core_host;
+  link.port = cluster.core_port;
+  link.hello.protocol = cluster.protocol;
+  link.hello.name = cluster.node_name;
+  link.tls = cluster.tls;
+  link.reconnect_max = cluster.reconnect_max;
+  link.heartbeat_interval = cluster.heartbeat_interval;
+  link.heartbeat_timeout = cluster.heartbeat_timeout;
+  auto mm = cluster.tls ? sys.openssl_manager().actor_handle()
+                        : sys.middleman().actor_handle();
+  auto node = sys.spawn(node_link, mm, parts, link);
+  caf::scoped_actor self{sys};
+  self->monitor(node);
+  bool stopping = false;
+  auto grace = settings->supervision.shutdown_grace;
+  for (;;) {
+    bool down = false;
+    caf::error reason;
+    self->receive(
+      [&](caf::down_msg& dm) {
+        down = true;
+        reason = std::move(dm.reason);
+      },
+      caf::after(milliseconds{0}) >> [] {});
+    if (down) {
+      auto rc = (!reason || reason == caf::exit_reason::normal ||
+                 reason == caf::exit_reason::user_shutdown)
+                  ? 0
+                  : 1;
+      if (rc == 0)
+        spdlog::info("backfilld fetcher node stopped");
+      // A worker still blocked in a transfer must not hold up the exit.
+      std::thread{[rc] {
+        std::this_thread::sleep_for(milliseconds{2'000});
+        std::_Exit(rc);
+      }}.detach();
+      return rc;
+    }
+    auto sig = wait_for_shutdown_signal(milliseconds{100});
+    if (sig == 0)
+      continue;
+    if (stopping) {
+      spdlog::warn("Received {} again; exiting now", signal_name(sig));
+      std::_Exit(1);
+    }
+    stopping = true;
+    spdlog::info("Received {}; draining", signal_name(sig));
+    self->send(node, atom::drain_v);
+    std::thread{[grace] {
+      std::this_thread::sleep_for(grace + milliseconds{5'000});
+      spdlog::critical("Shutdown overran the grace period; exiting");
+      std::_Exit(1);
+    }}.detach();
+  }
+}
+
+} // namespace backfilld
