@@ -157,6 +157,11 @@ class config : public caf::actor_system_config {
   int64_t metrics_port;
   caf::timespan metrics_sample_interval;
 
+  // -- group commit and lean idle (perf11) ------------------------------------
+
+  /// `writer.batch-max`: series at most in one group commit.
+  int64_t writer_batch_max = 64;
+
   /// The INI file actually read (empty when none).
   std::string config_file;
 

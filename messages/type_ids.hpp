@@ -120,6 +120,18 @@ typename Inspector::result_type inspect(Inspector& f, http_response& x) {
            x.retry_after_s, x.body);
 }
 
+// Group commit (perf11).
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_write& x) {
+  return f(caf::meta::type_name("series_write"), x.job, x.series);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_outcome& x) {
+  return f(caf::meta::type_name("stored_outcome"), x.summary, x.error, x.code);
+}
+
 } // namespace backfilld
 
 // -- type IDs -----------------------------------------------------------------
@@ -160,5 +172,11 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::dedupe_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::job_queue_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::db_watchdog_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::scheduler_actor))
+
+// Group commit (perf11).
+CAF_ADD_TYPE_ID(backfilld, (backfilld::series_write))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::stored_outcome))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::series_write>))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::stored_outcome>))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)
