@@ -2,6 +2,10 @@
 
 #include <stdexcept>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -23,6 +27,7 @@ namespace {
 using self_pointer = job_queue_actor::stateful_pointer<job_queue_state>;
 
 void flush_outbox(self_pointer self);
+void flush_done(self_pointer self);
 
 /// Publishes how many claimed jobs are in the fetchers' hands.
 void update_gauge(self_pointer self) {
@@ -37,6 +42,20 @@ caf::actor_addr sender_of(self_pointer self) {
 void send_to_table(self_pointer self, outcome x) {
   self->state.outbox.push(std::move(x));
   flush_outbox(self);
+}
+
+/// The queue ran dry: whatever the burst allocated (series, batches,
+/// messages) is free again, but glibc keeps freed pages in its arenas. A
+/// daemon that idles for months should give them back.
+void burst_over(self_pointer self) {
+  auto& st = self->state;
+  if (st.trimmed || st.pulls.held_count() > 0)
+    return;
+  st.trimmed = true;
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  BF_DEBUG(self, "Nothing due: returned freed memory to the system");
 }
 
 // -- handing out jobs ---------------------------------------------------------
@@ -77,8 +96,11 @@ void try_claim(self_pointer self) {
       [=](std::vector<backfill_job>& jobs) {
         self->state.claim_in_flight = false;
         log_recovered(self, "Cannot claim jobs");
-        if (jobs.empty())
+        if (jobs.empty()) {
+          burst_over(self);
           return;
+        }
+        self->state.trimmed = false;
         hand_out(self, pull, std::move(jobs));
         try_claim(self);
       },
@@ -176,6 +198,7 @@ void log_verdict(self_pointer self, const backfill_job& job,
 void maybe_finish_drain(self_pointer self) {
   auto& st = self->state;
   if (st.draining && st.drain_promise && st.outbox.empty() &&
+      st.done_waiting.empty() && st.done_in_flight.empty() &&
       !st.claim_in_flight) {
     st.drain_promise->deliver(st.released_on_drain);
     st.drain_promise.reset();
@@ -225,29 +248,81 @@ void flush_outbox(self_pointer self) {
         on_error);
     return;
   }
-  // Done and failed outcomes say whether the job was still ours.
-  auto done = std::get_if<done_outcome>(next);
-  auto job = done ? done->job : std::get<job_verdict>(*next).job;
-  auto on_recorded = [=, what = done ? "was done" : "failed"](bool ours) {
-    if (!ours)
-      BF_WARN(self, "Job {} {}, but its lease had passed to another worker",
-              job, what);
+  // Done marks go in batches of their own (`flush_done`), not through here.
+  if (auto done = std::get_if<done_outcome>(next)) {
+    self->state.done_waiting.push_back(done->job);
     outcome_recorded(self);
-  };
-  if (done)
-    self->request(st.store, timeout, atom::done_v, job)
-      .then(on_recorded, on_error);
-  else
-    self
-      ->request(st.store, timeout, atom::failed_v, std::get<job_verdict>(*next))
-      .then(on_recorded, on_error);
+    flush_done(self);
+    return;
+  }
+  // A failed outcome says whether the job was still ours.
+  auto job = std::get<job_verdict>(*next).job;
+  self->request(st.store, timeout, atom::failed_v, std::get<job_verdict>(*next))
+    .then(
+      [=](bool ours) {
+        if (!ours)
+          BF_WARN(self,
+                  "Job {} failed, but its lease had passed to another worker",
+                  job);
+        outcome_recorded(self);
+      },
+      on_error);
+}
+
+void done_recorded(self_pointer self, const std::vector<job_id>& lost) {
+  auto& st = self->state;
+  for (auto job : lost)
+    BF_WARN(self, "Job {} was done, but its lease had passed to another worker",
+            job);
+  log_recovered(self, "Cannot record a job outcome");
+  st.done_in_flight.clear();
+  st.done_refusals = 0;
+  flush_done(self);
+  maybe_finish_drain(self);
+}
+
+void done_not_recorded(self_pointer self, const caf::error& err) {
+  // As for the outbox: while the database is away the marks wait (the tick
+  // retries); marks it refuses outright must not block those behind them.
+  auto& st = self->state;
+  if (!is(err, ec::database_unavailable) &&
+      ++st.done_refusals >= st.settings.max_outcome_refusals) {
+    BF_ERROR(self,
+             "Dropping {} done marks the database refuses (their leases run "
+             "out instead): {}",
+             st.done_in_flight.size(), render(err));
+    st.done_in_flight.clear();
+    st.done_refusals = 0;
+    flush_done(self);
+    maybe_finish_drain(self);
+    return;
+  }
+  st.done_waiting.insert(st.done_waiting.begin(), st.done_in_flight.begin(),
+                         st.done_in_flight.end());
+  st.done_in_flight.clear();
+  log_retry(self, "Cannot record a job outcome", err);
+}
+
+/// Marks every job waiting done in one round trip, unless marks are on their
+/// way already (their answer sends the next).
+void flush_done(self_pointer self) {
+  auto& st = self->state;
+  if (!st.done_in_flight.empty() || st.done_waiting.empty())
+    return;
+  st.done_in_flight.swap(st.done_waiting);
+  self
+    ->request(st.store, st.settings.store_timeout, atom::done_v,
+              st.done_in_flight)
+    .then([=](std::vector<job_id>& lost) { done_recorded(self, lost); },
+          [=](caf::error& err) { done_not_recorded(self, err); });
 }
 
 void on_done(self_pointer self, const backfill_job& job) {
   self->state.pulls.forget(sender_of(self), job.id);
   update_gauge(self);
   metrics().jobs_done.add(job.kind);
-  send_to_table(self, done_outcome{job.id});
+  self->state.done_waiting.push_back(job.id);
+  flush_done(self);
   try_claim(self);
 }
 
@@ -305,6 +380,7 @@ void on_tick(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, st.settings.poll_interval, atom::tick_v);
   flush_outbox(self);
+  flush_done(self);
   // The heartbeat before the claim: it waits while a claim is out, and the
   // store runs the two in this order.
   if (self->clock().now() >= st.next_heartbeat)

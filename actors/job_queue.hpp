@@ -5,7 +5,9 @@
 // the database, never in a mailbox. Outcomes go to the table in order through
 // the outbox. Everything it keeps in memory can be lost: a restarted queue
 // learns from each fetcher's next pull what it holds, and a lease that nobody
-// extends expires.
+// extends expires. Done marks, the common outcome, skip the outbox's line
+// and go in batches: a job's done is its last outcome, so it never needs to
+// wait behind another job's.
 
 #pragma once
 
@@ -62,6 +64,15 @@ struct job_queue_state {
   int32_t released_on_drain = 0;
   /// Round trips that fail and are retried, each cause said once.
   log_once said;
+  /// Jobs whose series are stored, to be marked done together: one round
+  /// trip for all that finished while the last marks were on their way.
+  std::vector<job_id> done_waiting;
+  /// The done marks with the store now.
+  std::vector<job_id> done_in_flight;
+  /// Times the database refused the marks in flight outright.
+  int32_t done_refusals = 0;
+  /// Whether freed memory went back to the system since the last jobs.
+  bool trimmed = true;
 };
 
 job_queue_actor::behavior_type

@@ -67,9 +67,9 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
         BF_WARN(self, "{}", note);
       return result;
     },
-    [=, &ls](atom::done, job_id job) {
-      return self->state.query_tied<bool>(
-        [&](auto& conn) { return finish_job(conn, job, ls); });
+    [=, &ls](atom::done, const std::vector<job_id>& jobs) {
+      return self->state.query_tied<std::vector<job_id>>(
+        [&](auto& conn) { return finish_jobs(conn, jobs, ls); });
     },
     [=, &ls](atom::failed, const job_verdict& verdict) {
       std::string inactive;

@@ -70,7 +70,111 @@ void log_outliers(self_pointer self, const backfill_job& job,
       }
 }
 
+/// What became of one job of a batch: answers the fetcher, tells the
+/// tracker about committed rows.
+void stored(self_pointer self, pending_write& pending,
+            const stored_outcome& outcome) {
+  const auto& job = pending.write.job;
+  const auto& series = pending.write.series;
+  metrics().write_seconds.observe(pending.took.elapsed());
+  if (outcome.failed()) {
+    metrics().write_errors++;
+    BF_WARN(self, "Cannot store {} prices for {}: {}", series.bars.size(),
+            job.symbol, outcome.error);
+    pending.reply.deliver(to_error(fault{outcome.code, outcome.error}));
+    return;
+  }
+  const auto& summary = outcome.summary;
+  if (summary.basis_changed()) {
+    // Nothing was written. The fetcher refetches the whole range and the
+    // rewrite is what gets logged.
+    BF_DEBUG(self,
+             "The stored history of {} is on another basis than the "
+             "provider's answer ({})",
+             job.symbol, summary.disagreement);
+    pending.reply.deliver(summary);
+    return;
+  }
+  metrics().rows_written += static_cast<uint64_t>(summary.changed);
+  log_stored(self, job, series, summary);
+  log_outliers(self, job, series, summary);
+  // A refresh that changed nothing leaves `last_price_update`.
+  if (job.kind == job_kind::refresh && summary.changed == 0)
+    self->send(self->state.tracker, atom::track_v, job.asset);
+  else
+    self->send(self->state.tracker, atom::track_v, job.asset, atom::write_v);
+  pending.reply.deliver(summary);
+}
+
+/// The store did not answer the batch: nothing of it is known to be stored.
+void not_stored(self_pointer self, std::vector<pending_write>& batch,
+                const caf::error& err) {
+  metrics().write_errors += batch.size();
+  BF_WARN(self, "Cannot store the prices of {} assets ({}{}): {}", batch.size(),
+          batch.front().write.job.symbol, batch.size() > 1 ? ", ..." : "",
+          render(err));
+  for (auto& pending : batch)
+    pending.reply.deliver(err);
+}
+
+/// Sends the series waiting to the store as one batch, unless a batch is
+/// with it already (its answer sends the next).
+void send_batch(self_pointer self) {
+  auto& st = self->state;
+  if (st.store_busy || st.waiting.empty())
+    return;
+  auto batch = std::make_shared<std::vector<pending_write>>(
+    next_batch(st.waiting, st.settings.batch_max, st.settings.batch_max_rows));
+  std::vector<series_write> writes;
+  writes.reserve(batch->size());
+  for (const auto& pending : *batch)
+    writes.push_back(pending.write);
+  st.store_busy = true;
+  self
+    ->request(st.store, st.settings.store_timeout, atom::write_v,
+              std::move(writes))
+    .then(
+      [=](std::vector<stored_outcome>& outcomes) {
+        self->state.store_busy = false;
+        if (outcomes.size() != batch->size()) {
+          not_stored(
+            self, *batch,
+            to_error(fault{
+              ec::database_error,
+              "the store answered " + std::to_string(outcomes.size()) +
+                " outcomes for " + std::to_string(batch->size()) + " series"}));
+        } else {
+          if (batch->size() > 1)
+            BF_DEBUG(self, "Stored {} series in one transaction",
+                     batch->size());
+          for (size_t i = 0; i < batch->size(); ++i)
+            stored(self, (*batch)[i], outcomes[i]);
+        }
+        send_batch(self);
+      },
+      [=](caf::error& err) {
+        self->state.store_busy = false;
+        not_stored(self, *batch, err);
+        send_batch(self);
+      });
+}
+
 } // namespace
+
+std::vector<pending_write> next_batch(std::deque<pending_write>& waiting,
+                                      uint32_t max_series, size_t max_rows) {
+  std::vector<pending_write> batch;
+  size_t rows = 0;
+  while (!waiting.empty() && (batch.empty() || batch.size() < max_series)) {
+    auto bars = waiting.front().write.series.bars.size();
+    if (!batch.empty() && rows + bars > max_rows)
+      break;
+    rows += bars;
+    batch.push_back(std::move(waiting.front()));
+    waiting.pop_front();
+  }
+  return batch;
+}
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
@@ -93,43 +197,12 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                 "Skipped {} dividends or splits of {} with missing or invalid "
                 "values",
                 series.skipped_events, job.symbol);
-      auto promise = self->make_response_promise<write_summary>();
-      stopwatch took;
       // The store decides what of an extension is stored, in the
       // transaction that reads the stored days it must agree with.
-      self
-        ->request(self->state.store, self->state.settings.store_timeout,
-                  atom::write_v, job, series)
-        .then(
-          [=](const write_summary& summary) mutable {
-            metrics().write_seconds.observe(took.elapsed());
-            if (summary.basis_changed()) {
-              // Nothing was written. The fetcher refetches the whole range
-              // and the rewrite is what gets logged.
-              BF_DEBUG(self,
-                       "The stored history of {} is on another basis "
-                       "than the provider's answer ({})",
-                       job.symbol, summary.disagreement);
-              promise.deliver(summary);
-              return;
-            }
-            metrics().rows_written += static_cast<uint64_t>(summary.changed);
-            log_stored(self, job, series, summary);
-            log_outliers(self, job, series, summary);
-            // A refresh that changed nothing leaves `last_price_update`.
-            if (job.kind == job_kind::refresh && summary.changed == 0)
-              self->send(self->state.tracker, atom::track_v, job.asset);
-            else
-              self->send(self->state.tracker, atom::track_v, job.asset,
-                         atom::write_v);
-            promise.deliver(summary);
-          },
-          [=](caf::error& err) mutable {
-            metrics().write_errors++;
-            BF_WARN(self, "Cannot store {} prices for {}: {}",
-                    series.bars.size(), job.symbol, render(err));
-            promise.deliver(std::move(err));
-          });
+      auto promise = self->make_response_promise<write_summary>();
+      self->state.waiting.push_back(
+        pending_write{series_write{job, std::move(series)}, promise, {}});
+      send_batch(self);
       return promise;
     },
     [=](tracker_actor tracker) { self->state.tracker = std::move(tracker); },

@@ -14,9 +14,9 @@ writer_store(writer_store_actor::stateful_pointer<writer_store_state> self,
              db_settings settings, db_watchdog_actor watchdog) {
   self->state.open(std::move(settings), std::move(watchdog), self->state.name);
   return {
-    [=](atom::write, const backfill_job& job, const price_series& series) {
-      return self->state.query<write_summary>(
-        [&](auto& conn) { return store_series(conn, job, series); });
+    [=](atom::write, const std::vector<series_write>& writes) {
+      return self->state.query<std::vector<stored_outcome>>(
+        [&](auto& conn) { return store_batch(conn, writes); });
     },
   };
 }

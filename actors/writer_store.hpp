@@ -1,6 +1,6 @@
 // The writer's I/O shell: a detached actor that owns one database connection
-// and runs `store_series` on it (prices, events and held-back bars in one
-// transaction).
+// and runs `store_batch` on it (each job's prices, events and held-back bars
+// all or nothing, a batch of jobs in one transaction).
 
 #pragma once
 

@@ -308,6 +308,15 @@ config::config()
     tiingo_throttle_pause, "throttle-pause",
     "pause after a 429 without Retry-After");
   add_cluster_options();
+  // -- group commit and lean idle (perf11) ------------------------------------
+  opt_group{custom_options_, "writer"}.add(
+    writer_batch_max, "batch-max",
+    "series at most in one transaction (group commit; 1: one per asset)");
+  // Lean idle: every blocking call has a thread of its own (the detached
+  // stores and HTTP workers), so the scheduler's threads only run short
+  // handlers; CAF's default of max(cores, 4) idles two of them on 2 cores.
+  // `--scheduler.max-threads` still overrides this.
+  set("scheduler.max-threads", 2);
   // One constant identifier: the protocol version is checked when a node
   // joins, so that a refusal can say why (see messages/types.hpp).
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});
@@ -531,6 +540,10 @@ caf::expected<pipeline_settings> config::pipeline() const {
     return bad("refresh.delisted-after", "must be at least 1, not 0");
   if (refresh_batch < 1)
     return bad("refresh.batch", "must be at least 1, not 0");
+  // -- group commit and lean idle (perf11) ------------------------------------
+  if (writer_batch_max < 1 || writer_batch_max > 10'000)
+    return bad("writer.batch-max",
+               "must be within 1..10000, not " + num(writer_batch_max));
   pipeline_settings s;
   s.db = database();
   s.lease.worker = worker_name();
@@ -644,6 +657,8 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.supervision.restart_delay = ms(supervisor_restart_delay);
   s.supervision.shutdown_grace = ms(shutdown_grace);
   s.supervision.summary_interval = ms(log_summary_interval);
+  // -- group commit and lean idle (perf11) ------------------------------------
+  s.writer.batch_max = static_cast<uint32_t>(writer_batch_max);
   return s;
 }
 

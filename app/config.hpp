@@ -194,6 +194,10 @@ class config : public caf::actor_system_config {
   std::string cluster_key;
   std::string cluster_key_passphrase;
   std::string cluster_cafile;
+  // -- group commit and lean idle (perf11) ------------------------------------
+
+  /// `writer.batch-max`: series at most in one group commit.
+  int64_t writer_batch_max = 64;
 
   /// The INI file actually read (empty when none).
   std::string config_file;

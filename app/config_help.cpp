@@ -45,6 +45,7 @@ constexpr const char* tuned_options[] = {
   "refresh.delisted-after",
   "outliers.enabled",
   "outliers.factor",
+  "writer.batch-max",
   "retry.max-attempts",
   "retry.revive-after",
   "queue.lease",

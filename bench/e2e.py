@@ -127,7 +127,9 @@ class Bench:
                                           suffix=".log", delete=False)
         argv = [self.args.binary, f"--db.url={url}",
                 f"--yahoo.base-url={self.yahoo.base_url}",
-                "--queue.poll-interval=200ms"] + extra
+                "--queue.poll-interval=200ms",
+                # Other daemons on the machine may hold the default port.
+                "--metrics.port=0"] + extra
         daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         wait_until_logged(log.name, "listening", 60, daemon)
         return daemon, log.name
@@ -187,8 +189,11 @@ class Bench:
 
     def run_daemon(self, n, extra=(), pace=0.0, per_txn=50, copy=True):
         url = self.fresh_db()
+        # No rate limit: the most the configuration allows (1,000/s), and
+        # no per-provider bound below fetch.concurrency.
         daemon, log = self.start_daemon(url, ["--yahoo.requests-per-second="
-                                              "100000", "--yahoo.burst=1000"]
+                                              "1000", "--yahoo.burst=1000",
+                                              "--yahoo.concurrency=64"]
                                         + list(extra))
         try:
             conn = psycopg2.connect(url)

@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 
+#include "db/connection.hpp"
 #include "db/refresh_queries.hpp"
 
 namespace backfilld {
@@ -290,10 +291,43 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
   return summary;
 }
 
+namespace {
+
+/// The outcome of a job whose write threw; a lost connection (or a commit
+/// whose outcome is unknown) is thrown on: the whole call fails then.
+stored_outcome refused(const std::exception_ptr& error) {
+  auto f = classify(error);
+  if (f.code == ec::database_unavailable)
+    std::rethrow_exception(error);
+  stored_outcome out;
+  out.code = f.code;
+  out.error = f.detail.empty() ? std::string{"unknown error"} : f.detail;
+  return out;
+}
+
+/// `store_series` for one job of a batch, in a transaction of its own.
+stored_outcome store_alone(pqxx::connection_base& conn, const series_write& w,
+                           double tolerance) {
+  try {
+    stored_outcome out;
+    out.summary = store_series(conn, w.job, w.series, tolerance);
+    return out;
+  } catch (...) {
+    return refused(std::current_exception());
+  }
+}
+
+} // namespace
+
 std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
                                         const std::vector<series_write>& writes,
                                         double tolerance) {
   std::vector<stored_outcome> out(writes.size());
+  // Alone, a job needs no savepoint: its own transaction is all or nothing.
+  if (writes.size() == 1) {
+    out[0] = store_alone(conn, writes[0], tolerance);
+    return out;
+  }
   try {
     pqxx::work txn{conn};
     for (size_t i = 0; i < writes.size(); ++i) {
@@ -303,13 +337,11 @@ std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
       // statement, as db.event_queries showed.)
       txn.exec("SAVEPOINT backfilld_asset");
       try {
+        out[i] = stored_outcome{};
         out[i].summary =
           store_in(txn, writes[i].job, writes[i].series, tolerance);
-      } catch (const pqxx::broken_connection&) {
-        throw;
-      } catch (const std::exception& e) {
-        out[i] = stored_outcome{};
-        out[i].error = e.what();
+      } catch (...) {
+        out[i] = refused(std::current_exception());
       }
       if (out[i].failed() || out[i].summary.basis_changed())
         txn.exec("ROLLBACK TO SAVEPOINT backfilld_asset");
@@ -323,20 +355,14 @@ std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
   } catch (const pqxx::in_doubt_error&) {
     throw;
   } catch (const std::exception&) {
-    // The batch as a whole failed (nothing of it committed): one asset per
-    // transaction, so that one bad asset never blocks the others.
-  }
-  for (size_t i = 0; i < writes.size(); ++i) {
-    out[i] = stored_outcome{};
-    try {
-      out[i].summary =
-        store_series(conn, writes[i].job, writes[i].series, tolerance);
-    } catch (const pqxx::broken_connection&) {
+    if (classify(std::current_exception()).code == ec::database_unavailable)
       throw;
-    } catch (const std::exception& e) {
-      out[i].error = e.what();
-    }
+    // The batch as a whole failed (nothing of it committed, e.g. a deferred
+    // constraint at commit): one asset per transaction, so that one bad
+    // asset never blocks the others.
   }
+  for (size_t i = 0; i < writes.size(); ++i)
+    out[i] = store_alone(conn, writes[i], tolerance);
   return out;
 }
 

@@ -62,25 +62,9 @@ write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series,
                            double tolerance = basis_tolerance);
 
-/// One job's series for `store_batch`.
-struct series_write {
-  backfill_job job;
-  price_series series;
-};
-
-/// What `store_batch` did with one job: `summary` as `store_series` says
-/// it, or, when `error` is not empty, nothing stored for that job.
-struct stored_outcome {
-  write_summary summary;
-  std::string error;
-
-  bool failed() const {
-    return !error.empty();
-  }
-};
-
-/// Group commit: stores several jobs' series in one transaction, each
-/// inside its own savepoint, so that a job that fails (a constraint, bad
+/// Group commit: stores several jobs' series (`series_write`, one
+/// `stored_outcome` each, in order) in one transaction, each inside its own
+/// savepoint, so that a job that fails (a constraint, bad
 /// data) or disagrees with the stored basis leaves the others stored. When
 /// the transaction as a whole cannot commit, nothing of it stays and every
 /// job is stored again in a transaction of its own. Every outcome is

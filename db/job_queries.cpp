@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
+#include <set>
 
 #include <pqxx/pqxx>
 
@@ -149,7 +150,8 @@ const char* finish_sql = R"sql(
 UPDATE backfill_jobs
 SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
     no_data_runs = 0, finished_at = now(), updated_at = now()
-WHERE id = $1 AND state = 'running' AND locked_by = $2
+WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
+RETURNING id
 )sql";
 
 // $8: the attempt found no data. When attempts ran out on "no data" and had
@@ -331,12 +333,25 @@ int32_t prune_jobs(pqxx::connection_base& conn, const queue_settings& queue) {
   return static_cast<int32_t>(rows.affected_rows());
 }
 
+std::vector<job_id> finish_jobs(pqxx::connection_base& conn,
+                                const std::vector<job_id>& jobs,
+                                const queue_settings& lease) {
+  pqxx::work txn{conn};
+  std::set<job_id> ours;
+  for (const auto& row :
+       txn.exec_params(finish_sql, array_literal(jobs), lease.worker))
+    ours.insert(row[0].as<job_id>());
+  txn.commit();
+  std::vector<job_id> lost;
+  for (auto job : jobs)
+    if (ours.count(job) == 0)
+      lost.push_back(job);
+  return lost;
+}
+
 bool finish_job(pqxx::connection_base& conn, job_id job,
                 const queue_settings& lease) {
-  pqxx::work txn{conn};
-  auto rows = txn.exec_params(finish_sql, job, lease.worker);
-  txn.commit();
-  return rows.affected_rows() == 1;
+  return finish_jobs(conn, {job}, lease).empty();
 }
 
 bool fail_job(pqxx::connection_base& conn, const job_verdict& verdict,

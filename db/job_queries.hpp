@@ -93,6 +93,13 @@ int32_t prune_jobs(pqxx::connection_base& conn, const queue_settings& queue);
 bool finish_job(pqxx::connection_base& conn, job_id job,
                 const queue_settings& lease);
 
+/// Marks the jobs whose leases we still hold done, in one transaction (one
+/// round trip for many outcomes). Returns the others: their leases had
+/// passed to someone else.
+std::vector<job_id> finish_jobs(pqxx::connection_base& conn,
+                                const std::vector<job_id>& jobs,
+                                const queue_settings& lease);
+
 /// Applies a failure verdict if we still hold the job's lease and, in the
 /// same transaction, counts it towards the asset's refresh state
 /// (`note_refresh_failure` with `lease.delisted_after`): a rerun after a

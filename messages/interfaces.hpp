@@ -62,12 +62,16 @@ using db_watchdog_actor = caf::typed_actor<
 
 /// Owns the writer's database connection.
 using writer_store_actor = caf::typed_actor<
-  /// Stores a job's series in one transaction: all or nothing. A backfill's
-  /// (or a rewrite's) is upserted whole; of an extension's, only the days
-  /// before the first stored price, and nothing when the answer disagrees
-  /// with the stored days (`write_summary::disagreement`).
-  caf::replies_to<atom::write, backfill_job,
-                  price_series>::with<write_summary>>;
+  /// Group commit: stores the jobs' series in one transaction, each job all
+  /// or nothing (a savepoint each; when the transaction cannot commit, one
+  /// transaction per job). A backfill's (or a rewrite's) is upserted whole;
+  /// of an extension's, only the days before the first stored price, and
+  /// nothing when the answer disagrees with the stored days
+  /// (`write_summary::disagreement`). One outcome per job, in order, each
+  /// final: its rows are committed unless it failed or disagreed. An error
+  /// means nothing of the batch is known to be stored.
+  caf::replies_to<atom::write, std::vector<series_write>>::with<
+    std::vector<stored_outcome>>>;
 
 /// Owns the tracker's database connection.
 using tracker_store_actor = caf::typed_actor<
@@ -93,8 +97,9 @@ using enqueue_store_actor = caf::typed_actor<
 using claim_store_actor = caf::typed_actor<
   /// Claims up to N due jobs under a lease (`FOR UPDATE SKIP LOCKED`).
   caf::replies_to<atom::claim, uint32_t>::with<std::vector<backfill_job>>,
-  /// Marks a job done; false when its lease had passed to someone else.
-  caf::replies_to<atom::done, job_id>::with<bool>,
+  /// Marks jobs done, all in one transaction; replies with those whose
+  /// lease had passed to someone else.
+  caf::replies_to<atom::done, std::vector<job_id>>::with<std::vector<job_id>>,
   /// Applies a verdict after a failed attempt; false when the lease was lost.
   caf::replies_to<atom::failed, job_verdict>::with<bool>,
   /// Extends the leases of jobs still in our hands and hands back our jobs

@@ -139,6 +139,18 @@ typename Inspector::result_type inspect(Inspector& f, node_report& x) {
            x.lost);
 }
 
+// Group commit (perf11).
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, series_write& x) {
+  return f(caf::meta::type_name("series_write"), x.job, x.series);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_outcome& x) {
+  return f(caf::meta::type_name("stored_outcome"), x.summary, x.error, x.code);
+}
+
 } // namespace backfilld
 
 // -- type IDs -----------------------------------------------------------------
@@ -188,5 +200,10 @@ CAF_ADD_TYPE_ID(backfilld, (backfilld::node_report))
 CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::node_report>))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::node_session_actor))
 CAF_ADD_TYPE_ID(backfilld, (backfilld::cluster_gate_actor))
+// Group commit (perf11).
+CAF_ADD_TYPE_ID(backfilld, (backfilld::series_write))
+CAF_ADD_TYPE_ID(backfilld, (backfilld::stored_outcome))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::series_write>))
+CAF_ADD_TYPE_ID(backfilld, (std::vector<backfilld::stored_outcome>))
 
 CAF_END_TYPE_ID_BLOCK(backfilld)

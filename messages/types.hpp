@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "messages/ec.hpp"
+
 namespace backfilld {
 
 /// Primary key of the tracker's `assets` table.
@@ -435,5 +437,26 @@ const char* to_string(hold_reason x);
 const char* to_string(event_kind x);
 /// The role's name in logs and failpoints, e.g. "rate-limiter".
 const char* to_string(role x);
+
+// -- group commit (perf11) ----------------------------------------------------
+
+/// One job's series in a group commit: what the writer hands its store.
+struct series_write {
+  backfill_job job;
+  price_series series;
+};
+
+/// What a group commit did with one job: `summary` as for a single write,
+/// or, when `error` is not empty, nothing stored for that job (`code` says
+/// why, `error` in the server's words).
+struct stored_outcome {
+  write_summary summary;
+  std::string error;
+  ec code = ec::none;
+
+  bool failed() const {
+    return !error.empty();
+  }
+};
 
 } // namespace backfilld

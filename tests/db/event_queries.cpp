@@ -159,6 +159,63 @@ CAF_TEST(a group commit stores each job or says why not) {
   CAF_CHECK_EQUAL(count("asset_prices"), 23);
 }
 
+CAF_TEST(a group commit that cannot commit stores one job per transaction) {
+  // A deferred check fails at commit, after every savepoint was released:
+  // nothing of the batch stays, and each job is stored again alone, so that
+  // the one bad asset does not take the others with it.
+  exec("CREATE FUNCTION refuse_16() RETURNS trigger LANGUAGE plpgsql AS $$"
+       " BEGIN IF NEW.asset_id = 16 THEN"
+       " RAISE EXCEPTION 'asset 16 refused at commit'; END IF;"
+       " RETURN NULL; END $$");
+  exec("CREATE CONSTRAINT TRIGGER refuse_16 AFTER INSERT ON asset_prices"
+       " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+       " EXECUTE FUNCTION refuse_16()");
+  auto vod = job();
+  vod.id = 2;
+  vod.asset = 16;
+  auto nflx = series(3);
+  nflx.exchange_timezone = "America/New_York";
+  auto outcomes =
+    store_batch(*conn, {{job(), nflx}, {vod, series(4)}, {job(), series(5)}});
+  CAF_REQUIRE_EQUAL(outcomes.size(), 3u);
+  CAF_CHECK_EQUAL(outcomes[0].error, "");
+  CAF_CHECK_EQUAL(outcomes[0].summary.changed, 3);
+  CAF_CHECK(outcomes[1].failed());
+  CAF_CHECK(outcomes[1].error.find("asset 16 refused at commit") !=
+            std::string::npos);
+  CAF_CHECK_EQUAL(outcomes[1].code, ec::database_error);
+  // The third, alone after the first: two more days of NFLX.
+  CAF_CHECK_EQUAL(outcomes[2].error, "");
+  CAF_CHECK_EQUAL(outcomes[2].summary.changed, 2);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  5);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 16"),
+                  0);
+  // Each stored job's refresh state came with its own transaction.
+  CAF_CHECK_EQUAL(scalar<std::string>("SELECT exchange_timezone FROM"
+                                      " backfilld_asset_state"
+                                      " WHERE asset_id = 12"),
+                  "America/New_York");
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM backfilld_asset_state"
+                              " WHERE asset_id = 16"),
+                  0);
+}
+
+CAF_TEST(a group commit of one job needs no savepoint and fails alone) {
+  auto unknown = job();
+  unknown.asset = 99; // Not in assets: the foreign key refuses it.
+  auto outcomes = store_batch(*conn, {{unknown, series(2)}});
+  CAF_REQUIRE_EQUAL(outcomes.size(), 1u);
+  CAF_CHECK(outcomes[0].failed());
+  CAF_CHECK_EQUAL(outcomes[0].code, ec::database_error);
+  CAF_CHECK_EQUAL(count("asset_prices"), 0);
+  // The connection is fine for the next one.
+  auto next = store_batch(*conn, {{job(), series(2)}});
+  CAF_CHECK_EQUAL(next[0].summary.changed, 2);
+}
+
 CAF_TEST(a new split over older stored history asks for a rewrite) {
   // A year on the old basis.
   store_series(*conn, job(), series(20, 1000));

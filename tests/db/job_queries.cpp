@@ -25,6 +25,23 @@ CAF_TEST(claims hand out each job once and hold it under a lease) {
   CAF_CHECK_EQUAL(state_of(theirs[0].id), "running");
 }
 
+CAF_TEST(done marks for many jobs take one transaction and skip lost leases) {
+  enqueue({12, 13});
+  auto mine = claim(1, me);
+  auto theirs = claim(1, other);
+  CAF_REQUIRE_EQUAL(mine.size(), 1u);
+  CAF_REQUIRE_EQUAL(theirs.size(), 1u);
+  // Ours is marked; theirs is named as lost and left running.
+  auto lost = finish_jobs(*conn, {mine[0].id, theirs[0].id}, me);
+  CAF_CHECK_EQUAL(lost, std::vector<job_id>{theirs[0].id});
+  CAF_CHECK_EQUAL(state_of(mine[0].id), "done");
+  CAF_CHECK_EQUAL(state_of(theirs[0].id), "running");
+  // A mark sent twice (a retry after a lost answer) finds the job done.
+  CAF_CHECK_EQUAL(finish_jobs(*conn, {mine[0].id}, me),
+                  std::vector<job_id>{mine[0].id});
+  CAF_CHECK(finish_jobs(*conn, {}, me).empty());
+}
+
 CAF_TEST(concurrent claimers never get the same job) {
   std::vector<asset_id> assets;
   for (int i = 0; i < 40; ++i) {

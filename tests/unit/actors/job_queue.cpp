@@ -19,6 +19,8 @@ struct store_log {
   std::vector<uint32_t> claims;
   std::deque<std::vector<backfill_job>> claim_answers;
   std::vector<job_id> done;
+  /// The done marks as the store got them, one round trip each.
+  std::vector<std::vector<job_id>> done_batches;
   std::vector<job_verdict> verdicts;
   std::vector<job_id> released;
   /// How each release was meant: attempt given back or not.
@@ -49,11 +51,13 @@ claim_store_actor::behavior_type fake_store(claim_store_actor::pointer,
       log->claim_answers.pop_front();
       return jobs;
     },
-    [=](atom::done, job_id job) -> caf::result<bool> {
+    [=](atom::done,
+        const std::vector<job_id>& jobs) -> caf::result<std::vector<job_id>> {
       if (log->fail())
         return db_down();
-      log->done.push_back(job);
-      return true;
+      log->done.insert(log->done.end(), jobs.begin(), jobs.end());
+      log->done_batches.push_back(jobs);
+      return std::vector<job_id>{};
     },
     [=](atom::failed, const job_verdict& verdict) -> caf::result<bool> {
       if (log->fail())
@@ -214,18 +218,72 @@ CAF_TEST(an outcome the database refuses outright does not block the rest) {
   auto book = std::make_shared<fetcher_log>();
   auto f = fetcher(2, book);
   settle();
+  store_book->refusals_left = 3;
+  self->send(f, atom::failed_v, job(1, 10),
+             job_failure{failure_kind::permanent, "bad bytes", 0});
+  self->send(f, atom::failed_v, job(2, 11),
+             job_failure{failure_kind::permanent, "symbol_not_found", 0});
+  settle();
+  CAF_CHECK(store_book->verdicts.empty());
+  wait(1s);
+  wait(1s);
+  // Refused `max_outcome_refusals` times, then dropped: the next outcome
+  // gets through.
+  CAF_CHECK_EQUAL(store_book->refusals_left, 0);
+  CAF_REQUIRE_EQUAL(store_book->verdicts.size(), 1u);
+  CAF_CHECK_EQUAL(store_book->verdicts[0].job, 2);
+}
+
+CAF_TEST(a done mark never waits behind a refused outcome of another job) {
+  store_book->claim_answers.push_back({job(1, 10), job(2, 11)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(2, book);
+  settle();
   store_book->refusals_left = 100;
   self->send(f, atom::failed_v, job(1, 10),
              job_failure{failure_kind::permanent, "bad bytes", 0});
   self->send(f, atom::done_v, job(2, 11));
   settle();
-  CAF_CHECK(store_book->done.empty());
-  wait(1s);
-  wait(1s);
-  // Refused `max_outcome_refusals` times, then dropped: the next outcome
-  // gets through.
   CAF_CHECK_EQUAL(store_book->done, std::vector<job_id>{2});
-  CAF_CHECK_EQUAL(store_book->refusals_left, 97);
+}
+
+CAF_TEST(done marks that arrive while marks are on their way go together) {
+  store_book->claim_answers.push_back({job(1, 10), job(2, 11), job(3, 12)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(3, book);
+  settle();
+  for (job_id id : {1, 2, 3})
+    self->send(f, atom::done_v, job(id, 9 + static_cast<asset_id>(id)));
+  for (int i = 0; i < 3; ++i)
+    expect((atom::done, backfill_job), from(self).to(f));
+  expect((atom::done, backfill_job, write_summary), from(f).to(hdl));
+  // The first mark goes at once; the next two wait for its answer.
+  expect((atom::done, backfill_job, write_summary), from(f).to(hdl));
+  expect((atom::done, backfill_job, write_summary), from(f).to(hdl));
+  expect((atom::done, std::vector<job_id>),
+         from(hdl).to(store).with(_, std::vector<job_id>{1}));
+  expect((std::vector<job_id>), from(store).to(hdl));
+  expect((atom::done, std::vector<job_id>),
+         from(hdl).to(store).with(_, std::vector<job_id>{2, 3}));
+  settle();
+  CAF_CHECK_EQUAL(store_book->done_batches.size(), 2u);
+}
+
+CAF_TEST(a drain waits for the done marks) {
+  store_book->claim_answers.push_back({job(1, 10)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(1, book);
+  settle();
+  store_book->failures_left = 1;
+  self->send(f, atom::done_v, job(1, 10));
+  settle();
+  CAF_CHECK(store_book->done.empty());
+  auto drained = ask<int32_t>(hdl, atom::drain_v);
+  settle();
+  CAF_CHECK(!drained->arrived());
+  wait(1s);
+  CAF_CHECK_EQUAL(store_book->done, std::vector<job_id>{1});
+  CAF_CHECK(drained->arrived());
 }
 
 CAF_TEST(jobs of a fetcher that dies go back to the table) {

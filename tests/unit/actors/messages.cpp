@@ -110,6 +110,14 @@ CAF_TEST(every message type survives serialisation) {
                                    true});
   check_round_trip(sys, atom::done_v, sample_job(), write_summary{251, 3, {}});
   check_round_trip(sys, atom::release_v, std::vector<job_id>{4, 5});
+  // Group commit (perf11).
+  check_round_trip(sys, atom::write_v,
+                   std::vector<series_write>{{sample_job(), sample_series()},
+                                             {sample_job(), price_series{}}});
+  check_round_trip(
+    sys, std::vector<stored_outcome>{
+           {write_summary{250, 3, {}, {19'802}}, "", ec::none},
+           {write_summary{}, "violates foreign key", ec::database_error}});
 }
 
 CAF_TEST(errors of our category render for humans) {

@@ -28,32 +28,56 @@ struct log_book {
   std::vector<std::vector<day_number>> held;
   /// Held days already on record (`price_outliers`).
   std::vector<day_number> recorded;
+  /// The assets of each batch the store was given, in order.
+  std::vector<std::vector<asset_id>> batches;
+  /// Assets whose write the store refuses (a failed outcome in its batch).
+  std::vector<asset_id> refused;
 };
+
+/// What the fake store does with one job of a batch.
+write_summary fake_write(const std::shared_ptr<log_book>& log,
+                         const backfill_job& job, const price_series& series) {
+  log->writes.emplace_back(job.asset, series.bars.size());
+  log->jobs.push_back(job);
+  if (job.kind == job_kind::extend && !job.rewrites_history() &&
+      !log->disagreement.empty())
+    return write_summary{0, 0, log->disagreement};
+  write_summary summary{
+    static_cast<int32_t>(series.bars.size()), log->changed, {}};
+  log->held.emplace_back();
+  for (const auto& h : series.held) {
+    log->held.back().push_back(h.day);
+    if (std::find(log->recorded.begin(), log->recorded.end(), h.day) ==
+        log->recorded.end()) {
+      log->recorded.push_back(h.day);
+      summary.new_outliers.push_back(h.day);
+    }
+  }
+  return summary;
+}
 
 writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
                                              std::shared_ptr<log_book> log) {
   return {
-    [=](atom::write, const backfill_job& job,
-        const price_series& series) -> caf::result<write_summary> {
+    [=](atom::write, const std::vector<series_write>& writes)
+      -> caf::result<std::vector<stored_outcome>> {
       if (log->fail)
         return db_down();
-      log->writes.emplace_back(job.asset, series.bars.size());
-      log->jobs.push_back(job);
-      if (job.kind == job_kind::extend && !job.rewrites_history() &&
-          !log->disagreement.empty())
-        return write_summary{0, 0, log->disagreement};
-      write_summary summary{static_cast<int32_t>(series.bars.size()),
-                            log->changed, {}};
-      log->held.emplace_back();
-      for (const auto& h : series.held) {
-        log->held.back().push_back(h.day);
-        if (std::find(log->recorded.begin(), log->recorded.end(), h.day) ==
-            log->recorded.end()) {
-          log->recorded.push_back(h.day);
-          summary.new_outliers.push_back(h.day);
+      log->batches.emplace_back();
+      std::vector<stored_outcome> out;
+      for (const auto& w : writes) {
+        log->batches.back().push_back(w.job.asset);
+        stored_outcome x;
+        if (std::find(log->refused.begin(), log->refused.end(), w.job.asset) !=
+            log->refused.end()) {
+          x.error = "violates foreign key constraint";
+          x.code = ec::database_error;
+        } else {
+          x.summary = fake_write(log, w.job, w.series);
         }
+        out.push_back(std::move(x));
       }
-      return summary;
+      return out;
     },
   };
 }
@@ -86,6 +110,36 @@ struct fixture : actor_fixture {
     return j;
   }
 
+  backfill_job job_for(asset_id asset) {
+    auto j = job();
+    j.id = asset;
+    j.asset = asset;
+    j.symbol = "S" + std::to_string(asset);
+    return j;
+  }
+
+  /// A fetcher that asks the writer to store a series; its handle lets the
+  /// test follow the answer with `expect` / `disallow`.
+  struct client {
+    caf::actor hdl;
+    std::shared_ptr<answer<write_summary>> got;
+  };
+
+  client write_from(const writer_actor& to, backfill_job j, price_series s) {
+    auto got = std::make_shared<answer<write_summary>>();
+    auto c = start(
+      [=](caf::event_based_actor* self, writer_actor w) {
+        self->request(w, caf::infinite, atom::write_v, j, s)
+          .then([=](write_summary& x) { got->value = std::move(x); },
+                [=](caf::error& err) { got->error = std::move(err); });
+        return idle_behavior();
+      },
+      to);
+    // Its request is in the writer's mailbox when this returns.
+    boot(c);
+    return {caf::actor_cast<caf::actor>(c), got};
+  }
+
   price_series series(size_t n) {
     price_series s;
     s.currency = "USD";
@@ -99,6 +153,127 @@ struct fixture : actor_fixture {
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(writer_tests, fixture)
+
+CAF_TEST(writes that arrive while the store is busy go as one batch) {
+  settle();
+  auto a = write_from(hdl, job_for(1), series(3));
+  auto b = write_from(hdl, job_for(2), series(4));
+  auto c = write_from(hdl, job_for(3), series(5));
+  // The first goes alone, at once: nobody waits for a batch to fill.
+  expect((atom::write, backfill_job, price_series), from(a.hdl).to(hdl));
+  // B and C arrive while A is with the store: they wait.
+  expect((atom::write, backfill_job, price_series), from(b.hdl).to(hdl));
+  expect((atom::write, backfill_job, price_series), from(c.hdl).to(hdl));
+  // No answer before the store answered.
+  disallow((write_summary), from(hdl).to(a.hdl));
+  expect((atom::write, std::vector<series_write>), from(hdl).to(store));
+  CAF_REQUIRE_EQUAL(log->batches.size(), 1u);
+  CAF_CHECK_EQUAL(log->batches[0], std::vector<asset_id>{1});
+  disallow((write_summary), from(hdl).to(a.hdl));
+  expect((std::vector<stored_outcome>), from(store).to(hdl));
+  // A is answered; B and C go to the store together.
+  expect((write_summary), from(hdl).to(a.hdl));
+  disallow((write_summary), from(hdl).to(b.hdl));
+  expect((atom::write, std::vector<series_write>), from(hdl).to(store));
+  CAF_REQUIRE_EQUAL(log->batches.size(), 2u);
+  CAF_CHECK_EQUAL(log->batches[1], (std::vector<asset_id>{2, 3}));
+  disallow((write_summary), from(hdl).to(b.hdl));
+  disallow((write_summary), from(hdl).to(c.hdl));
+  expect((std::vector<stored_outcome>), from(store).to(hdl));
+  expect((write_summary), from(hdl).to(b.hdl));
+  expect((write_summary), from(hdl).to(c.hdl));
+  settle();
+  CAF_REQUIRE(b.got->value);
+  CAF_CHECK_EQUAL(b.got->value->bars, 4);
+  CAF_REQUIRE(c.got->value);
+  CAF_CHECK_EQUAL(c.got->value->bars, 5);
+  // The tracker hears of every asset once its rows committed.
+  CAF_CHECK_EQUAL(log->tracked_fresh, (std::vector<asset_id>{1, 2, 3}));
+}
+
+CAF_TEST(a batch holds at most writer.batch-max series) {
+  writer_settings two{5s};
+  two.batch_max = 2;
+  auto small = start(writer, store, tracker, two);
+  settle();
+  std::vector<client> clients;
+  for (asset_id i = 1; i <= 4; ++i)
+    clients.push_back(write_from(small, job_for(i), series(2)));
+  for (auto& x : clients)
+    expect((atom::write, backfill_job, price_series), from(x.hdl).to(small));
+  settle();
+  CAF_CHECK_EQUAL(log->batches.size(), 3u);
+  CAF_CHECK_EQUAL(log->batches[1], (std::vector<asset_id>{2, 3}));
+  CAF_CHECK_EQUAL(log->batches[2], std::vector<asset_id>{4});
+  for (auto& x : clients)
+    CAF_CHECK(x.got->value);
+}
+
+CAF_TEST(a batch is bounded by its rows but always takes one series) {
+  writer_settings few{5s};
+  few.batch_max_rows = 6;
+  auto small = start(writer, store, tracker, few);
+  settle();
+  std::vector<client> clients;
+  // 2 goes alone (the store is idle); 10 bars exceed the bound alone and
+  // still go; then 3 + 3 fit together, 1 more does not.
+  for (auto [asset, bars] : std::vector<std::pair<asset_id, size_t>>{
+         {1, 2}, {2, 10}, {3, 3}, {4, 3}, {5, 1}})
+    clients.push_back(write_from(small, job_for(asset), series(bars)));
+  for (auto& x : clients)
+    expect((atom::write, backfill_job, price_series), from(x.hdl).to(small));
+  settle();
+  CAF_REQUIRE_EQUAL(log->batches.size(), 4u);
+  CAF_CHECK_EQUAL(log->batches[1], std::vector<asset_id>{2});
+  CAF_CHECK_EQUAL(log->batches[2], (std::vector<asset_id>{3, 4}));
+  CAF_CHECK_EQUAL(log->batches[3], std::vector<asset_id>{5});
+}
+
+CAF_TEST(one refused job of a batch fails alone) {
+  settle();
+  log->refused = {2};
+  auto a = write_from(hdl, job_for(1), series(3));
+  auto b = write_from(hdl, job_for(2), series(3));
+  auto c = write_from(hdl, job_for(3), series(3));
+  expect((atom::write, backfill_job, price_series), from(a.hdl).to(hdl));
+  expect((atom::write, backfill_job, price_series), from(b.hdl).to(hdl));
+  expect((atom::write, backfill_job, price_series), from(c.hdl).to(hdl));
+  settle();
+  CAF_REQUIRE_EQUAL(log->batches.size(), 2u);
+  CAF_CHECK_EQUAL(log->batches[1], (std::vector<asset_id>{2, 3}));
+  CAF_CHECK(a.got->value);
+  CAF_CHECK(!b.got->value);
+  CAF_CHECK(is(b.got->error, ec::database_error));
+  CAF_CHECK(c.got->value);
+  // The refused asset is not stamped as freshly written.
+  CAF_CHECK_EQUAL(log->tracked_fresh, (std::vector<asset_id>{1, 3}));
+}
+
+CAF_TEST(a batch the store cannot take fails every job in it) {
+  settle();
+  auto a = write_from(hdl, job_for(1), series(3));
+  auto b = write_from(hdl, job_for(2), series(3));
+  auto c = write_from(hdl, job_for(3), series(3));
+  expect((atom::write, backfill_job, price_series), from(a.hdl).to(hdl));
+  expect((atom::write, backfill_job, price_series), from(b.hdl).to(hdl));
+  expect((atom::write, backfill_job, price_series), from(c.hdl).to(hdl));
+  expect((atom::write, std::vector<series_write>), from(hdl).to(store));
+  expect((std::vector<stored_outcome>), from(store).to(hdl));
+  // The database goes away while B and C are on their way.
+  log->fail = true;
+  settle();
+  CAF_CHECK(a.got->value);
+  for (auto* x : {&b, &c}) {
+    CAF_CHECK(!x->got->value);
+    CAF_CHECK(is(x->got->error, ec::database_unavailable));
+  }
+  CAF_CHECK_EQUAL(log->tracked_fresh, std::vector<asset_id>{1});
+  // The writer is not stuck: the next write goes through.
+  log->fail = false;
+  auto d = write_from(hdl, job_for(4), series(3));
+  settle();
+  CAF_CHECK(d.got->value);
+}
 
 CAF_TEST(a stored series is reported and tracked as fresh) {
   auto got = ask<write_summary>(hdl, atom::write_v, job(), series(251));
