@@ -358,15 +358,28 @@ void heartbeat(self_pointer self) {
   // reached no fetcher (their answer was lost), which would otherwise wait
   // for their lease.
   auto jobs = st.pulls.all_held();
+  // Jobs a fetcher finished whose outcome has not left for the store yet are
+  // still running in the table: without them here, a store slower than
+  // `orphan_after` would see them in nobody's hands, release them, and they
+  // would be fetched a second time (seen under load with fetcher nodes).
+  auto held = jobs.size();
+  jobs.insert(jobs.end(), st.done_waiting.begin(), st.done_waiting.end());
+  // Marks on their way usually land first (the store answers in order) but
+  // may fail and come back: the lease is extended either way.
+  jobs.insert(jobs.end(), st.done_in_flight.begin(), st.done_in_flight.end());
+  auto verdicts = st.outbox.waiting_verdicts();
+  jobs.insert(jobs.end(), verdicts.begin(), verdicts.end());
   st.heartbeat_in_flight = true;
   self->request(st.store, st.settings.store_timeout, atom::heartbeat_v, jobs)
     .then(
       [=](int32_t extended) {
         self->state.heartbeat_in_flight = false;
         log_recovered(self, "Cannot extend leases");
-        if (static_cast<size_t>(extended) < jobs.size())
+        // Only held jobs count: those with an outcome on its way may be
+        // done or failed by now, which is no lost lease.
+        if (static_cast<size_t>(extended) < held)
           BF_WARN(self, "{} of {} leases were no longer ours",
-                  jobs.size() - static_cast<size_t>(extended), jobs.size());
+                  held - static_cast<size_t>(extended), held);
       },
       [=](caf::error& err) {
         self->state.heartbeat_in_flight = false;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <variant>
+#include <vector>
 
 #include "messages/types.hpp"
 
@@ -66,6 +67,18 @@ class outbox {
 
   size_t size() const {
     return items_.size();
+  }
+
+  /// The jobs whose verdict waits here and has not left yet: they are still
+  /// running in the table, so the queue's heartbeat must count them as held,
+  /// or the store would release them as orphans and they would be fetched
+  /// again before their verdict lands.
+  std::vector<job_id> waiting_verdicts() const {
+    std::vector<job_id> jobs;
+    for (size_t i = in_flight_ ? 1 : 0; i < items_.size(); ++i)
+      if (auto verdict = std::get_if<job_verdict>(&items_[i]))
+        jobs.push_back(verdict->job);
+    return jobs;
   }
 
  private:

@@ -73,3 +73,16 @@ CAF_TEST(refusals count anew for each outcome) {
   CAF_CHECK(box.failed(false) == outbox::retry_or_drop::retry);
   CAF_CHECK_EQUAL(box.size(), 1u);
 }
+
+CAF_TEST(verdicts still waiting count as running for the heartbeat) {
+  outbox box{3};
+  box.push(job_verdict{1, verdict_action::retry, 1000, false, "503"});
+  box.push(done_outcome{2});
+  box.push(job_verdict{3, verdict_action::retry, 1000, false, "503"});
+  CAF_CHECK_EQUAL(box.waiting_verdicts(), (std::vector<job_id>{1, 3}));
+  // The one in flight reaches the store before any later heartbeat does.
+  CAF_REQUIRE(box.send_next() != nullptr);
+  CAF_CHECK_EQUAL(box.waiting_verdicts(), (std::vector<job_id>{3}));
+  box.sent();
+  CAF_CHECK_EQUAL(box.waiting_verdicts(), (std::vector<job_id>{3}));
+}

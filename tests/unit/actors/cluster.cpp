@@ -40,9 +40,10 @@ claim_store_actor::behavior_type fake_store(claim_store_actor::pointer,
       log->claim_answers.pop_front();
       return jobs;
     },
-    [=](atom::done, job_id job) {
-      log->done.push_back(job);
-      return true;
+    // Marks every job done; none of their leases was lost.
+    [=](atom::done, const std::vector<job_id>& jobs) {
+      log->done.insert(log->done.end(), jobs.begin(), jobs.end());
+      return std::vector<job_id>{};
     },
     [=](atom::failed, const job_verdict&) { return true; },
     [=](atom::heartbeat, const std::vector<job_id>& jobs) {

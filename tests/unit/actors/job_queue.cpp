@@ -269,6 +269,22 @@ CAF_TEST(done marks that arrive while marks are on their way go together) {
   CAF_CHECK_EQUAL(store_book->done_batches.size(), 2u);
 }
 
+CAF_TEST(a job whose done mark waits for the store still gets heartbeats) {
+  // Its row is still running: left out of the heartbeat, the store would
+  // release it as an orphan and it would be fetched a second time.
+  store_book->claim_answers.push_back({job(1, 10)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(1, book);
+  settle();
+  store_book->failures_left = 1000;
+  self->send(f, atom::done_v, job(1, 10));
+  settle();
+  CAF_CHECK(store_book->done.empty());
+  wait(10s);
+  CAF_REQUIRE(!store_book->heartbeats.empty());
+  CAF_CHECK_EQUAL(store_book->heartbeats.back(), std::vector<job_id>{1});
+}
+
 CAF_TEST(a drain waits for the done marks) {
   store_book->claim_answers.push_back({job(1, 10)});
   auto book = std::make_shared<fetcher_log>();
