@@ -99,14 +99,12 @@ job_store(job_store_actor::stateful_pointer<job_store_state> self,
     [=, &ls](atom::catch_up, const scan_mark& mark) {
       int32_t pruned = 0;
       auto result = self->state.query_tied<catch_up_report>([&](auto& conn) {
-        auto full = mark.transaction < 0 || rewritten_since(conn, mark);
-        auto found = full ? all_assets_with_transactions(conn)
-                          : assets_changed_since(conn, mark, ls.revive_after);
+        auto found = catch_up_scan(conn, mark, ls.revive_after);
         catch_up_report report{enqueue_jobs(conn, found.assets, ls), found.mark,
-                               full};
+                               found.full};
         // A full scan's pace suits housekeeping: finished jobs do not pile
         // up.
-        if (full)
+        if (found.full)
           pruned = prune_jobs(conn, ls);
         return report;
       });

@@ -98,9 +98,29 @@ assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
   return read(txn, rows);
 }
 
-bool rewritten_since(pqxx::connection_base& conn, const scan_mark& mark) {
+namespace {
+
+int64_t rewrites_now(pqxx::connection_base& conn) {
   pqxx::nontransaction txn{conn};
-  return txn.exec1(rewrites_sql)[0].as<int64_t>() != mark.rewrites;
+  return txn.exec1(rewrites_sql)[0].as<int64_t>();
+}
+
+} // namespace
+
+bool rewritten_since(pqxx::connection_base& conn, const scan_mark& mark) {
+  return rewrites_now(conn) != mark.rewrites;
+}
+
+catch_up_candidates catch_up_scan(pqxx::connection_base& conn,
+                                  const scan_mark& mark,
+                                  std::chrono::milliseconds revive_after) {
+  auto rewrites = rewrites_now(conn);
+  auto full = mark.transaction < 0 || rewrites != mark.rewrites;
+  auto found = full ? all_assets_with_transactions(conn)
+                    : assets_changed_since(conn, mark, revive_after);
+  found.mark.rewrites = rewrites;
+  found.full = full;
+  return found;
 }
 
 } // namespace backfilld

@@ -28,6 +28,8 @@ struct catch_up_candidates {
   std::vector<asset_id> assets;
   /// Where the next incremental scan starts.
   scan_mark mark;
+  /// Whether every asset was looked at (`catch_up_scan`).
+  bool full = false;
 };
 
 /// Ids below a mark that a later scan checks again: a transaction that took
@@ -50,5 +52,14 @@ assets_changed_since(pqxx::connection_base& conn, const scan_mark& mark,
 /// Whether rows of `transactions` were deleted or updated since `mark`: then
 /// only a full scan gets every count right.
 bool rewritten_since(pqxx::connection_base& conn, const scan_mark& mark);
+
+/// One catch-up: a full scan when `mark` is negative or `transactions` rows
+/// were deleted or updated since it, else an incremental one. The next mark
+/// carries the deletion count this decision saw, not a later reading: one
+/// taken after the scan could absorb a deletion the server counted meanwhile,
+/// and the full scan it calls for would never come.
+catch_up_candidates catch_up_scan(pqxx::connection_base& conn,
+                                  const scan_mark& mark,
+                                  std::chrono::milliseconds revive_after);
 
 } // namespace backfilld

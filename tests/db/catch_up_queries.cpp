@@ -106,4 +106,20 @@ CAF_TEST(deleted transactions call for a full scan) {
     !rewritten_since(*fresh, all_assets_with_transactions(*fresh).mark));
 }
 
+CAF_TEST(a catch-up turns full when transactions were deleted and then not) {
+  buy(1, 3);
+  buy(2);
+  auto first = catch_up_scan(*conn, scan_mark{-1, 0, 0}, 1h);
+  CAF_CHECK(first.full);
+  auto quiet = catch_up_scan(*conn, first.mark, 1h);
+  CAF_CHECK(!quiet.full);
+  exec("DELETE FROM transactions WHERE asset_id = 2");
+  exec("SELECT pg_stat_force_next_flush()");
+  auto fresh = connect();
+  auto after = catch_up_scan(*fresh, quiet.mark, 1h);
+  CAF_CHECK(after.full);
+  // The deletion is counted once: the scan after is incremental again.
+  CAF_CHECK(!catch_up_scan(*fresh, after.mark, 1h).full);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
