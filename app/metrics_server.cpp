@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -26,14 +28,91 @@
 
 namespace backfilld {
 
+namespace {
+
+/// A thread that runs one database step every period on a connection of its
+/// own, so that a slow step never holds a store's connection and a store's
+/// outage handling never sees it. A step is bounded by db.connect-timeout and
+/// a 5 s statement timeout, so stopping waits for at most that. Failures are
+/// logged once when they start and once when they end.
+class periodic_db_step {
+ public:
+  struct texts {
+    /// "Counting the queue's jobs": logged with " works again".
+    const char* subject;
+    /// "count the queue's jobs": logged after "Cannot ".
+    const char* action;
+    /// What a failure means until it works again.
+    const char* meanwhile;
+  };
+
+  using step_fn = std::function<void(pqxx::connection&)>;
+
+  /// Starts the thread; throws what `std::thread` throws.
+  periodic_db_step(db_settings db, std::chrono::milliseconds period,
+                   step_fn step, texts say,
+                   std::function<void()> on_failure = {})
+    : thread_{[this, db = std::move(db), period, step = std::move(step), say,
+               on_failure = std::move(on_failure)] {
+        loop(db, period, step, say, on_failure);
+      }} {
+    // nop
+  }
+
+  ~periodic_db_step() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void loop(const db_settings& db, std::chrono::milliseconds period,
+            const step_fn& step, texts say,
+            const std::function<void()>& on_failure) {
+    std::unique_ptr<pqxx::connection> conn;
+    bool failing = false;
+    for (;;) {
+      try {
+        if (conn == nullptr || !conn->is_open())
+          conn = open_connection(db);
+        step(*conn);
+        if (failing)
+          spdlog::debug("[metrics] {} works again", say.subject);
+        failing = false;
+      } catch (...) {
+        // Next time on a fresh connection: a broken one stays broken.
+        conn.reset();
+        if (on_failure)
+          on_failure();
+        if (!failing)
+          spdlog::debug("[metrics] Cannot {} ({}); {}", say.action,
+                        classify(std::current_exception()).detail,
+                        say.meanwhile);
+        failing = true;
+      }
+      std::unique_lock<std::mutex> lock{mtx_};
+      if (wake_.wait_for(lock, period, [&] { return stopping_; }))
+        return;
+    }
+  }
+
+  // Declared before the thread, which uses them from its first step.
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+} // namespace
+
 struct metrics_server::impl {
   httplib::Server server;
   std::thread thread;
-  /// The queue sampler; `stopping` (under `mtx`) ends it.
-  std::thread sampler;
-  std::mutex mtx;
-  std::condition_variable wake;
-  bool stopping = false;
+  /// The queue sampler, when started.
+  std::unique_ptr<periodic_db_step> sampler;
 };
 
 namespace {
@@ -115,48 +194,23 @@ double unix_now() {
     .count();
 }
 
-/// The sampler's loop. Its connection is its own: a slow count never holds
-/// a store's connection, and a store's outage handling never sees it. A
-/// look is bounded by db.connect-timeout and a 5 s statement timeout, so
-/// shutdown waits for at most that.
-void sample_loop(metrics_server::impl& self, db_settings db,
-                 std::chrono::milliseconds interval) {
-  std::unique_ptr<pqxx::connection> conn;
-  bool failing = false;
-  for (;;) {
-    try {
-      if (conn == nullptr || !conn->is_open())
-        conn = open_connection(db);
-      metrics().set_queue_sample(sample_queue(*conn), unix_now());
-      if (failing)
-        spdlog::debug("[metrics] Counting the queue's jobs works again");
-      failing = false;
-    } catch (...) {
-      // Next time on a fresh connection: a broken one stays broken.
-      conn.reset();
-      metrics().queue_sample_failed();
-      if (!failing)
-        spdlog::debug("[metrics] Cannot count the queue's jobs ({}); its "
-                      "gauges are absent until it works",
-                      classify(std::current_exception()).detail);
-      failing = true;
-    }
-    std::unique_lock<std::mutex> lock{self.mtx};
-    if (self.wake.wait_for(lock, interval, [&] { return self.stopping; }))
-      return;
-  }
-}
-
 } // namespace
 
 void metrics_server::sample_queue(const db_settings& db,
                                   std::chrono::milliseconds interval) {
-  if (impl_->sampler.joinable())
+  if (impl_->sampler != nullptr)
     return;
   try {
-    impl_->sampler = std::thread{[self = impl_.get(), db, interval] {
-      sample_loop(*self, db, interval);
-    }};
+    impl_->sampler = std::make_unique<periodic_db_step>(
+      db, interval,
+      [](pqxx::connection& conn) {
+        // The database's count, not this member function of the same name.
+        metrics().set_queue_sample(backfilld::sample_queue(conn), unix_now());
+      },
+      periodic_db_step::texts{"Counting the queue's jobs",
+                              "count the queue's jobs",
+                              "its gauges are absent until it works"},
+      [] { metrics().queue_sample_failed(); });
   } catch (const std::exception& e) {
     // Without the thread the gauges stay absent; the rest works.
     spdlog::warn("[metrics] Cannot start counting the queue's jobs: {}",
@@ -165,61 +219,17 @@ void metrics_server::sample_queue(const db_settings& db,
 }
 
 metrics_server::~metrics_server() {
-  {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
   impl_->server.stop();
   if (impl_->thread.joinable())
     impl_->thread.join();
-  if (impl_->sampler.joinable())
-    impl_->sampler.join();
+  impl_->sampler.reset();
 }
 
 // -- provider state for `backfilld status` ------------------------------------
 
 struct provider_state_publisher::impl {
-  std::thread thread;
-  std::mutex mtx;
-  std::condition_variable wake;
-  bool stopping = false;
+  std::unique_ptr<periodic_db_step> publisher;
 };
-
-namespace {
-
-/// The publisher's loop: one snapshot per period, a few rows each, on its
-/// own connection (bounded by db.connect-timeout and a 5 s statement
-/// timeout, so shutdown waits at most that).
-void publish_loop(provider_state_publisher::impl& self, db_settings db,
-                  std::chrono::milliseconds period, std::string daemon) {
-  std::unique_ptr<pqxx::connection> conn;
-  bool failing = false;
-  for (;;) {
-    try {
-      if (conn == nullptr || !conn->is_open())
-        conn = open_connection(db);
-      auto now = static_cast<int64_t>(unix_now());
-      write_provider_states(*conn, provider_states().snapshot(now), daemon,
-                            period);
-      if (failing)
-        spdlog::debug("[metrics] Recording provider state works again");
-      failing = false;
-    } catch (...) {
-      conn.reset();
-      if (!failing)
-        spdlog::debug("[metrics] Cannot record provider state ({}); "
-                      "`backfilld status` shows it as stale until it works",
-                      classify(std::current_exception()).detail);
-      failing = true;
-    }
-    std::unique_lock<std::mutex> lock{self.mtx};
-    if (self.wake.wait_for(lock, period, [&] { return self.stopping; }))
-      return;
-  }
-}
-
-} // namespace
 
 provider_state_publisher::provider_state_publisher(std::unique_ptr<impl> ptr)
   : impl_(std::move(ptr)) {
@@ -230,10 +240,16 @@ std::unique_ptr<provider_state_publisher> provider_state_publisher::start(
   const db_settings& db, std::chrono::milliseconds period, std::string daemon) {
   auto self = std::make_unique<impl>();
   try {
-    self->thread =
-      std::thread{[ptr = self.get(), db, period, daemon = std::move(daemon)] {
-        publish_loop(*ptr, db, period, daemon);
-      }};
+    self->publisher = std::make_unique<periodic_db_step>(
+      db, period,
+      [period, daemon = std::move(daemon)](pqxx::connection& conn) {
+        auto now = static_cast<int64_t>(unix_now());
+        write_provider_states(conn, provider_states().snapshot(now), daemon,
+                              period);
+      },
+      periodic_db_step::texts{
+        "Recording provider state", "record provider state",
+        "`backfilld status` shows it as stale until it works"});
   } catch (const std::exception& e) {
     spdlog::warn("[metrics] Cannot start recording provider state: {}",
                  e.what());
@@ -243,15 +259,7 @@ std::unique_ptr<provider_state_publisher> provider_state_publisher::start(
     new provider_state_publisher(std::move(self))};
 }
 
-provider_state_publisher::~provider_state_publisher() {
-  {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  if (impl_->thread.joinable())
-    impl_->thread.join();
-}
+provider_state_publisher::~provider_state_publisher() = default;
 
 namespace {
 
