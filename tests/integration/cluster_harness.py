@@ -222,6 +222,24 @@ class ClusterTest(PipelineTest):
             " xmin::text), max(date) FROM asset_prices"
             " WHERE asset_id = ANY(%s) GROUP BY asset_id", (list(ids),))}
 
+    def assert_rejoins_without_rewrites(self, node, core, ids, written):
+        """After a freeze or a partition: `node` joins again, its late
+        results changed no stored row, and it takes new work."""
+        self.wait_joined(node, count=2, core=core, timeout=30)
+        self.assertEqual(self.writes_of(ids), written,
+                         "a late result changed the stored rows")
+        self.assert_each_written_once(ids)
+
+        # Back in the cluster, the node takes work again.
+        self.yahoo.set_global(delay_ms=300)
+        more = self.add_assets(24, prefix="M", first_id=5000)
+        self.wait_all_done(len(ids) + len(more), timeout=WELL_WITHIN_LEASE)
+        self.assertTrue(
+            set(self.asked_by(node.name)) & set(self.symbols(more)),
+            f"{node.name} fetched nothing after rejoining")
+        self.assert_each_written_once(ids + more)
+        self.assertEqual(self.writes_of(ids), written)
+
     def status_json(self):
         """`backfilld status --json` against the core's database."""
         proc = subprocess.run(

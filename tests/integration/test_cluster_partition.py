@@ -59,19 +59,7 @@ class Partition(ClusterTest):
 
         self.ns.mend()
         beta.wait_for(r"lost core .*; reconnecting in", timeout=15)
-        self.wait_joined(beta, count=2, core=core, timeout=30)
-        self.assertEqual(self.writes_of(ids), written,
-                         "a late result changed the stored rows")
-        self.assert_each_written_once(ids)
-
-        # Healed, beta takes work again.
-        self.yahoo.set_global(delay_ms=300)
-        more = self.add_assets(24, prefix="M", first_id=5000)
-        self.wait_all_done(64, timeout=WELL_WITHIN_LEASE)
-        self.assertTrue(set(self.asked_by("beta")) & set(self.symbols(more)),
-                        "beta fetched nothing after rejoining")
-        self.assert_each_written_once(ids + more)
-        self.assertEqual(self.writes_of(ids), written)
+        self.assert_rejoins_without_rewrites(beta, core, ids, written)
         self.stop_daemon(core)
 
 

@@ -1,10 +1,6 @@
 #define CAF_SUITE cluster
 #include "fakes.hpp"
-
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
-#include <caf/deep_to_string.hpp>
-#include <caf/make_message.hpp>
+#include "round_trip.hpp"
 
 #include "actors/cluster_gate.hpp"
 #include "actors/job_queue.hpp"
@@ -95,27 +91,6 @@ price_series one_bar() {
   s.symbol = "SYM";
   s.bars.push_back(price_bar{19'800, 1, 1, 1, 1, 1, 1});
   return s;
-}
-
-caf::message round_trip(caf::actor_system& sys, const caf::message& msg) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  if (auto err = sink(const_cast<caf::message&>(msg)))
-    CAF_FAIL("serialization failed: " << sys.render(err));
-  caf::message copy;
-  caf::binary_deserializer source{sys, buf};
-  if (auto err = source(copy))
-    CAF_FAIL("deserialization failed: " << sys.render(err));
-  return copy;
-}
-
-template <class... Ts>
-void check_round_trip(caf::actor_system& sys, Ts... xs) {
-  auto msg = caf::make_message(std::move(xs)...);
-  auto copy = round_trip(sys, msg);
-  bool same_types = copy.template match_elements<Ts...>();
-  CAF_CHECK(same_types);
-  CAF_CHECK_EQUAL(caf::deep_to_string(copy), caf::deep_to_string(msg));
 }
 
 struct fixture : actor_fixture {

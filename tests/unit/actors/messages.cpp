@@ -1,38 +1,11 @@
 #define CAF_SUITE messages
 #include "actor_fixture.hpp"
-
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
-#include <caf/deep_to_string.hpp>
-#include <caf/make_message.hpp>
+#include "round_trip.hpp"
 
 using namespace backfilld;
 using namespace backfilld::test;
 
 namespace {
-
-/// Serialises a whole message through the actor system's registry (as the
-/// middleman does for remote nodes) and reads it back.
-caf::message round_trip(caf::actor_system& sys, const caf::message& msg) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  if (auto err = sink(const_cast<caf::message&>(msg)))
-    CAF_FAIL("serialization failed: " << sys.render(err));
-  caf::message copy;
-  caf::binary_deserializer source{sys, buf};
-  if (auto err = source(copy))
-    CAF_FAIL("deserialization failed: " << sys.render(err));
-  return copy;
-}
-
-template <class... Ts>
-void check_round_trip(caf::actor_system& sys, Ts... xs) {
-  auto msg = caf::make_message(std::move(xs)...);
-  auto copy = round_trip(sys, msg);
-  bool same_types = copy.template match_elements<Ts...>();
-  CAF_CHECK(same_types);
-  CAF_CHECK_EQUAL(caf::deep_to_string(copy), caf::deep_to_string(msg));
-}
 
 backfill_job sample_job() {
   backfill_job job;
