@@ -214,6 +214,7 @@ void fall_through(self_pointer self, job_id id, fetcher_worker_actor worker,
     walk.retry_after_ms = std::max(walk.retry_after_ms, failure.retry_after_ms);
     break;
   case failure_kind::permanent:
+    walk.any_permanent = true;
     break;
   }
   try_next(self, id, std::move(worker));
@@ -225,9 +226,17 @@ void exhausted(self_pointer self, job_id id, fetcher_worker_actor worker) {
   auto& st = self->state;
   auto& walk = st.walks.at(id);
   job_failure failure;
-  failure.kind = walk.any_transient   ? failure_kind::transient
-                 : walk.any_throttled ? failure_kind::throttled
-                                      : failure_kind::permanent;
+  // A provider skipped for its open breaker is waited for like a paused one
+  // (no attempt counted): counting attempts would fail the job within
+  // seconds while the breaker is still open. Unless another provider refused
+  // the job for good: then it is retried as before, attempts counted, so
+  // that it fails visibly if the skipped provider never comes back.
+  auto waits = walk.any_throttled || walk.any_breaker_skip;
+  failure.kind =
+    walk.any_transient || (walk.any_breaker_skip && walk.any_permanent)
+      ? failure_kind::transient
+    : waits ? failure_kind::throttled
+            : failure_kind::permanent;
   if (failure.kind == failure_kind::throttled)
     failure.retry_after_ms = walk.retry_after_ms;
   if (walk.names.size() == 1 && walk.reasons.size() == 1) {
@@ -498,6 +507,7 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
                                         : failure_kind::permanent;
       walk.reasons.push_back(name + ": " + to_string(f.code) + ": " + f.detail);
       walk.any_transient |= kind == failure_kind::transient;
+      walk.any_permanent |= kind == failure_kind::permanent;
       continue;
     }
     // A paused provider is skipped, even the last: with nobody left the job
@@ -527,7 +537,14 @@ void try_next(self_pointer self, job_id id, fetcher_worker_actor worker) {
       walk.reasons.push_back(name + ": " + to_string(ec::provider_unavailable) +
                              ": failing, skipped until its breaker lets a "
                              "probe through");
-      walk.any_transient = true;
+      // Ask again once the probe is due (or, while another job's probe is
+      // out, after the usual retry delay).
+      auto probe_in = std::chrono::ceil<std::chrono::milliseconds>(
+        breaker.open_until() - clock_now(self));
+      walk.any_breaker_skip = true;
+      walk.retry_after_ms = std::max<int64_t>(
+        {walk.retry_after_ms, probe_in.count(),
+         static_cast<int64_t>(st.settings.retry_delay.count())});
       continue;
     }
     walk.shortfall = std::move(request.shortfall);

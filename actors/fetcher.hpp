@@ -87,9 +87,13 @@ struct chain_walk {
   /// "provider: why" for each provider that could not serve the job.
   std::vector<std::string> reasons;
   /// How the job fails if nobody serves it: transient when anyone failed
-  /// transiently, else throttled when anyone paused, else permanent.
+  /// transiently, else throttled when anyone paused or was skipped for its
+  /// open breaker (but transient when another refused for good), else
+  /// permanent.
   bool any_transient = false;
   bool any_throttled = false;
+  bool any_breaker_skip = false;
+  bool any_permanent = false;
   int64_t retry_after_ms = 0;
   /// What the provider being asked leaves out of the window (a plan's
   /// history limit): an extension it cannot complete fails saying so

@@ -251,12 +251,19 @@ class ProviderStatusAndSources(ChainBase):
         self.assertIn("no API key", p["tiingo"]["note"])
         self.assertIsNone(p["coingecko"]["error_ratio"])
         # The throttled job went back to the table: nothing waits in the
-        # daemon for five minutes.
-        wait_until(lambda: "frankfurter: rate_limited" in self.last_error(20),
+        # daemon for five minutes. Yahoo was skipped for its open breaker and
+        # Frankfurter asked for a pause, so the job waits for the pause with
+        # no attempt counted (it used to burn its attempts in seconds).
+        wait_until(lambda: "frankfurter: HTTP 429" in self.last_error(20),
                    timeout=20, what="the 429 in the job's error")
         wait_until(lambda: self.db.scalar(
             "SELECT state FROM backfill_jobs WHERE asset_id = 20") ==
             "pending", timeout=20, what="the job back in the table")
+        self.assertEqual(self.db.scalar(
+            "SELECT attempts FROM backfill_jobs WHERE asset_id = 20"), 0)
+        self.assertGreater(self.db.scalar(
+            "SELECT extract(epoch FROM next_attempt_at - now())"
+            " FROM backfill_jobs WHERE asset_id = 20"), 200)
         code, table = self.run_cli("status")
         self.assertEqual(code, 0, table)
         self.assertRegex(table, r"Providers \(as of [0-9T:-]+Z\):")

@@ -602,6 +602,28 @@ CAF_TEST(the last provider of a chain is asked even when its breaker is open) {
   CAF_CHECK_EQUAL(q->failed[2].second.reason, "provider_unavailable: HTTP 503");
 }
 
+CAF_TEST(a job whose providers all wait goes back without an attempt) {
+  w->responses["provider.test"] = http_response{503, "text/html", -1, "<p>"};
+  w->responses["fx.test"] =
+    http_response{429, "text/plain", 300, "Too Many Requests"};
+  tweak = [](fetcher_settings& s) {
+    s.providers.frankfurter_base_url = "http://fx.test";
+    s.breaker.failures = 1;
+    s.breaker.cool_down = 60s;
+  };
+  q->jobs_to_hand_out.push_back({fx_job(1)});
+  q->jobs_to_hand_out.push_back({fx_job(2)});
+  launch(1, 1);
+  CAF_REQUIRE_EQUAL(q->failed.size(), 2u);
+  // Job 1 met Yahoo failing: transient, its attempt counts.
+  CAF_CHECK_EQUAL(q->failed[0].second.kind, failure_kind::transient);
+  // Job 2: Yahoo skipped for its open breaker, Frankfurter paused by its
+  // 429. Counting attempts would fail it within seconds; it waits instead.
+  CAF_CHECK_EQUAL(q->failed[1].second.kind, failure_kind::throttled);
+  CAF_CHECK_GREATER_OR_EQUAL(q->failed[1].second.retry_after_ms, 299'000);
+  CAF_CHECK_EQUAL(yahoo_requests(*w), 1u);
+}
+
 // -- pauses, per-asset sources, history limits --------------------------------
 
 CAF_TEST(a paused provider hands its waiting jobs back and others go on) {
