@@ -183,12 +183,6 @@ class ClusterTest(PipelineTest):
             by_node[name].append(r["symbol"])
         return by_node
 
-    def answered_to(self, name):
-        """Symbols the fake has answered (status set) for node `name`."""
-        agent = USER_AGENT + name
-        return [r["symbol"] for r in self.yahoo.requests()
-                if r.get("user_agent") == agent and r["status"] is not None]
-
     def asked_by(self, name):
         return self.requests_by_node().get(name, [])
 
