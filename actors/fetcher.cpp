@@ -18,6 +18,7 @@
 #include "telemetry/failpoints.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/provider_health.hpp"
+#include "telemetry/redact.hpp"
 
 namespace backfilld {
 
@@ -425,7 +426,7 @@ void get_chart(self_pointer self, const backfill_job& job,
                fetcher_worker_actor worker, http_request request) {
   auto& st = self->state;
   metrics().fetches++;
-  BF_DEBUG(self, "GET {}", request.url);
+  BF_DEBUG(self, "GET {}", mask_secrets(request.url));
   stopwatch took;
   self->request(worker, st.settings.http_timeout, atom::get_v, request)
     .then(

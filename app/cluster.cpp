@@ -22,6 +22,7 @@
 #include "app/signals.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "telemetry/redact.hpp"
 
 namespace backfilld {
 
@@ -138,7 +139,8 @@ int run_fetcher_node(config& cfg, const cluster_settings& cluster) {
   spdlog::info("backfilld fetcher node {} starting: core {}:{}{}, provider "
                "{}, {} fetches in flight, window {}",
                cluster.node_name, cluster.core_host, cluster.core_port,
-               cluster.tls ? " (TLS)" : "", settings->fetcher.base_url,
+               cluster.tls ? " (TLS)" : "",
+               mask_secrets(settings->fetcher.base_url),
                settings->fetch_concurrency, settings->fetcher.window);
   caf::actor_system sys{cfg};
   node_parts parts;

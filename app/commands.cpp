@@ -301,9 +301,9 @@ int run_daemon(config& cfg) {
                "(burst {}), {} fetches in flight, window {}, worker {}",
                settings->db.url.empty() ? "(libpq defaults)"
                                         : mask_secrets(settings->db.url),
-               settings->fetcher.base_url, yahoo.rate, yahoo.burst,
-               settings->fetch_concurrency, settings->fetcher.window,
-               settings->lease.worker);
+               mask_secrets(settings->fetcher.base_url), yahoo.rate,
+               yahoo.burst, settings->fetch_concurrency,
+               settings->fetcher.window, settings->lease.worker);
   // Before the database: /healthz answers and /readyz says why it is not
   // ready while start-up waits for PostgreSQL. Destroyed last on return,
   // after the actor system.

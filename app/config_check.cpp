@@ -92,6 +92,14 @@ std::string expected(const caf::config_option& option) {
 }
 
 /// Settings whose values never appear in any output, whatever they hold.
+// URLs may carry `user:password@` (a database, or a provider behind an
+// authenticating proxy): shown with the password masked, never dropped.
+bool is_url_setting(std::string_view key) {
+  constexpr std::string_view suffix = "base-url";
+  return key == "db.url" || (key.size() >= suffix.size() &&
+                             key.substr(key.size() - suffix.size()) == suffix);
+}
+
 bool is_secret(std::string_view key) {
   for (auto word : {"password", "passphrase", "secret", "token", "api-key"})
     if (key.find(word) != std::string_view::npos)
@@ -104,7 +112,7 @@ caf::error wrong_type(const caf::config_option& option, std::string_view value,
                       const std::string& source) {
   auto key = qualified_name(option);
   auto what = key + " must be " + expected(option);
-  if (!is_secret(key) && key != "db.url")
+  if (!is_secret(key) && !is_url_setting(key))
     what += ", not \"" + std::string{value} + "\"";
   return invalid(what + " (" + source + ")");
 }
@@ -265,7 +273,7 @@ std::string show(const caf::config_value& value) {
 }
 
 std::string masked(const std::string& key, const std::string& value) {
-  if (key == "db.url")
+  if (is_url_setting(key))
     return mask_secrets(value);
   if (is_secret(key) && !value.empty())
     return "***";

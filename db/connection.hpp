@@ -12,6 +12,7 @@
 #include <pqxx/connection>
 
 #include "messages/ec.hpp"
+#include "telemetry/redact.hpp"
 
 namespace backfilld {
 
@@ -37,9 +38,6 @@ struct db_settings {
 /// The connection string libpq gets: the URL plus backfilld's defaults
 /// (application_name, timeouts, keepalives) for keys the URL leaves unset.
 std::string connection_string(const db_settings& settings);
-
-/// The URL with its password replaced by "***", fit for logs and metrics.
-std::string mask_secrets(std::string_view url);
 
 /// Opens a connection and applies the session settings. Throws what libpqxx
 /// throws; callers turn that into a fault with `classify`.

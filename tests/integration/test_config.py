@@ -162,6 +162,17 @@ class CheckConfig(TempFiles):
         self.assertRegex(lines["db.url"], r"app:\*\*\*@127\.0\.0\.1:1/x")
         self.assertNotIn(PASSWORD, out + err)
 
+    def test_a_provider_url_with_a_password_is_shown_masked(self):
+        # A provider reached through an authenticating proxy.
+        code, out, err = run(
+            "check-config", f"--yahoo.base-url=https://me:{PASSWORD}@proxy",
+            f"--coingecko.base-url=http://me:{PASSWORD}@proxy/cg")
+        self.assertEqual(code, 0, out + err)
+        self.assertRegex(out, r'(?m)^yahoo\.base-url = "https://me:\*\*\*@proxy"')
+        self.assertRegex(out,
+                         r'(?m)^coingecko\.base-url = "http://me:\*\*\*@proxy/cg"')
+        self.assertNotIn(PASSWORD, out + err)
+
     def test_the_shipped_ini_file_is_valid(self):
         shipped = os.path.join(os.path.dirname(__file__), os.pardir,
                                os.pardir, "configs", "backfilld.ini")

@@ -18,6 +18,11 @@ CAF_TEST(passwords never reach a log line) {
                   "host=db user=app password=*** dbname=pt");
   CAF_CHECK_EQUAL(mask_secrets("host=db password='two words' dbname=pt"),
                   "host=db password=*** dbname=pt");
+  // A provider behind an authenticating proxy.
+  CAF_CHECK_EQUAL(mask_secrets("https://me:pw@proxy.lan:8443/yahoo"),
+                  "https://me:***@proxy.lan:8443/yahoo");
+  CAF_CHECK_EQUAL(mask_secrets("http://proxy.lan/v8?a=b"),
+                  "http://proxy.lan/v8?a=b");
 }
 
 CAF_TEST(connection strings get defaults for unset keys only) {
