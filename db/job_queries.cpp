@@ -146,12 +146,23 @@ RETURNING )sql" CLAIMED_COLUMNS("$4", "$5", "$6") R"sql(,
           false AS holder_gone
 )sql";
 
+// Returns the jobs that are someone else's now. A job already done is not
+// among them: that is a mark sent again after its first commit lost its
+// answer (a database restart), or, rarely, another worker that finished it
+// after our lease ran out; either way its rows are stored. A job gone (its
+// asset deleted) is nobody's.
 const char* finish_sql = R"sql(
-UPDATE backfill_jobs
-SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
-    no_data_runs = 0, finished_at = now(), updated_at = now()
-WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
-RETURNING id
+WITH marked AS (
+  UPDATE backfill_jobs
+  SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
+      no_data_runs = 0, finished_at = now(), updated_at = now()
+  WHERE id = ANY($1::bigint[]) AND state = 'running' AND locked_by = $2
+  RETURNING id
+)
+SELECT j.id FROM backfill_jobs j
+WHERE j.id = ANY($1::bigint[]) AND j.state <> 'done'
+  AND j.id NOT IN (SELECT id FROM marked)
+ORDER BY j.id
 )sql";
 
 // $8: the attempt found no data. When attempts ran out on "no data" and had
@@ -337,15 +348,11 @@ std::vector<job_id> finish_jobs(pqxx::connection_base& conn,
                                 const std::vector<job_id>& jobs,
                                 const queue_settings& lease) {
   pqxx::work txn{conn};
-  std::set<job_id> ours;
+  std::vector<job_id> lost;
   for (const auto& row :
        txn.exec_params(finish_sql, array_literal(jobs), lease.worker))
-    ours.insert(row[0].as<job_id>());
+    lost.push_back(row[0].as<job_id>());
   txn.commit();
-  std::vector<job_id> lost;
-  for (auto job : jobs)
-    if (ours.count(job) == 0)
-      lost.push_back(job);
   return lost;
 }
 

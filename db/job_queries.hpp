@@ -94,8 +94,8 @@ bool finish_job(pqxx::connection_base& conn, job_id job,
                 const queue_settings& lease);
 
 /// Marks the jobs whose leases we still hold done, in one transaction (one
-/// round trip for many outcomes). Returns the others: their leases had
-/// passed to someone else.
+/// round trip for many outcomes). Returns the jobs whose leases had passed
+/// to someone else; one already done (a mark sent twice) is not lost.
 std::vector<job_id> finish_jobs(pqxx::connection_base& conn,
                                 const std::vector<job_id>& jobs,
                                 const queue_settings& lease);

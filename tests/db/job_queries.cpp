@@ -36,9 +36,22 @@ CAF_TEST(done marks for many jobs take one transaction and skip lost leases) {
   CAF_CHECK_EQUAL(lost, std::vector<job_id>{theirs[0].id});
   CAF_CHECK_EQUAL(state_of(mine[0].id), "done");
   CAF_CHECK_EQUAL(state_of(theirs[0].id), "running");
-  // A mark sent twice (a retry after a lost answer) finds the job done.
-  CAF_CHECK_EQUAL(finish_jobs(*conn, {mine[0].id}, me),
-                  std::vector<job_id>{mine[0].id});
+  // A mark sent twice (a retry after a lost answer) finds the job done:
+  // nothing lost, nothing changed.
+  auto finished_at = [&](job_id job) {
+    return scalar<std::string>(
+      "SELECT finished_at::text FROM backfill_jobs WHERE id = " +
+      std::to_string(job));
+  };
+  auto first = finished_at(mine[0].id);
+  CAF_CHECK(finish_jobs(*conn, {mine[0].id}, me).empty());
+  CAF_CHECK_EQUAL(finished_at(mine[0].id), first);
+  // Theirs, released back to the queue, is still not ours to finish.
+  exec("UPDATE backfill_jobs SET state = 'pending', locked_by = NULL "
+       "WHERE id = " +
+       std::to_string(theirs[0].id));
+  CAF_CHECK_EQUAL(finish_jobs(*conn, {theirs[0].id, mine[0].id}, me),
+                  std::vector<job_id>{theirs[0].id});
   CAF_CHECK(finish_jobs(*conn, {}, me).empty());
 }
 
