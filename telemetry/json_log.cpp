@@ -105,6 +105,8 @@ std::string json_log_line(const log_record& r) {
   w.Int64(r.pid);
   if (!r.host.empty())
     key_value("host", valid_utf8(r.host));
+  if (!r.node.empty())
+    key_value("node", valid_utf8(r.node));
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

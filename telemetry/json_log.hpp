@@ -34,11 +34,13 @@ struct log_record {
   int64_t pid = 0;
   /// The node's host name; left out when empty.
   std::string_view host;
+  /// The cluster node's name (`--role=core|fetcher`); left out when empty.
+  std::string_view node;
 };
 
-/// `{"time":…,"level":…,"logger":…,"message":…,"pid":…,"host":…}` without a
-/// line break: control characters, quotes and backslashes are escaped, so a
-/// message spanning lines still makes one line.
+/// `{"time":…,"level":…,"logger":…,"message":…,"pid":…,"host":…,"node":…}`
+/// without a line break: control characters, quotes and backslashes are
+/// escaped, so a message spanning lines still makes one line.
 std::string json_log_line(const log_record& r);
 
 } // namespace backfilld

@@ -17,9 +17,10 @@ namespace {
 /// prefix every actor's line carries, so that no call site changes.
 class json_formatter final : public spdlog::formatter {
  public:
-  json_formatter(int64_t pid, std::string host)
+  json_formatter(int64_t pid, std::string host, std::string node)
     : pid_(pid),
-      host_(std::move(host)) {
+      host_(std::move(host)),
+      node_(std::move(node)) {
     // nop
   }
 
@@ -32,18 +33,20 @@ class json_formatter final : public spdlog::formatter {
     r.line = std::string_view{msg.payload.data(), msg.payload.size()};
     r.pid = pid_;
     r.host = host_;
+    r.node = node_;
     auto line = json_log_line(r);
     dest.append(line.data(), line.data() + line.size());
     dest.push_back('\n');
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<json_formatter>(pid_, host_);
+    return std::make_unique<json_formatter>(pid_, host_, node_);
   }
 
  private:
   int64_t pid_;
   std::string host_;
+  std::string node_;
 };
 
 std::string host_name() {
@@ -64,9 +67,13 @@ bool text_format = true;
 } // namespace
 
 void set_log_node_name(const std::string& name) {
-  // JSON lines carry the host already; a node name there is for later.
-  if (!text_format)
+  // Several nodes may share a host (or a container's host name means
+  // nothing): the node name is what tells their lines apart.
+  if (!text_format) {
+    spdlog::default_logger()->set_formatter(std::make_unique<json_formatter>(
+      static_cast<int64_t>(getpid()), host_name(), name));
     return;
+  }
   spdlog::set_pattern(std::string{text_pattern} + "[node " + name + "] %v");
 }
 
@@ -81,7 +88,7 @@ bool setup_logging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stdout_logger_mt("backfilld");
   if (format == "json")
     logger->set_formatter(std::make_unique<json_formatter>(
-      static_cast<int64_t>(getpid()), host_name()));
+      static_cast<int64_t>(getpid()), host_name(), std::string{}));
   else
     logger->set_pattern(std::string{text_pattern} + "%v");
   logger->set_level(parsed);

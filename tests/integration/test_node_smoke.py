@@ -91,3 +91,25 @@ class OneNode(PipelineTest):
         wait_until(lambda: listed("lost"), timeout=20,
                    what="n1 lost in status")
         self.stop_daemon(core)
+
+    def test_json_lines_of_core_and_node_name_their_node(self):
+        port = free_port()
+        core = self.start_daemon("--role=core", f"--cluster.port={port}",
+                                 "--cluster.node-name=core-j",
+                                 "--log.format=json",
+                                 "--fetch.concurrency=0")
+        core.wait_for(rf"cluster gate listening on 127.0.0.1:{port}")
+        node = self.start_node(port, "n-json", "--log.format=json")
+        node.wait_for(rf"joined core 127.0.0.1:{port} as n-json")
+        self.db.add_asset(1, "J1")
+        self.db.buy(1)
+        wait_until(lambda: self.db.job_done(1), timeout=60,
+                   what="the backfill done")
+        self.assertEqual(node.stop(), 0)
+        self.stop_daemon(core)
+        for proc, name in ((core, "core-j"), (node, "n-json")):
+            lines = proc.output().splitlines()
+            self.assertTrue(lines)
+            for line in lines:
+                record = json.loads(line)
+                self.assertEqual(record["node"], name, line)

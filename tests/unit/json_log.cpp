@@ -48,6 +48,15 @@ CAF_TEST(the line of a role carries the role as its logger) {
   CAF_CHECK_EQUAL(field(doc, "message"), "Backfilled AMD: 251 records");
   CAF_CHECK_EQUAL(doc["pid"].GetInt64(), 4242);
   CAF_CHECK_EQUAL(field(doc, "host"), "node-1");
+  CAF_CHECK(!doc.HasMember("node"));
+}
+
+CAF_TEST(the lines of a cluster node carry its node name) {
+  auto r = record("[fetcher] Fetched AMD");
+  r.node = "fetch-a\"\n";
+  auto doc = parsed(json_log_line(r));
+  CAF_CHECK_EQUAL(field(doc, "node"), "fetch-a\"\n");
+  CAF_CHECK_EQUAL(field(doc, "logger"), "fetcher");
 }
 
 CAF_TEST(lines without a role prefix belong to the process) {
