@@ -34,6 +34,15 @@ double current_share(self_pointer self) {
                     st.by_name.size() + (st.settings.local_fetcher ? 1 : 0));
 }
 
+/// The core's own fetcher is one of the cluster's fetchers: its limiter
+/// takes a share like every node's.
+void cap_local_fetcher(self_pointer self) {
+  auto& st = self->state;
+  if (st.local_limiter && st.settings.local_fetcher &&
+      st.settings.requests_per_second > 0)
+    self->send(st.local_limiter, atom::cap_v, current_share(self));
+}
+
 /// Membership changed: every node's share changes with it.
 void share_out(self_pointer self) {
   auto& st = self->state;
@@ -43,6 +52,7 @@ void share_out(self_pointer self) {
   auto share = current_share(self);
   for (const auto& entry : st.by_name)
     self->send(entry.second, atom::cap_v, share);
+  cap_local_fetcher(self);
 }
 
 join_result on_join(self_pointer self, const node_hello& hello) {
@@ -186,6 +196,10 @@ cluster_gate(cluster_gate_actor::stateful_pointer<cluster_gate_state> self,
       self->state.writer = writer;
       for (const auto& entry : self->state.by_name)
         self->send(entry.second, writer);
+    },
+    [=](rate_limiter_actor limiter) {
+      self->state.local_limiter = std::move(limiter);
+      cap_local_fetcher(self);
     },
     [=](atom::tick) { on_tick(self); },
   };

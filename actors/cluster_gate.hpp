@@ -43,6 +43,8 @@ struct cluster_gate_state {
   static inline const char* name = "cluster-gate";
   job_queue_actor queue;
   writer_actor writer;
+  /// The core's own fetcher's limiter; null with no local fetcher.
+  rate_limiter_actor local_limiter;
   /// May be null (tests, or no node table).
   cluster_store_actor store;
   cluster_gate_settings settings;

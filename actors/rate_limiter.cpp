@@ -1,5 +1,6 @@
 #include "actors/rate_limiter.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -69,6 +70,40 @@ void apply_pace(provider_lane& lane, time_point now) {
     lane.bucket.set_rate(lane.pace.rate(), now);
 }
 
+/// A provider's configured limit under the cluster's share `cap` (0: none).
+provider_limit capped(provider_limit limit, double cap) {
+  if (cap > 0) {
+    limit.rate = std::min(limit.rate, cap);
+    limit.burst = std::min(limit.burst, std::max(1.0, cap));
+  }
+  return limit;
+}
+
+/// Every provider's lane under the new cap. Waiting fetches stay in line,
+/// a 429's pause and slowdown stay in force.
+void apply_cap(self_pointer self, double cap) {
+  auto& st = self->state;
+  if (cap == st.cap)
+    return;
+  st.cap = cap;
+  auto now = self->clock().now();
+  for (const auto& configured : st.settings.providers) {
+    auto i = st.lanes.find(configured.name);
+    if (i == st.lanes.end())
+      continue;
+    auto limit = capped(configured, cap);
+    auto& lane = i->second;
+    lane.pace.set_ceiling(limit.rate);
+    lane.bucket.set_limit(limit.rate, limit.burst, now);
+    apply_pace(lane, now);
+  }
+  if (cap > 0)
+    BF_INFO(self, "cluster rate cap now {} requests/s per provider", cap);
+  else
+    BF_INFO(self, "cluster rate cap lifted");
+  serve_waiting(self);
+}
+
 } // namespace
 
 rate_limiter_actor::behavior_type
@@ -134,6 +169,7 @@ rate_limiter(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
       i->second.pace.succeeded(now);
       apply_pace(i->second, now);
     },
+    [=](atom::cap, double cap) { apply_cap(self, cap); },
     [=](atom::tick) {
       auto& st = self->state;
       // A superseded (later) tick leaves the earlier one's time alone.

@@ -63,6 +63,8 @@ struct rate_limiter_state {
   /// One lane per configured provider, made at start and never added to.
   std::map<std::string, provider_lane> lanes;
   rate_limiter_settings settings;
+  /// The cluster's share for this process (`atom::cap`); 0: none.
+  double cap = 0;
   /// Requests dropped because their asker had stopped waiting.
   uint64_t expired = 0;
   /// When the next tick is due: the earliest next token of any provider with

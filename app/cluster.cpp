@@ -119,6 +119,12 @@ cluster_gate_actor start_core(caf::actor_system& sys,
     caf::anon_send(gate, writer);
     return writer;
   };
+  make.rate_limiter = [inner = make.rate_limiter,
+                       gate](caf::actor_system& sys) {
+    auto limiter = inner(sys);
+    caf::anon_send(gate, limiter);
+    return limiter;
+  };
   if (settings.fetch_concurrency == 0) {
     spdlog::info("No local fetcher (fetch.concurrency=0): nodes fetch");
     make.fetcher = [](caf::actor_system& sys, job_queue_actor,

@@ -162,6 +162,9 @@ using rate_limiter_actor = caf::typed_actor<
   caf::reacts_to<atom::throttle, std::string, caf::timespan>,
   /// The named provider answered a request: its rate may grow back.
   caf::reacts_to<atom::done, std::string>,
+  /// This process's share of `cluster.requests-per-second` (a core's own
+  /// fetcher): no provider goes faster from now on; 0 lifts the cap.
+  caf::reacts_to<atom::cap, double>,
   /// Internal: a token is due.
   caf::reacts_to<atom::tick>>;
 
@@ -279,14 +282,16 @@ using node_session_actor = job_queue_actor::extend_with<writer_actor>::extend<
 using cluster_gate_actor = caf::typed_actor<
   /// A node asks to join. Replies with its session and terms, or refuses
   /// (`protocol_mismatch`) with a text for both sides' logs.
-  caf::replies_to<atom::join, node_hello>::with<node_session_actor,
-                                                node_terms>,
+  caf::replies_to<atom::join, node_hello>::with<node_session_actor, node_terms>,
   /// Internal: a session's periodic line for the node table.
   caf::reacts_to<atom::report, node_report>,
   /// The core's job queue was restarted: use this handle from now on.
   caf::reacts_to<job_queue_actor>,
   /// The core's writer was restarted: use this handle from now on.
   caf::reacts_to<writer_actor>,
+  /// The core's own rate limiter was (re)started: it takes a share of the
+  /// cluster's rate like every node.
+  caf::reacts_to<rate_limiter_actor>,
   /// Internal: write the node table, prune long-lost nodes.
   caf::reacts_to<atom::tick>>;
 

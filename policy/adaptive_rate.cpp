@@ -19,6 +19,12 @@ adaptive_rate::adaptive_rate(double ceiling, time_point now)
   // nop
 }
 
+void adaptive_rate::set_ceiling(double ceiling) {
+  auto fraction = rate_ / ceiling_;
+  ceiling_ = ceiling > 0 ? ceiling : 1;
+  rate_ = std::clamp(fraction * ceiling_, floor(), ceiling_);
+}
+
 void adaptive_rate::throttled(time_point now) {
   if (now - last_throttle_ < one_second)
     return;

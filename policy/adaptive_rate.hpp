@@ -28,6 +28,11 @@ class adaptive_rate {
   /// change is a second old.
   void succeeded(time_point now);
 
+  /// The configured rate changed (the cluster's share moved): the pace
+  /// keeps its fraction of the ceiling, so a provider that is recovering
+  /// from 429s stays as far below the new ceiling as below the old.
+  void set_ceiling(double ceiling);
+
   double rate() const {
     return rate_;
   }

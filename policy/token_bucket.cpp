@@ -27,6 +27,25 @@ void token_bucket::set_rate(double rate, time_point now) {
     rate_ = rate;
 }
 
+void token_bucket::set_limit(double rate, double burst, time_point now) {
+  refill(now);
+  rate_ = rate > 0 ? rate : 1;
+  burst_ = std::max(burst, 1.0);
+  tokens_ = std::min(tokens_, burst_);
+  auto size = std::max<size_t>(1, static_cast<size_t>(std::floor(rate_)));
+  // The ring from oldest to newest grant; the newest `size` stay.
+  std::vector<time_point> ordered;
+  ordered.reserve(recent_.size());
+  for (size_t i = 0; i < recent_.size(); ++i)
+    ordered.push_back(recent_[(next_ + i) % recent_.size()]);
+  std::vector<time_point> kept(size, now - std::chrono::hours{1});
+  auto n = std::min(size, ordered.size());
+  std::copy(ordered.end() - static_cast<std::ptrdiff_t>(n), ordered.end(),
+            kept.end() - static_cast<std::ptrdiff_t>(n));
+  recent_ = std::move(kept);
+  next_ = 0;
+}
+
 void token_bucket::refill(time_point now) {
   if (now < paused_until_) {
     tokens_ = 0;

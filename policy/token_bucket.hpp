@@ -48,6 +48,12 @@ class token_bucket {
   /// keeps its configured size, so it stays the hard ceiling.
   void set_rate(double rate, time_point now);
 
+  /// Changes the configured limit from `now` on (the cluster's share of its
+  /// request rate moved): the one-second window takes the new rate's size
+  /// and keeps the latest grants, tokens above the new burst are dropped,
+  /// and a pause stays. So no change of share lets a burst through.
+  void set_limit(double rate, double burst, time_point now);
+
  private:
   void refill(time_point now);
   /// When the window lets the next grant through.

@@ -201,6 +201,18 @@ class RateCap(ClusterTest):
         alpha.wait_for(cap.format(8), count=2)
         self.stop_daemon(core)
 
+    def test_the_cores_own_fetcher_takes_a_share_too(self):
+        core = self.start_core("--cluster.requests-per-second=8.0",
+                               local_fetch=True)
+        cap = r"\[rate-limiter\] cluster rate cap now {} requests/s"
+        core.wait_for(cap.format(8))
+        alpha = self.start_node("alpha")
+        core.wait_for(cap.format(4))
+        self.stop_daemon(alpha)
+        core.wait_for(r"node alpha lost \(disconnected\)")
+        core.wait_for(cap.format(8), count=2)
+        self.stop_daemon(core)
+
 
 class Protocol(ClusterTest):
 

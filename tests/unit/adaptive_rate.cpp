@@ -74,3 +74,16 @@ CAF_TEST(a 429 right after a step up still counts) {
   r.throttled(t0 + 1100ms);
   CAF_CHECK_EQUAL(r.rate(), 3.0);
 }
+
+CAF_TEST(a new ceiling keeps how far below it a throttled provider is) {
+  adaptive_rate r{10.0, t0};
+  r.throttled(t0);
+  r.set_ceiling(4.0);
+  CAF_CHECK_EQUAL(r.ceiling(), 4.0);
+  CAF_CHECK_EQUAL(r.rate(), 2.0);
+  for (int i = 1; i < 20; ++i)
+    r.succeeded(t0 + std::chrono::seconds{i});
+  CAF_CHECK_EQUAL(r.rate(), 4.0);
+  r.set_ceiling(8.0);
+  CAF_CHECK_EQUAL(r.rate(), 8.0);
+}

@@ -113,3 +113,48 @@ CAF_TEST(an earlier pause does not shorten a later one) {
   bucket.pause_until(t0 + 10s);
   CAF_CHECK(!bucket.try_take(t0 + 20s));
 }
+
+CAF_TEST(a lower limit takes effect at once and lets no burst through) {
+  token_bucket bucket{10.0, 10.0, t0};
+  std::vector<token_bucket::time_point> grants;
+  for (int i = 0; i < 4; ++i) {
+    CAF_REQUIRE(bucket.try_take(t0));
+    grants.push_back(t0);
+  }
+  // The share dropped to 2/s: the 4 grants of this second already exceed
+  // it, so nothing more until they are a second old.
+  bucket.set_limit(2.0, 2.0, t0);
+  CAF_CHECK(!bucket.try_take(t0 + 500ms));
+  CAF_CHECK_EQUAL(bucket.per_second(), 2u);
+  auto t = t0;
+  for (int step = 0; step < 4'000; ++step, t += 1ms)
+    if (bucket.try_take(t))
+      grants.push_back(t);
+  // Over the 4 s after the change: 2/s, never more than 2 in a second
+  // once the earlier grants left the window.
+  std::vector<token_bucket::time_point> after;
+  std::copy_if(grants.begin(), grants.end(), std::back_inserter(after),
+               [](auto g) { return g > t0; });
+  CAF_CHECK_GREATER_OR_EQUAL(after.size(), 6u);
+  CAF_CHECK_LESS_OR_EQUAL(after.size(), 8u);
+  CAF_CHECK_LESS_OR_EQUAL(busiest_second(after), 2u);
+  CAF_CHECK_GREATER_OR_EQUAL(after.front(), t0 + 1s);
+}
+
+CAF_TEST(a new limit keeps a pause) {
+  token_bucket bucket{5.0, 5.0, t0};
+  bucket.pause_until(t0 + 10s);
+  bucket.set_limit(2.0, 2.0, t0 + 1s);
+  CAF_CHECK(!bucket.try_take(t0 + 9s));
+  CAF_CHECK(!bucket.try_take(t0 + 10s));
+  CAF_CHECK(bucket.try_take(t0 + 10s + 500ms));
+}
+
+CAF_TEST(a higher limit raises the rate and the window) {
+  token_bucket bucket{1.0, 1.0, t0};
+  CAF_CHECK(bucket.try_take(t0));
+  bucket.set_limit(4.0, 2.0, t0);
+  CAF_CHECK_EQUAL(bucket.per_second(), 4u);
+  CAF_CHECK(!bucket.try_take(t0 + 200ms));
+  CAF_CHECK(bucket.try_take(t0 + 250ms));
+}

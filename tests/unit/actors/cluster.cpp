@@ -1,10 +1,13 @@
 #define CAF_SUITE cluster
+#include <caf/stateful_actor.hpp>
+
 #include "fakes.hpp"
 #include "round_trip.hpp"
 
 #include "actors/cluster_gate.hpp"
 #include "actors/job_queue.hpp"
 #include "actors/node_session.hpp"
+#include "actors/rate_limiter.hpp"
 #include "telemetry/counters.hpp"
 
 using namespace backfilld;
@@ -289,6 +292,37 @@ CAF_TEST(a node that joins again replaces its old session) {
   // The old session's job belonged to a fetcher that is gone.
   CAF_CHECK_EQUAL(store_book->released, (std::vector<job_id>{1}));
   CAF_CHECK_EQUAL(metrics().cluster_nodes.load(), 1);
+}
+
+CAF_TEST(the own fetcher of the core takes a share of the rate like a node) {
+  auto limiter =
+    start(rate_limiter, rate_limiter_settings{{{"yahoo", 20.0, 5.0}}, {}});
+  auto cap_of = [&] {
+    return deref<
+             caf::stateful_actor<rate_limiter_state, rate_limiter_actor::base>>(
+             limiter)
+      .state.cap;
+  };
+  caf::anon_send(gate, limiter);
+  settle();
+  // Alone, the core's fetcher has the whole cluster rate.
+  CAF_CHECK_EQUAL(cap_of(), 9.0);
+  auto [a, first] = join("a");
+  CAF_CHECK_EQUAL(cap_of(), 4.5);
+  auto [b, second] = join("b");
+  CAF_CHECK_EQUAL(cap_of(), 3.0);
+  caf::anon_send_exit(b, caf::exit_reason::remote_link_unreachable);
+  settle();
+  CAF_CHECK_EQUAL(cap_of(), 4.5);
+  // A restarted limiter is capped as soon as the gate hears of it.
+  auto again =
+    start(rate_limiter, rate_limiter_settings{{{"yahoo", 20.0, 5.0}}, {}});
+  caf::anon_send(gate, again);
+  settle();
+  using limiter_impl =
+    caf::stateful_actor<rate_limiter_state, rate_limiter_actor::base>;
+  auto again_cap = deref<limiter_impl>(again).state.cap;
+  CAF_CHECK_EQUAL(again_cap, 4.5);
 }
 
 CAF_TEST(the rate share splits the cluster cap over its fetchers) {

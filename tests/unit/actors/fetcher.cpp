@@ -66,6 +66,8 @@ rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer self,
     [=](atom::done, const std::string& provider) {
       w->answered.push_back(provider);
     },
+    // The fetcher never caps its limiter: the cluster gate does.
+    [=](atom::cap, double) { CAF_FAIL("the fetcher sent the limiter a cap"); },
     // The test's lever: grant the oldest waiting request (a promise must be
     // delivered by its own actor).
     [=](atom::tick) {

@@ -296,4 +296,42 @@ CAF_TEST(an unknown provider gets an error and no bucket) {
   CAF_CHECK_EQUAL(hdl_state(hdl).lanes.size(), 2u);
 }
 
+CAF_TEST(the share of the cluster caps every provider and can be lifted) {
+  auto hdl = two_providers();
+  self->send(hdl, atom::cap_v, 2.0);
+  settle();
+  CAF_CHECK_EQUAL(hdl_state(hdl).cap, 2.0);
+  // Yahoo (10/s configured) now goes at 2/s; Tiingo (2/s) is unchanged.
+  auto times = std::make_shared<grant_times>();
+  start(timed_client, hdl, 100, times);
+  settle();
+  for (int ms = 0; ms < 5'000; ++ms)
+    wait(1ms);
+  CAF_CHECK_LESS_OR_EQUAL(busiest_second(*times), 2u);
+  CAF_CHECK_GREATER_OR_EQUAL(times->size(), 9u);
+  CAF_CHECK_LESS_OR_EQUAL(times->size(), 11u);
+  // The share grows back (a node left): 0 lifts the cap.
+  self->send(hdl, atom::cap_v, 0.0);
+  settle();
+  auto before = times->size();
+  for (int ms = 0; ms < 2'000; ++ms)
+    wait(1ms);
+  CAF_CHECK_GREATER_OR_EQUAL(times->size() - before, 18u);
+  CAF_CHECK_EQUAL(hdl_state(hdl).lanes.at("tiingo").bucket.rate(), 2.0);
+}
+
+CAF_TEST(a cap keeps the pause after a 429) {
+  auto hdl = limiter(10.0, 1.0);
+  self->send(hdl, atom::throttle_v, std::string{"yahoo"}, caf::timespan{30s});
+  settle();
+  self->send(hdl, atom::cap_v, 4.0);
+  settle();
+  ask(hdl, 2);
+  wait(29s);
+  CAF_CHECK_EQUAL(*granted, 0);
+  for (int slice = 0; slice < 20; ++slice)
+    wait(100ms);
+  CAF_CHECK_GREATER_OR_EQUAL(*granted, 1);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

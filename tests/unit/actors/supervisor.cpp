@@ -26,6 +26,7 @@ rate_limiter_actor::behavior_type fake_limiter(rate_limiter_actor::pointer,
   return {
     [](atom::acquire, const std::string&) { return atom::grant_v; },
     [](atom::throttle, const std::string&, caf::timespan) {},
+    [](atom::cap, double) {},
     [](atom::done, const std::string&) {},
     [](atom::tick) {},
   };
