@@ -66,8 +66,16 @@ void connect_failed(self_pointer self, const caf::error& err) {
   st.connecting = false;
   auto delay = st.backoff.next();
   std::string why = render(err);
-  if (st.settings.tls && err == caf::sec::disconnect_during_handshake)
-    why = "TLS handshake failed (" + why + ")";
+  // CAF says no more than "disconnect during handshake"; the likely causes
+  // are the two sides' TLS settings, so name them.
+  if (err == caf::sec::disconnect_during_handshake)
+    why = st.settings.tls
+            ? "TLS handshake failed (" + why +
+                "): are this node's certificate and the core's signed by "
+                "CAs the other side trusts (cluster.cafile)?"
+            : "the core closed the connection in the handshake (" + why +
+                "): does the core use cluster.tls? Then this node needs "
+                "cluster.tls=true and a certificate from the core's CA";
   BF_WARN(self, "cannot connect to core {}: {}; retrying in {}", core_of(self),
           why, show(delay));
   schedule_connect(self, delay);

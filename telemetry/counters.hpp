@@ -183,6 +183,9 @@ struct counters {
   std::atomic<int64_t> cluster_nodes{0};
   /// Jobs handed back to the queue because the node holding them was lost.
   std::atomic<int64_t> cluster_jobs_handed_back{0};
+  /// TLS handshakes the core refused (a plain node, another CA's
+  /// certificate, a port scan).
+  std::atomic<uint64_t> cluster_handshakes_refused{0};
 
   // -- metrics endpoint: labelled counters and latencies ----------------------
 

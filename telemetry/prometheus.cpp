@@ -298,6 +298,10 @@ std::string render_prometheus(const counters& c, std::string_view version) {
   w.single("backfilld_cluster_jobs_handed_back_total", "counter",
            "Jobs handed back because the node holding them was lost.",
            c.cluster_jobs_handed_back.load());
+  w.single("backfilld_cluster_handshakes_refused_total", "counter",
+           "TLS handshakes on the cluster port that failed (no certificate "
+           "from our CA, or not TLS at all).",
+           c.cluster_handshakes_refused.load());
   queue_gauges(w, c);
   w.family("backfilld_build_info", "gauge",
            "Always 1; the labels say which build runs.");
