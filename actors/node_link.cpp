@@ -104,21 +104,21 @@ void lose_core(self_pointer self, const std::string& reason) {
   schedule_connect(self, delay);
 }
 
-/// Takes the core's share of the cluster's rate: a new cap means a new
-/// limiter (the fetcher asks its waiting grants again of the new one).
+/// Takes the core's share of the cluster's rate. The limiter is made once
+/// and capped in place: a new limiter would forget a 429's pause, and the
+/// node would hit the provider that asked it to wait as soon as another
+/// node joined or left.
 void apply_cap(self_pointer self, double cap) {
   auto& st = self->state;
-  if (st.limiter && cap == st.cap)
+  if (!st.limiter) {
+    st.cap = cap;
+    st.limiter = st.make.rate_limiter(cap);
     return;
-  if (st.limiter && cap != st.cap)
-    BF_INFO(self, "cluster rate cap now {} requests/s per provider", cap);
+  }
+  if (cap == st.cap)
+    return;
   st.cap = cap;
-  auto old = st.limiter;
-  st.limiter = st.make.rate_limiter(cap);
-  if (st.fetcher)
-    self->send(st.fetcher, st.limiter);
-  if (old)
-    caf::anon_send_exit(old, caf::exit_reason::user_shutdown);
+  self->send(st.limiter, atom::cap_v, cap);
 }
 
 void joined(self_pointer self, node_session_actor session,
