@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -18,8 +16,8 @@
 #include "actors/lifetime.hpp"
 #include "actors/node_link.hpp"
 #include "app/config.hpp"
+#include "app/foreground.hpp"
 #include "app/pipeline.hpp"
-#include "app/signals.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "telemetry/redact.hpp"
@@ -172,49 +170,13 @@ int run_fetcher_node(config& cfg, const cluster_settings& cluster) {
   auto mm = cluster.tls ? sys.openssl_manager().actor_handle()
                         : sys.middleman().actor_handle();
   auto node = sys.spawn(node_link, mm, parts, link);
-  caf::scoped_actor self{sys};
-  self->monitor(node);
-  bool stopping = false;
-  auto grace = settings->supervision.shutdown_grace;
-  for (;;) {
-    bool down = false;
-    caf::error reason;
-    self->receive(
-      [&](caf::down_msg& dm) {
-        down = true;
-        reason = std::move(dm.reason);
-      },
-      caf::after(milliseconds{0}) >> [] {});
-    if (down) {
-      auto rc = (!reason || reason == caf::exit_reason::normal ||
-                 reason == caf::exit_reason::user_shutdown)
-                  ? 0
-                  : 1;
-      if (rc == 0)
-        spdlog::info("backfilld fetcher node stopped");
-      // A worker still blocked in a transfer must not hold up the exit.
-      std::thread{[rc] {
-        std::this_thread::sleep_for(milliseconds{2'000});
-        std::_Exit(rc);
-      }}.detach();
-      return rc;
-    }
-    auto sig = wait_for_shutdown_signal(milliseconds{100});
-    if (sig == 0)
-      continue;
-    if (stopping) {
-      spdlog::warn("Received {} again; exiting now", signal_name(sig));
-      std::_Exit(1);
-    }
-    stopping = true;
-    spdlog::info("Received {}; draining", signal_name(sig));
-    self->send(node, atom::drain_v);
-    std::thread{[grace] {
-      std::this_thread::sleep_for(grace + milliseconds{5'000});
-      spdlog::critical("Shutdown overran the grace period; exiting");
-      std::_Exit(1);
-    }}.detach();
-  }
+  foreground_plan plan;
+  plan.stopped_line = "backfilld fetcher node stopped";
+  plan.ask_to_stop = [node] {
+    caf::anon_send(node, atom::drain_v);
+  };
+  plan.deadline = settings->supervision.shutdown_grace + milliseconds{5'000};
+  return run_in_foreground(sys, node.address(), plan);
 }
 
 } // namespace backfilld

@@ -14,13 +14,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 
 #include "app/cluster.hpp"
 #include "app/config.hpp"
+#include "app/foreground.hpp"
 #include "app/metrics_server.hpp"
 #include "app/one_shot.hpp"
 #include "app/pipeline.hpp"
@@ -149,61 +149,6 @@ startup migrate_when_ready(const db_settings& db) {
   }
 }
 
-/// Runs until a signal asks to stop and the supervisor has drained the
-/// pipeline, or until the supervisor gives up.
-int await_shutdown(caf::actor_system& sys, const supervisor_actor& sup,
-                   milliseconds grace) {
-  caf::scoped_actor self{sys};
-  self->monitor(sup);
-  bool stopping = false;
-  for (;;) {
-    bool down = false;
-    caf::error reason;
-    self->receive(
-      [&](caf::down_msg& dm) {
-        down = true;
-        reason = std::move(dm.reason);
-      },
-      caf::after(milliseconds{0}) >> [] {});
-    if (down) {
-      // Anything but a requested stop is a failure the container's restart
-      // policy should see.
-      auto clean = !reason || reason == caf::exit_reason::normal ||
-                   reason == caf::exit_reason::user_shutdown;
-      auto rc = clean ? 0 : 1;
-      if (rc != 0)
-        spdlog::critical("Exiting: {}", render(reason));
-      else
-        spdlog::info("backfilld stopped");
-      // Everything that must be kept is in the database now. A worker still
-      // blocked in a transfer (a hung provider) must not hold up the exit.
-      std::thread{[rc] {
-        std::this_thread::sleep_for(milliseconds{2'000});
-        std::_Exit(rc);
-      }}.detach();
-      return rc;
-    }
-    auto sig = wait_for_shutdown_signal(milliseconds{100});
-    if (sig == 0)
-      continue;
-    if (stopping) {
-      // The operator insists; leases and catch-up recover what was in hand.
-      spdlog::warn("Received {} again; exiting now", signal_name(sig));
-      std::_Exit(1);
-    }
-    stopping = true;
-    spdlog::info("Received {}; draining", signal_name(sig));
-    self->send(sup, atom::shutdown_v);
-    // Whatever hangs past the grace period and the bounded drain steps
-    // after it (10 s each) must not keep the container from stopping.
-    std::thread{[grace] {
-      std::this_thread::sleep_for(grace + milliseconds{30'000});
-      spdlog::critical("Shutdown overran the grace period; exiting");
-      std::_Exit(1);
-    }}.detach();
-  }
-}
-
 /// Opens a connection and brings the schema up to date, for the one-shot
 /// commands; says why not on stderr and returns null on failure.
 std::unique_ptr<pqxx::connection> open_migrated(const config& cfg,
@@ -268,6 +213,30 @@ std::optional<pipeline_settings> one_shot_settings(const config& cfg) {
   if (cfg.source_of("log.level") == "default")
     spdlog::set_level(spdlog::level::err);
   return std::move(*settings);
+}
+
+/// The frame of a one-shot command (`backfill`, `refresh`): its settings, a
+/// migrated connection, then `choose` names the work (or returns an exit
+/// code to stop early); any database error is said on stderr.
+template <class Choose>
+int run_one_shot_command(config& cfg, Choose choose) {
+  auto settings = one_shot_settings(cfg);
+  if (!settings)
+    return 2;
+  migration_report report;
+  auto conn = open_migrated(cfg, report);
+  if (!conn)
+    return 1;
+  try {
+    one_shot_work work;
+    if (auto rc = choose(*conn, work))
+      return *rc;
+    return run_one_shot(cfg, std::move(*settings), *conn, work);
+  } catch (...) {
+    std::cerr << "backfilld: " << classify(std::current_exception()).detail
+              << "\n";
+    return 1;
+  }
 }
 
 } // namespace
@@ -353,7 +322,15 @@ int run_daemon(config& cfg) {
       return 1;
   }
   auto sup = sys.spawn(supervisor, settings->supervision, std::move(make));
-  auto rc = await_shutdown(sys, sup, settings->supervision.shutdown_grace);
+  foreground_plan plan;
+  plan.stopped_line = "backfilld stopped";
+  plan.ask_to_stop = [sup] {
+    caf::anon_send(sup, atom::shutdown_v);
+  };
+  // The grace covers the fetches in flight; handing back the rest and the
+  // tracker's flush come after it, bounded at 10 s each.
+  plan.deadline = settings->supervision.shutdown_grace + milliseconds{30'000};
+  auto rc = run_in_foreground(sys, sup.address(), plan);
   if (gate)
     caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   return rc;
@@ -467,65 +444,48 @@ int run_status(config& cfg, const command_args& args) {
 }
 
 int run_backfill(config& cfg, const command_args& args) {
-  auto settings = one_shot_settings(cfg);
-  if (!settings)
-    return 2;
-  migration_report report;
-  auto conn = open_migrated(cfg, report);
-  if (!conn)
-    return 1;
-  try {
-    one_shot_work work;
-    work.command = "backfill";
-    work.assets = resolve(*conn, args);
-    if (work.assets.empty())
-      return 1;
-    if (work.assets.size() > 1) {
-      std::cerr << "backfilld: " << args.symbol << " names several assets (ids";
-      for (const auto& a : work.assets)
-        std::cerr << " " << a.id;
-      std::cerr << "); pick one with --asset-id\n";
-      return 1;
-    }
-    work.kind = job_kind::backfill;
-    if (!args.range.empty()) {
-      auto today = utc_day(static_cast<int64_t>(std::time(nullptr)));
-      // "max": a day older than any listing, that PostgreSQL's date holds.
-      work.want_from = std::max(range_start(args.range, today), -700'000);
-    }
-    return run_one_shot(cfg, std::move(*settings), *conn, work);
-  } catch (...) {
-    std::cerr << "backfilld: " << classify(std::current_exception()).detail
-              << "\n";
-    return 1;
-  }
+  return run_one_shot_command(
+    cfg,
+    [&](pqxx::connection_base& conn,
+        one_shot_work& work) -> std::optional<int> {
+      work.command = "backfill";
+      work.kind = job_kind::backfill;
+      work.assets = resolve(conn, args);
+      if (work.assets.empty())
+        return 1;
+      if (work.assets.size() > 1) {
+        std::cerr << "backfilld: " << args.symbol
+                  << " names several assets (ids";
+        for (const auto& a : work.assets)
+          std::cerr << " " << a.id;
+        std::cerr << "); pick one with --asset-id\n";
+        return 1;
+      }
+      if (!args.range.empty()) {
+        auto today = utc_day(static_cast<int64_t>(std::time(nullptr)));
+        // "max": a day older than any listing, that PostgreSQL's date holds.
+        work.want_from = std::max(range_start(args.range, today), -700'000);
+      }
+      return std::nullopt;
+    });
 }
 
 int run_refresh(config& cfg, const command_args& args) {
-  auto settings = one_shot_settings(cfg);
-  if (!settings)
-    return 2;
-  migration_report report;
-  auto conn = open_migrated(cfg, report);
-  if (!conn)
-    return 1;
-  try {
-    one_shot_work work;
-    work.command = "refresh";
-    work.assets = args.all ? refreshable_assets(*conn) : resolve(*conn, args);
-    if (work.assets.empty()) {
-      if (args.all)
-        std::cout << "Nothing to refresh: no tracked asset with prices is "
-                     "active\n";
-      return args.all ? 0 : 1;
-    }
-    work.kind = job_kind::refresh;
-    return run_one_shot(cfg, std::move(*settings), *conn, work);
-  } catch (...) {
-    std::cerr << "backfilld: " << classify(std::current_exception()).detail
-              << "\n";
-    return 1;
-  }
+  return run_one_shot_command(
+    cfg,
+    [&](pqxx::connection_base& conn,
+        one_shot_work& work) -> std::optional<int> {
+      work.command = "refresh";
+      work.kind = job_kind::refresh;
+      work.assets = args.all ? refreshable_assets(conn) : resolve(conn, args);
+      if (!work.assets.empty())
+        return std::nullopt;
+      if (!args.all)
+        return 1;
+      std::cout << "Nothing to refresh: no tracked asset with prices is "
+                   "active\n";
+      return 0;
+    });
 }
 
 } // namespace backfilld
