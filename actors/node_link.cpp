@@ -104,17 +104,12 @@ void lose_core(self_pointer self, const std::string& reason) {
   schedule_connect(self, delay);
 }
 
-/// Takes the core's share of the cluster's rate. The limiter is made once
-/// and capped in place: a new limiter would forget a 429's pause, and the
-/// node would hit the provider that asked it to wait as soon as another
-/// node joined or left.
+/// Takes the core's share of the cluster's rate. The limiter is capped in
+/// place: a new limiter would forget a 429's pause, and the node would hit
+/// the provider that asked it to wait as soon as another node joined or
+/// left.
 void apply_cap(self_pointer self, double cap) {
   auto& st = self->state;
-  if (!st.limiter) {
-    st.cap = cap;
-    st.limiter = st.make.rate_limiter(cap);
-    return;
-  }
   if (cap == st.cap)
     return;
   st.cap = cap;
@@ -274,7 +269,7 @@ node_link(node_link_actor::stateful_pointer<node_link_state> self,
     doubling_delay{st.settings.reconnect_first, st.settings.reconnect_max};
   end_on_exception(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
-  apply_cap(self, 0);
+  st.limiter = st.make.rate_limiter();
   self->send(self, atom::join_v);
   return {
     [=](atom::join) { connect(self); },

@@ -40,14 +40,13 @@ struct node_link_settings {
   /// Until the core's terms arrive: bound on a connect and a join.
   std::chrono::milliseconds heartbeat_interval{2'000};
   std::chrono::milliseconds heartbeat_timeout{10'000};
-  /// The node's own limit; the core's share can only lower it.
-  double own_rate = 2.0;
 };
 
 /// How the link makes the node's parts (the daemon's spawn the real ones).
 struct node_parts {
-  /// A rate limiter capped at `cap` requests a second per provider (0: none).
-  std::function<rate_limiter_actor(double cap)> rate_limiter;
+  /// The node's rate limiter, at the node's own limits; the core's share
+  /// reaches it as a cap message.
+  std::function<rate_limiter_actor()> rate_limiter;
   /// The fetcher, with the session as its queue and writer.
   std::function<fetcher_actor(job_queue_actor, rate_limiter_actor,
                               writer_actor)>

@@ -1,6 +1,5 @@
 #include "app/cluster.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 
 #include <caf/actor_system.hpp>
@@ -36,19 +35,6 @@ fetcher_actor::behavior_type idle_fetcher() {
     [](writer_actor) {},    [](atom::drain) { return int32_t{0}; },
     [](atom::tick) {},
   };
-}
-
-/// A node's limits: its own, lowered to the core's share of the cluster's
-/// rate (for every provider: each node's egress address is its own, and
-/// the cap is meant for the whole cluster's politeness).
-rate_limiter_settings capped(rate_limiter_settings limits, double cap) {
-  if (cap <= 0)
-    return limits;
-  for (auto& p : limits.providers) {
-    p.rate = std::min(p.rate, cap);
-    p.burst = std::min(p.burst, std::max(1.0, cap));
-  }
-  return limits;
 }
 
 } // namespace
@@ -148,8 +134,8 @@ int run_fetcher_node(config& cfg, const cluster_settings& cluster) {
                settings->fetch_concurrency, settings->fetcher.window);
   caf::actor_system sys{cfg};
   node_parts parts;
-  parts.rate_limiter = [&sys, limits = settings->limiter](double cap) {
-    return spawn_rate_limiter(sys, capped(limits, cap));
+  parts.rate_limiter = [&sys, limits = settings->limiter] {
+    return spawn_rate_limiter(sys, limits);
   };
   parts.fetcher = [&sys, n = settings->fetch_concurrency, http = settings->http,
                    f = settings->fetcher](job_queue_actor queue,
