@@ -18,11 +18,14 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// Ends the process after a grace of its own: a thread blocked in a
-/// transfer must not keep it alive.
-void exit_soon(int rc, milliseconds after) {
-  std::thread{[rc, after] {
+/// Ends the process with `rc` after `after`, whatever still runs then (a
+/// worker blocked in a transfer, a drain that hangs); says `why` first
+/// when given.
+void exit_after(int rc, milliseconds after, const char* why = nullptr) {
+  std::thread{[rc, after, why] {
     std::this_thread::sleep_for(after);
+    if (why)
+      spdlog::critical("{}", why);
     std::_Exit(rc);
   }}.detach();
 }
@@ -53,7 +56,7 @@ int run_in_foreground(caf::actor_system& sys, const caf::actor_addr& top,
         spdlog::info("{}", plan.stopped_line);
       else
         spdlog::critical("Exiting: {}", render(reason));
-      exit_soon(rc, milliseconds{2'000});
+      exit_after(rc, milliseconds{2'000});
       return rc;
     }
     auto sig = wait_for_shutdown_signal(milliseconds{100});
@@ -69,11 +72,7 @@ int run_in_foreground(caf::actor_system& sys, const caf::actor_addr& top,
     plan.ask_to_stop();
     // Whatever hangs past the deadline must not keep the container from
     // stopping.
-    std::thread{[deadline = plan.deadline] {
-      std::this_thread::sleep_for(deadline);
-      spdlog::critical("Shutdown overran the grace period; exiting");
-      std::_Exit(1);
-    }}.detach();
+    exit_after(1, plan.deadline, "Shutdown overran the grace period; exiting");
   }
 }
 
