@@ -6,16 +6,15 @@ starts) and served from memory afterwards, gzipped once too. The request
 log and ``delay_ms`` work as in the fake itself; faults do not (a benchmark
 asks for none).
 
-Every answer leaves in one write with Nagle off: Python's handler writes the
-headers and the body separately, and on a kept-alive connection Nagle held
-the body back until the client's delayed ACK of the headers, 40 ms on
-Linux, so every request after a connection's first took 40 ms more than its
-``delay_ms`` (44 ms at 0 ms, 196 ms at 150 ms). That was the fake's cost,
-not backfilld's.
+Every answer leaves in one write with Nagle off, as in the test fake
+(``fake_http``): Python's handler writes the headers and the body
+separately, and on a kept-alive connection Nagle held the body back until
+the client's delayed ACK of the headers, 40 ms on Linux, so every request
+after a connection's first took 40 ms more than its ``delay_ms`` (44 ms at
+0 ms, 196 ms at 150 ms). That was the fake's cost, not backfilld's.
 """
 
 import gzip
-import socket
 import time
 import urllib.parse
 
@@ -68,17 +67,11 @@ class CachedYahoo(FakeYahoo):
         plain, packed = self._answer(symbol, query)
         gz = "gzip" in (h.headers.get("Accept-Encoding") or "").lower()
         body = packed if gz else plain
-        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         h.send_response(200)
         h.send_header("Content-Type", JSON_TYPE)
         if gz:
             h.send_header("Content-Encoding", "gzip")
-        h.send_header("Content-Length", str(len(body)))
-        # Headers and body in one write (end_headers would send the headers
-        # alone).
-        h._headers_buffer.append(b"\r\n")
-        h._headers_buffer.append(body)
-        h.flush_headers()
+        h.end_with_body(body)
 
     def request_times(self):
         with self._cond:

@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.parse
@@ -26,6 +27,21 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"   # keep-alive; every reply has a length
     sys_version = ""
+
+    def setup(self) -> None:
+        # Real servers answer at once; with Nagle on, a kept-alive answer's
+        # last segment waited for the client's delayed ACK (40 ms on Linux).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def end_with_body(self, body: bytes) -> None:
+        """Content-Length, then headers and body in one write: end_headers
+        would send the headers alone, and the body would wait for their
+        ACK."""
+        self.send_header("Content-Length", str(len(body)))
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
+        self.flush_headers()
 
     def do_GET(self) -> None:
         self.server.app._handle(self, "GET")

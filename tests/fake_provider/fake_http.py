@@ -181,9 +181,7 @@ class ResponseWriterMixin:
         for name, value in (headers or {}).items():
             h.send_header(name, value)
         h.send_header("Cache-Control", "public, max-age=10")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        h.end_with_body(body)
 
     def _send_json(self, h: _Handler, code: int, doc: Any) -> None:
         self._send(h, code, json.dumps(doc).encode(), JSON_TYPE)

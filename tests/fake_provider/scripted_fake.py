@@ -305,9 +305,7 @@ class ScriptedFake(ControlApiMixin, BackgroundServerMixin):
         h.send_header("Content-Type", answer.content_type)
         for name, value in (answer.headers or {}).items():
             h.send_header(name, value)
-        h.send_header("Content-Length", str(len(answer.body)))
-        h.end_headers()
-        h.wfile.write(answer.body)
+        h.end_with_body(answer.body)
 
     def _send_json(self, h: _Handler, code: int, doc: Any) -> None:
         self._send(h, Answer(code, json.dumps(doc).encode()))
