@@ -92,7 +92,7 @@ SET state = 'failed', permanent = false, finished_at = now(),
     last_error = 'gave up after ' || attempts
                  || ' attempts without an outcome (the worker holding it'
                  || ' stopped each time)'
-WHERE attempts >= $1
+WHERE attempts >= $1 AND state IN ('pending', 'running')
   AND ((state = 'pending' AND next_attempt_at <= now())
        OR (state = 'running'
            AND (locked_until < now()
@@ -102,20 +102,44 @@ RETURNING id
 
 // Our own jobs are never taken over because our session changed: we may
 // still hold them in memory; the heartbeat re-ties them to the new session.
+//
+// Due jobs are picked in two parts, each along its own index, and merged:
+// one condition over both (pending and due, or running and abandoned) made
+// PostgreSQL read and sort every row of the table on each claim. Pending
+// jobs come in claim order along backfill_jobs_claim_order and the scan
+// stops after $1 of them that are not locked by another claim; running
+// jobs are few (those in some worker's hands). Rows locked here but not
+// taken are free again at commit.
+// clang-format off
+#define DUE_COLUMNS(holder_gone)                                               \
+  "j.id, j.priority, j.next_attempt_at, j.state AS previous_state,"            \
+  " j.locked_by AS previous_owner, " holder_gone " AS holder_gone"
+// $7: a one-shot command's own jobs (empty: any).
+#define ONLY_LISTED(j)                                                         \
+  "(cardinality($7::bigint[]) = 0 OR " j ".id = ANY($7::bigint[]))"
+// clang-format on
 const char* claim_sql = R"sql(
-WITH due AS (
-  SELECT j.id, j.state AS previous_state, j.locked_by AS previous_owner,
-         j.state = 'running' AND j.locked_until >= now() AS holder_gone
+WITH pending AS (
+  SELECT )sql" DUE_COLUMNS("false") R"sql(
   FROM backfill_jobs j
-  -- $7: a one-shot command's own jobs (empty: any).
-  WHERE (cardinality($7::bigint[]) = 0 OR j.id = ANY($7::bigint[])) AND (
-        (j.state = 'pending' AND j.next_attempt_at <= now())
-     OR (j.state = 'running' AND j.locked_until < now())
-     OR (j.state = 'running' AND j.locked_by <> $2
-         AND )sql" HOLDER_GONE("j") R"sql())
+  WHERE j.state = 'pending' AND j.next_attempt_at <= now()
+    AND )sql" ONLY_LISTED("j") R"sql(
   ORDER BY j.priority, j.next_attempt_at, j.id
   LIMIT $1
   FOR UPDATE OF j SKIP LOCKED
+), abandoned AS (
+  SELECT )sql" DUE_COLUMNS("j.locked_until >= now()") R"sql(
+  FROM backfill_jobs j
+  WHERE j.state = 'running' AND )sql" ONLY_LISTED("j") R"sql(
+    AND (j.locked_until < now()
+         OR (j.locked_by <> $2 AND )sql" HOLDER_GONE("j") R"sql())
+  ORDER BY j.priority, j.next_attempt_at, j.id
+  LIMIT $1
+  FOR UPDATE OF j SKIP LOCKED
+), due AS (
+  SELECT * FROM (SELECT * FROM pending UNION ALL SELECT * FROM abandoned) d
+  ORDER BY d.priority, d.next_attempt_at, d.id
+  LIMIT $1
 )
 UPDATE backfill_jobs j
 SET state = 'running',
@@ -239,6 +263,8 @@ WHERE j.state = 'done'
 #undef HOLDER_GONE
 #undef HOLDER_SET
 #undef CLAIMED_COLUMNS
+#undef DUE_COLUMNS
+#undef ONLY_LISTED
 #undef EARLIEST_HOLE
 #undef WEEKDAYS_BEFORE
 

@@ -293,6 +293,14 @@ CREATE TABLE IF NOT EXISTS backfilld_cluster_nodes (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 )sql"},
+  {9, "claims without a scan of the whole job table", R"sql(
+-- Every claim first gives up on live jobs that ran out of attempts. Such
+-- jobs are rare, but without this index finding them read every row of
+-- backfill_jobs, done ones included: a claim per job made a backlog of N
+-- jobs cost N scans of the table.
+CREATE INDEX IF NOT EXISTS backfill_jobs_attempts
+  ON backfill_jobs (attempts) WHERE state IN ('pending', 'running');
+)sql"},
 };
 
 /// Our index on transactions (asset_id), built only when the tracker has

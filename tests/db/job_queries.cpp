@@ -213,6 +213,30 @@ CAF_TEST(a job whose holder keeps dying runs out of attempts) {
   CAF_CHECK(!scalar<bool>("SELECT permanent FROM backfill_jobs"));
 }
 
+CAF_TEST(a claim reads the jobs it takes and not the whole table) {
+  // A backlog of pending jobs and a history of done ones, as after a large
+  // import; statistics as autovacuum would have them.
+  exec("INSERT INTO assets (id, symbol) SELECT i, 'B' || i"
+       " FROM generate_series(1000, 6999) i");
+  exec("INSERT INTO backfill_jobs (asset_id, kind, state, finished_at)"
+       " SELECT i, 'backfill', CASE WHEN i < 4000 THEN 'done' ELSE"
+       " 'pending' END, CASE WHEN i < 4000 THEN now() END"
+       " FROM generate_series(1000, 6999) i");
+  exec("ANALYZE backfill_jobs");
+  // This session's table statistics, flushed after each statement.
+  auto rows_read = [&] {
+    scalar<std::string>("SELECT pg_stat_force_next_flush()::text");
+    return scalar<int64_t>(
+      "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+      " FROM pg_stat_user_tables WHERE relname = 'backfill_jobs'");
+  };
+  auto before = rows_read();
+  CAF_CHECK_EQUAL(claim(4, me).size(), 4u);
+  auto read = rows_read() - before;
+  CAF_MESSAGE("one claim of 4 out of 3,000 pending read " << read << " rows");
+  CAF_CHECK_LESS(read, 100);
+}
+
 CAF_TEST(a job whose holder session ended is claimable at once) {
   enqueue({12});
   auto holder = connect();
