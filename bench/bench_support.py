@@ -19,14 +19,15 @@ sys.path.insert(0, str(ROOT / "tests" / "fake_provider"))
 PG_CLUSTER = str(ROOT / "scripts" / "pg-cluster.sh")
 
 
-def start_cluster(prefix, database):
+def start_cluster(prefix, database, options=""):
     """A fresh PostgreSQL cluster in /tmp with `database` created:
-    (its directory, its connection URL)."""
+    (its directory, its connection URL). `options`: more server options."""
     cluster = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     # The cluster runs as another user, who must reach its directory.
     os.chmod(cluster, 0o755)
     subprocess.run([PG_CLUSTER, "start", cluster, database], check=True,
-                   capture_output=True)
+                   capture_output=True,
+                   env=dict(os.environ, PG_CLUSTER_OPTIONS=options))
     return cluster, Path(cluster, "url").read_text().strip()
 
 

@@ -30,6 +30,10 @@ One throwaway PostgreSQL (scripts/pg-cluster.sh) and the cached fake Yahoo
 - Memory, threads, CPU: /proc/PID/status (VmRSS, VmHWM, Threads) sampled
   every 50 ms, /proc/PID/stat (utime + stime).
 - The writer alone: bench_writer_methods on its own database.
+- With --statements: PostgreSQL's own account of each N run
+  (pg_stat_statements: the statements that took the most server time, with
+  calls and rows), in statements.md. It shows which of the daemon's queries
+  the database spends its time on.
 
 Writes results.md, results.json and the data files for plot.gp into --out.
 """
@@ -104,9 +108,15 @@ class Sampler(threading.Thread):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.cluster, self.url = start_cluster("backfilld-e2e-", "postgres")
+        self.cluster, self.url = start_cluster(
+            "backfilld-e2e-", "postgres",
+            "-c shared_preload_libraries=pg_stat_statements"
+            if args.statements else "")
         self.admin = psycopg2.connect(self.url)
         self.admin.autocommit = True
+        if args.statements:
+            with self.admin.cursor() as c:
+                c.execute("CREATE EXTENSION pg_stat_statements")
         self.yahoo = CachedYahoo().start()
         self.serial = 0
 
@@ -202,6 +212,9 @@ class Bench:
             sampler = Sampler(daemon.pid)
             sampler.start()
             cpu0 = cpu_seconds(daemon.pid)
+            if self.args.statements:
+                with self.admin.cursor() as c:
+                    c.execute("SELECT pg_stat_statements_reset()")
             t0 = time.monotonic()
             inserted = self.insert_assets(conn, n, per_txn, pace)
             if not self.wait_done(conn, n, 60):
@@ -209,6 +222,8 @@ class Bench:
             elapsed = time.monotonic() - t0
             cpu = cpu_seconds(daemon.pid) - cpu0
             lat = self.latencies(conn, inserted)
+            statements = self.top_statements(url) if self.args.statements \
+                else None
             time.sleep(3)
             after = proc_status(daemon.pid)
             sampler.stop.set()
@@ -230,6 +245,8 @@ class Bench:
                 "peak_threads": sampler.peak_threads,
                 "after_rss_kib": after.get("VmRSS", 0),
             }
+            if statements is not None:
+                result["statements"] = statements
         finally:
             self.stop_daemon(daemon, log)
         if copy:
@@ -237,6 +254,18 @@ class Bench:
             result["ratio_to_copy"] = elapsed / result["copy_seconds"]
         conn.close()
         return result
+
+    def top_statements(self, url, limit=12):
+        """The run's statements in the run's database by total server time:
+        [(ms, calls, rows, statement)], the statement's whitespace folded."""
+        with self.admin.cursor() as c:
+            c.execute("SELECT s.total_exec_time, s.calls, s.rows, s.query"
+                      " FROM pg_stat_statements s JOIN pg_database d"
+                      " ON d.oid = s.dbid WHERE d.datname = %s"
+                      " ORDER BY s.total_exec_time DESC LIMIT %s",
+                      (url.rsplit("/", 1)[1], limit))
+            return [(ms, calls, rows, " ".join(query.split()))
+                    for ms, calls, rows, query in c.fetchall()]
 
     @staticmethod
     def raw_copy(conn):
@@ -362,6 +391,9 @@ def main():
                    " --daemon-arg=--fetch.concurrency=16")
     p.add_argument("--only-sizes", action="store_true",
                    help="only the N runs and the naive baseline")
+    p.add_argument("--statements", action="store_true",
+                   help="PostgreSQL's time per statement in each N run"
+                   " (pg_stat_statements), in statements.md")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.full:
@@ -406,6 +438,8 @@ def main():
         (out / "results.json").write_text(json.dumps(res, indent=1))
         if res.get("runs") and "naive" in res:
             report(res, out)
+        if args.statements and res.get("runs"):
+            report_statements(res, out)
 
 
 def report(res, out):
@@ -479,6 +513,24 @@ def report(res, out):
         res["writer_methods"]]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def report_statements(res, out):
+    """statements.md: where PostgreSQL spent its time in each N run."""
+    lines = [f"# PostgreSQL's time per statement {res['label']}", "",
+             f"Run {res['started']}: `{res['command']}`", "",
+             "pg_stat_statements over each N run (from the first insert to "
+             "the last done job); the statements are cut at 160 characters."]
+    for r in res["runs"]:
+        total = sum(ms for ms, _, _, _ in r["statements"]) or 1
+        lines += ["", f"## N = {r['n']} ({r['seconds']:.1f} s)", "",
+                  "| server ms | share of these | calls | rows | statement |",
+                  "|---|---|---|---|---|"]
+        for ms, calls, rows, query in r["statements"]:
+            text = query[:160].replace("|", "\\|")
+            lines.append(f"| {ms:.0f} | {ms / total * 100:.0f} % | {calls} "
+                         f"| {rows} | `{text}` |")
+    (out / "statements.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # `postgres` user (created by Debian's postgresql package). The cluster trusts
 # local connections and skips fsync: it is for tests and demos, not data.
+# PG_CLUSTER_OPTIONS adds server options (the benchmark's
+# `-c shared_preload_libraries=pg_stat_statements`).
 set -euo pipefail
 
 cmd=${1:?usage: pg-cluster.sh start|stop|restart DIR [DBNAME]}
@@ -82,7 +84,8 @@ case "$cmd" in
     as_owner "$bindir/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $home -c fsync=off \
           -c synchronous_commit=off -c full_page_writes=off \
-          -c max_connections=300 -c log_min_messages=warning" \
+          -c max_connections=300 -c log_min_messages=warning \
+          ${PG_CLUSTER_OPTIONS:-}" \
       start >/dev/null
     if [[ "$dbname" != postgres ]]; then
       as_owner "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres \
