@@ -9,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include <caf/atom.hpp>
 #include <caf/settings.hpp>
 #include <spdlog/common.h>
 
@@ -317,6 +318,15 @@ config::config()
   // handlers; CAF's default of max(cores, 4) idles two of them on 2 cores.
   // `--scheduler.max-threads` still overrides this.
   set("scheduler.max-threads", 2);
+  // Idle scheduler threads wait on a condition variable instead of polling:
+  // CAF's default work stealing has an idle thread sleep 50 µs between
+  // polls for a while and then 10 ms. Our handlers are short and messages
+  // come one by one, so the threads were forever waking up: in a benchmark
+  // of 2,000 new assets perf found a third of backfilld's CPU samples in
+  // those 50 µs sleeps, and the shared queue took the daemon from 3.0 to
+  // 1.3 CPU s per 1,000 assets (bench/README.md).
+  // `--scheduler.policy=stealing` restores CAF's default.
+  set("scheduler.policy", caf::atom("sharing"));
   // One constant identifier: the protocol version is checked when a node
   // joins, so that a refusal can say why (see messages/types.hpp).
   set("middleman.app-identifiers", std::vector<std::string>{"backfilld-1"});

@@ -1,14 +1,17 @@
 """Start-up and an idle daemon, as an operator meets them: signals before the
 pipeline runs, a database that refuses us, a mistyped provider URL, the
-summary line of a daemon with nothing to do, and a role with only the grants
-the README lists (issue 12)."""
+summary line of a daemon with nothing to do, its threads asleep while there
+is nothing to do, and a role with only the grants the README lists (issue
+12)."""
 
 import datetime as dt
 import re
 import signal
 import socket
 import subprocess
+import time
 import unittest
+from pathlib import Path
 
 import psycopg2
 
@@ -181,6 +184,39 @@ class StartUp(PipelineTest):
         self.db.execute("SELECT pg_notify('transaction_created', 'garbage')")
         daemon.wait_for(r"info  \[supervisor\] Summary: .*rejected=1 ")
         self.stop_daemon(daemon)
+
+    def test_an_idle_daemon_waits_instead_of_polling(self):
+        # CAF's default scheduler (work stealing) has idle threads wake
+        # every 50 µs, then every 10 ms, to look for work; backfilld's
+        # threads wait until there is some. Counted as the wake-ups (context
+        # switches) of all its threads over the same idle seconds, against a
+        # daemon told to use work stealing.
+        def wakeups(*args):
+            daemon = self.start_daemon(*args)
+            time.sleep(1)
+            before = voluntary_switches(daemon.proc.pid)
+            time.sleep(3)
+            count = voluntary_switches(daemon.proc.pid) - before
+            self.stop_daemon(daemon)
+            return count
+
+        waiting = wakeups()
+        polling = wakeups("--scheduler.policy=stealing")
+        self.assertLess(waiting * 4, polling,
+                        f"{waiting} wake-ups idle, {polling} with stealing")
+
+
+def voluntary_switches(pid):
+    """The voluntary context switches of all the process's threads."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue    # a thread that ended meanwhile
+        total += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", text,
+                               re.M).group(1))
+    return total
 
 
 class LeastPrivilege(PipelineTest):
