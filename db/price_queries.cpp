@@ -41,6 +41,27 @@ WHERE (p.open, p.high, p.low, p.close, p.adj_close, p.volume, p.currency)
        coalesce(EXCLUDED.currency, p.currency))
 )sql";
 
+// A first backfill's rows, with a plain INSERT: nothing is stored for the
+// asset on the days the series spans ($4's first to last), so no row can
+// conflict and PostgreSQL is spared the speculative insertion behind ON
+// CONFLICT, which cost about as much as the rows themselves (bench/README.md).
+// Inserts nothing at all when some day of that span is stored.
+const char* insert_fresh_sql = R"sql(
+INSERT INTO asset_prices
+  (asset_id, date, open, high, low, close, adj_close, volume, source,
+   currency, fetched_at)
+SELECT $1, s.date, s.open, s.high, s.low, s.close, s.adj_close, s.volume,
+       $2, nullif($3, ''), now()
+FROM unnest($4::date[], $5::numeric[], $6::numeric[], $7::numeric[],
+            $8::numeric[], $9::numeric[], $10::bigint[])
+  AS s(date, open, high, low, close, adj_close, volume)
+WHERE NOT EXISTS (
+  SELECT 1 FROM asset_prices p
+  WHERE p.asset_id = $1
+    AND p.date BETWEEN (SELECT min(d) FROM unnest($4::date[]) d)
+                   AND (SELECT max(d) FROM unnest($4::date[]) d))
+)sql";
+
 // The stored prices on the days an extension's answer covers, and the first
 // stored day: read in the transaction that writes, so that the check and
 // the cut-off see the same history. A row without a close (some trackers
@@ -106,16 +127,16 @@ std::optional<std::string> price_or_null(double x) {
   return numeric_text(x);
 }
 
-/// Upserts `bars` for `asset` inside `txn` in one statement. The rows
-/// travel as arrays (INSERT ... SELECT FROM unnest): no temporary table is
-/// created and dropped per write, which bench_writer_methods showed to cost
-/// more than the rows themselves (bench/results/).
-write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
-                          const price_series& series,
-                          const std::vector<price_bar>& bars) {
+/// Runs `sql` (upsert_sql or insert_fresh_sql) on `bars` of `asset`. The
+/// rows travel as arrays (INSERT ... SELECT FROM unnest): no temporary table
+/// is created and dropped per write, which bench_writer_methods showed to
+/// cost more than the rows themselves (bench/results/).
+write_summary write_bars(pqxx::transaction_base& txn, const char* sql,
+                         asset_id asset, const price_series& series,
+                         const std::vector<price_bar>& bars) {
   using text = std::optional<std::string>;
   auto changed = txn.exec_params(
-    upsert_sql, asset, series.source, series.currency,
+    sql, asset, series.source, series.currency,
     array_literal(bars,
                   [](const price_bar& b) -> text { return iso_date(b.day); }),
     array_literal(
@@ -143,6 +164,37 @@ write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
   return summary;
 }
 
+/// Upserts `bars` for `asset` inside `txn` in one statement.
+write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
+                          const price_series& series,
+                          const std::vector<price_bar>& bars) {
+  return write_bars(txn, upsert_sql, asset, series, bars);
+}
+
+/// `series` with a plain INSERT if nothing is stored in its span; nothing
+/// when something is (or another writer stored some of its days since
+/// this transaction began: its savepoint undoes the failed INSERT), and
+/// then the upsert decides row by row. (Plain SQL savepoints, as in
+/// store_batch: libpqxx 6.4's subtransaction stays aborted after an error.)
+std::optional<write_summary> insert_if_none_stored(pqxx::transaction_base& txn,
+                                                   asset_id asset,
+                                                   const price_series& series) {
+  if (series.bars.empty())
+    return std::nullopt;
+  txn.exec("SAVEPOINT backfilld_fresh");
+  try {
+    auto summary =
+      write_bars(txn, insert_fresh_sql, asset, series, series.bars);
+    txn.exec("RELEASE SAVEPOINT backfilld_fresh");
+    if (summary.changed == 0)
+      return std::nullopt;
+    return summary;
+  } catch (const pqxx::unique_violation&) {
+    txn.exec("ROLLBACK TO SAVEPOINT backfilld_fresh");
+    return std::nullopt;
+  }
+}
+
 /// Whether `served` strays from `stored` by more than `tolerance`.
 bool strays(double served, double stored, double tolerance) {
   return std::abs(served - stored) > tolerance * std::abs(stored);
@@ -160,6 +212,8 @@ write_summary write_series(pqxx::connection_base& conn, asset_id asset,
 
 write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
                            const price_series& series) {
+  if (auto fresh = insert_if_none_stored(txn, asset, series))
+    return *fresh;
   return upsert_bars(txn, asset, series, series.bars);
 }
 
