@@ -172,19 +172,29 @@ class Bench:
     @staticmethod
     def wait_done(conn, n, timeout):
         """Whether all n jobs are done before `timeout` seconds pass
-        without one more done."""
+        without progress.
+
+        Polls the live jobs (along their partial index) and counts the done
+        ones only when none is live; near the end often, before that every
+        100 ms. Counting done jobs every 20 ms scanned the table each time:
+        at N = 10,000 that poll took a tenth of PostgreSQL's time in the run
+        it measured."""
         cur = conn.cursor()
-        last, deadline = -1, 0
-        while time.monotonic() < deadline or last < 0:
-            cur.execute("SELECT count(*) FROM backfill_jobs WHERE state ="
-                        " 'done'")
+        last, deadline = None, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            cur.execute("SELECT count(*) FROM backfill_jobs"
+                        " WHERE state IN ('pending', 'running')")
+            live, done = cur.fetchone()[0], 0
+            if live == 0:
+                cur.execute("SELECT count(*) FROM backfill_jobs"
+                            " WHERE state = 'done'")
+                done = cur.fetchone()[0]
             conn.commit()
-            done = cur.fetchone()[0]
             if done >= n:
                 return True
-            if done != last:
-                last, deadline = done, time.monotonic() + timeout
-            time.sleep(0.02)
+            if (live, done) != last:
+                last, deadline = (live, done), time.monotonic() + timeout
+            time.sleep(0.1 if live > 20 else 0.01)
         return False
 
     @staticmethod
