@@ -138,11 +138,18 @@ void on_fetcher_down(self_pointer self, const caf::down_msg& dm) {
   update_gauge(self);
   if (jobs.empty())
     return;
-  BF_WARN(self, "A fetcher stopped holding {} jobs; releasing them",
-          jobs.size());
-  // The attempt counts: a job that kills its fetcher every time must run out
-  // of attempts, not loop.
-  send_to_table(self, job_release{std::move(jobs), false});
+  // Stopped on purpose (a shutdown whose grace ran out: the supervisor's
+  // exit may reach us before its drain does), the attempt never failed.
+  // Otherwise it counts: a job that kills its fetcher every time must run
+  // out of attempts, not loop.
+  auto stopped = dm.reason == caf::exit_reason::user_shutdown;
+  if (stopped)
+    BF_INFO(self, "A fetcher was stopped holding {} jobs; releasing them",
+            jobs.size());
+  else
+    BF_WARN(self, "A fetcher stopped holding {} jobs; releasing them",
+            jobs.size());
+  send_to_table(self, job_release{std::move(jobs), stopped});
 }
 
 // -- outcomes -----------------------------------------------------------------

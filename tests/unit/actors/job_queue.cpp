@@ -316,6 +316,20 @@ CAF_TEST(jobs of a fetcher that dies go back to the table) {
   CAF_CHECK_EQUAL(metrics().jobs_in_memory.load(), 0);
 }
 
+CAF_TEST(jobs of a fetcher stopped at shutdown go back with their attempt) {
+  // The supervisor stops a fetcher whose grace ran out; that exit may reach
+  // the queue before the drain does. The attempt did not fail.
+  store_book->claim_answers.push_back({job(4, 10)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(2, book);
+  settle();
+  CAF_REQUIRE_EQUAL(book->pulled.size(), 1u);
+  self->send_exit(f, caf::exit_reason::user_shutdown);
+  settle();
+  CAF_CHECK_EQUAL(store_book->released, std::vector<job_id>({4}));
+  CAF_CHECK_EQUAL(store_book->refunds, std::vector<bool>{true});
+}
+
 CAF_TEST(leases are checked while nothing is held so orphans go back) {
   wait(10s);
   CAF_REQUIRE_EQUAL(store_book->heartbeats.size(), 1u);
