@@ -101,15 +101,18 @@ std::string array_of(const price_series& s,
   return out + '}';
 }
 
-void unnest(pqxx::work& txn, int asset, const price_series& s) {
-  static const std::string sql =
+/// INSERT ... SELECT FROM unnest, followed by `tail` (the upsert's ON
+/// CONFLICT clause, or nothing for a plain INSERT).
+void unnest_with(pqxx::work& txn, int asset, const price_series& s,
+                 const std::string& tail) {
+  const std::string sql =
     std::string{"INSERT INTO asset_prices AS p (asset_id, date, open, high, "
                 "low, close, adj_close, volume, source, currency, fetched_at) "
                 "SELECT $1, d, o, h, l, c, a, v, 'bench', 'USD', now() FROM "
                 "unnest($2::date[], $3::numeric[], $4::numeric[], "
                 "$5::numeric[], $6::numeric[], $7::numeric[], $8::bigint[]) "
                 "AS u(d, o, h, l, c, a, v)"} +
-    upsert_tail;
+    tail;
   txn.exec_params(
     sql, asset, array_of(s, [](auto& b) { return iso_date(b.day); }),
     array_of(s, [](auto& b) { return numeric_text(b.open); }),
@@ -118,6 +121,14 @@ void unnest(pqxx::work& txn, int asset, const price_series& s) {
     array_of(s, [](auto& b) { return numeric_text(b.close); }),
     array_of(s, [](auto& b) { return numeric_text(b.adj_close); }),
     array_of(s, [](auto& b) { return std::to_string(b.volume); }));
+}
+
+void unnest(pqxx::work& txn, int asset, const price_series& s) {
+  unnest_with(txn, asset, s, upsert_tail);
+}
+
+void unnest_plain(pqxx::work& txn, int asset, const price_series& s) {
+  unnest_with(txn, asset, s, "");
 }
 
 void copy_rows(pqxx::work& txn, const std::string& table, int asset,
@@ -195,6 +206,7 @@ int main(int argc, char** argv) {
     {"session stage + COPY + upsert, 16 assets a transaction", 16, staged},
     {"INSERT ... SELECT FROM unnest(arrays) upsert", 1, unnest},
     {"unnest upsert, 16 assets a transaction", 16, unnest},
+    {"INSERT ... SELECT FROM unnest(arrays), no ON CONFLICT", 1, unnest_plain},
     {"multi-row INSERT upsert (one statement an asset)", 1, multi_row},
     {"per-row INSERT upsert (the original design)", 1, per_row},
   };
