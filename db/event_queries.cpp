@@ -234,8 +234,11 @@ namespace {
 
 /// `store_series` inside `txn`; on a basis disagreement it returns the
 /// summary that says so and the caller must not commit what `txn` wrote.
+/// `path` as in `write_series`: a pqxx::unique_violation means "store it
+/// again with write_path::upsert".
 write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
-                       const price_series& series, double tolerance) {
+                       const price_series& series, double tolerance,
+                       write_path path = write_path::insert_when_new) {
   // A refresh's rewrite asks from a margin before the first stored day (an
   // Asia-Pacific bar is stamped on the previous UTC day): it replaces the
   // stored history and does not reach further back with each rewrite.
@@ -249,7 +252,7 @@ write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
                                            return bar.day < job.first_price;
                                          }),
                           from_first.bars.end());
-    return store_in(txn, job, from_first, tolerance);
+    return store_in(txn, job, from_first, tolerance, path);
   }
   write_summary summary;
   // A rewrite replaces what was found on another basis: it is stored whole,
@@ -265,7 +268,7 @@ write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
   }
   summary = extension ? write_extension(txn, job.asset, series, tolerance)
             : refresh ? write_refresh(txn, job.asset, series, tolerance)
-                      : write_series(txn, job.asset, series);
+                      : write_series(txn, job.asset, series, path);
   if (summary.basis_changed())
     return summary;
   store_events(txn, job.asset, series);
@@ -282,13 +285,21 @@ write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
 
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series, double tolerance) {
-  pqxx::work txn{conn};
-  auto summary = store_in(txn, job, series, tolerance);
-  if (summary.basis_changed())
-    txn.abort();
-  else
-    txn.commit();
-  return summary;
+  auto in_transaction = [&](write_path path) {
+    pqxx::work txn{conn};
+    auto summary = store_in(txn, job, series, tolerance, path);
+    if (summary.basis_changed())
+      txn.abort();
+    else
+      txn.commit();
+    return summary;
+  };
+  try {
+    return in_transaction(write_path::insert_when_new);
+  } catch (const pqxx::unique_violation&) {
+    // Another writer stored some of these days meanwhile.
+    return in_transaction(write_path::upsert);
+  }
 }
 
 namespace {
@@ -336,10 +347,20 @@ std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
       // subtransaction left the transaction aborted after a failed
       // statement, as db.event_queries showed.)
       txn.exec("SAVEPOINT backfilld_asset");
-      try {
+      auto store = [&](write_path path) {
         out[i] = stored_outcome{};
         out[i].summary =
-          store_in(txn, writes[i].job, writes[i].series, tolerance);
+          store_in(txn, writes[i].job, writes[i].series, tolerance, path);
+      };
+      try {
+        try {
+          store(write_path::insert_when_new);
+        } catch (const pqxx::unique_violation&) {
+          // Another writer stored some of these days since the check: undo
+          // the INSERT and store the asset again with the upsert.
+          txn.exec("ROLLBACK TO SAVEPOINT backfilld_asset");
+          store(write_path::upsert);
+        }
       } catch (...) {
         out[i] = refused(std::current_exception());
       }

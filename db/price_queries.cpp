@@ -171,30 +171,6 @@ write_summary upsert_bars(pqxx::transaction_base& txn, asset_id asset,
   return write_bars(txn, upsert_sql, asset, series, bars);
 }
 
-/// `series` with a plain INSERT if nothing is stored in its span; nothing
-/// when something is (or another writer stored some of its days since
-/// this transaction began: its savepoint undoes the failed INSERT), and
-/// then the upsert decides row by row. (Plain SQL savepoints, as in
-/// store_batch: libpqxx 6.4's subtransaction stays aborted after an error.)
-std::optional<write_summary> insert_if_none_stored(pqxx::transaction_base& txn,
-                                                   asset_id asset,
-                                                   const price_series& series) {
-  if (series.bars.empty())
-    return std::nullopt;
-  txn.exec("SAVEPOINT backfilld_fresh");
-  try {
-    auto summary =
-      write_bars(txn, insert_fresh_sql, asset, series, series.bars);
-    txn.exec("RELEASE SAVEPOINT backfilld_fresh");
-    if (summary.changed == 0)
-      return std::nullopt;
-    return summary;
-  } catch (const pqxx::unique_violation&) {
-    txn.exec("ROLLBACK TO SAVEPOINT backfilld_fresh");
-    return std::nullopt;
-  }
-}
-
 /// Whether `served` strays from `stored` by more than `tolerance`.
 bool strays(double served, double stored, double tolerance) {
   return std::abs(served - stored) > tolerance * std::abs(stored);
@@ -204,16 +180,26 @@ bool strays(double served, double stored, double tolerance) {
 
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series) {
-  pqxx::work txn{conn};
-  auto summary = write_series(txn, asset, series);
-  txn.commit();
-  return summary;
+  auto in_transaction = [&](write_path path) {
+    pqxx::work txn{conn};
+    auto summary = write_series(txn, asset, series, path);
+    txn.commit();
+    return summary;
+  };
+  try {
+    return in_transaction(write_path::insert_when_new);
+  } catch (const pqxx::unique_violation&) {
+    return in_transaction(write_path::upsert);
+  }
 }
 
 write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
-                           const price_series& series) {
-  if (auto fresh = insert_if_none_stored(txn, asset, series))
-    return *fresh;
+                           const price_series& series, write_path path) {
+  if (path == write_path::insert_when_new && !series.bars.empty()) {
+    auto fresh = write_bars(txn, insert_fresh_sql, asset, series, series.bars);
+    if (fresh.changed > 0)
+      return fresh;
+  }
   return upsert_bars(txn, asset, series, series.bars);
 }
 

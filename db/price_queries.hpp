@@ -15,20 +15,38 @@ class transaction_base;
 
 namespace backfilld {
 
+/// How `write_series` may store the rows.
+enum class write_path {
+  /// A plain INSERT when nothing is stored in the series' span (a first
+  /// backfill: about half the database's work of an upsert), else the
+  /// upsert.
+  insert_when_new,
+  /// The upsert, always: after an insert_when_new write lost a race.
+  upsert,
+};
+
 /// Sends the bars as arrays in one `INSERT … SELECT FROM unnest(…)` (no
 /// temporary table: creating and dropping one per write cost more than the
 /// rows, bench/results/), upserting them with
 /// `ON CONFLICT (asset_id, date) DO UPDATE … WHERE … IS DISTINCT FROM`, so a
 /// replayed series changes nothing and a corrected one converges to what
 /// the provider served. A value the provider left out (adjusted close,
-/// volume, currency) keeps what is stored.
+/// volume, currency) keeps what is stored. Takes the plain INSERT where it
+/// can, and stores again with the upsert when that lost a race.
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series);
 
 /// `write_series` inside a caller's transaction (which also stores the
-/// series' events), without committing it.
+/// series' events), without committing it. With insert_when_new it throws
+/// pqxx::unique_violation when another writer stored one of the days since
+/// the check: the caller's transaction (or savepoint) is aborted then, and
+/// the caller stores the series again with write_path::upsert. (No
+/// savepoint of its own: inside a batch's savepoint per asset it would
+/// double the subtransactions, and PostgreSQL tracks only 64 per
+/// transaction cheaply.)
 write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
-                           const price_series& series);
+                           const price_series& series,
+                           write_path path = write_path::insert_when_new);
 
 /// How far an answer's close (or adjusted close) may stray from the stored
 /// one on the same day before the stored history counts as adjusted on

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -81,6 +83,30 @@ struct db_fixture {
     auto result = txn.exec(sql);
     txn.commit();
     return result;
+  }
+
+  /// Runs `write` (on `conn`) while another session has run `sql` without
+  /// committing, and commits that only once `write` waits for its locks:
+  /// the other writer wins a race that `write` must survive.
+  template <class Write>
+  void race_with_uncommitted(const std::string& sql, Write write) {
+    auto other = connect();
+    pqxx::work theirs{*other};
+    theirs.exec(sql);
+    std::thread ours{write};
+    auto watch = connect();
+    auto waiting = [&] {
+      pqxx::work txn{*watch};
+      return txn
+        .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type"
+               " = 'Lock' AND datname = current_database()")[0]
+        .as<int>();
+    };
+    for (int i = 0; i < 500 && waiting() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CAF_CHECK_EQUAL(waiting(), 1);
+    theirs.commit();
+    ours.join();
   }
 
   /// The first column of the first row, as T.

@@ -159,6 +159,35 @@ CAF_TEST(a group commit stores each job or says why not) {
   CAF_CHECK_EQUAL(count("asset_prices"), 23);
 }
 
+CAF_TEST(a group commit survives another writer of a first backfills days) {
+  // NFLX's plain INSERT loses the race for one day inside the batch: its
+  // savepoint undoes that INSERT, the upsert stores it, and VOD.L in the
+  // same transaction is untouched.
+  auto vod = job();
+  vod.asset = 16;
+  std::vector<stored_outcome> outcomes;
+  race_with_uncommitted("INSERT INTO asset_prices (asset_id, date, close)"
+                        " VALUES (12, DATE '1970-01-01' + 19002, 1)",
+                        [&] {
+                          outcomes = store_batch(
+                            *conn, {{vod, series(4, 500)}, {job(), series(5)}});
+                        });
+  CAF_REQUIRE_EQUAL(outcomes.size(), 2u);
+  CAF_CHECK_EQUAL(outcomes[0].error, "");
+  CAF_CHECK_EQUAL(outcomes[1].error, "");
+  CAF_CHECK_EQUAL(outcomes[1].summary.bars, 5);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 12"),
+                  5);
+  CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"
+                              " WHERE asset_id = 16"),
+                  4);
+  CAF_CHECK_EQUAL(scalar<double>("SELECT close::float8 FROM asset_prices"
+                                 " WHERE asset_id = 12"
+                                 " AND date = DATE '1970-01-01' + 19002"),
+                  1002.0);
+}
+
 CAF_TEST(a group commit that cannot commit stores one job per transaction) {
   // A deferred check fails at commit, after every savepoint was released:
   // nothing of the batch stays, and each job is stored again alone, so that

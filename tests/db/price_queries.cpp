@@ -1,7 +1,4 @@
 #define CAF_SUITE price_queries
-#include <chrono>
-#include <thread>
-
 #include <caf/test/unit_test.hpp>
 
 #include "db/price_queries.hpp"
@@ -91,27 +88,10 @@ CAF_TEST(a first backfill that races another writer of its days stores all) {
   // Another session (the tracker itself, say) stores a day of the span and
   // commits only once our INSERT waits for it: the INSERT fails on the
   // primary key, and the upsert after it stores every day all the same.
-  auto other = connect();
-  pqxx::work theirs{*other};
-  theirs.exec("INSERT INTO asset_prices (asset_id, date, close)"
-              " VALUES (12, DATE '1970-01-01' + 19005, 1)");
   write_summary ours;
-  std::thread writer{[&] {
-    ours = write_series(*conn, 12, series(10));
-  }};
-  auto watch = connect();
-  auto waiting = [&] {
-    pqxx::work txn{*watch};
-    return txn
-      .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
-             " 'Lock' AND datname = current_database()")[0]
-      .as<int>();
-  };
-  for (int i = 0; i < 500 && waiting() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  CAF_CHECK_EQUAL(waiting(), 1);
-  theirs.commit();
-  writer.join();
+  race_with_uncommitted("INSERT INTO asset_prices (asset_id, date, close)"
+                        " VALUES (12, DATE '1970-01-01' + 19005, 1)",
+                        [&] { ours = write_series(*conn, 12, series(10)); });
   CAF_CHECK_EQUAL(ours.bars, 10);
   CAF_CHECK_EQUAL(scalar<int>("SELECT count(*) FROM asset_prices"), 10);
   CAF_CHECK_EQUAL(
