@@ -285,21 +285,11 @@ write_summary store_in(pqxx::transaction_base& txn, const backfill_job& job,
 
 write_summary store_series(pqxx::connection_base& conn, const backfill_job& job,
                            const price_series& series, double tolerance) {
-  auto in_transaction = [&](write_path path) {
-    pqxx::work txn{conn};
-    auto summary = store_in(txn, job, series, tolerance, path);
-    if (summary.basis_changed())
-      txn.abort();
-    else
-      txn.commit();
-    return summary;
-  };
-  try {
-    return in_transaction(write_path::insert_when_new);
-  } catch (const pqxx::unique_violation&) {
-    // Another writer stored some of these days meanwhile.
-    return in_transaction(write_path::upsert);
-  }
+  return insert_or_upsert([&](write_path path) {
+    return in_own_transaction(conn, [&](pqxx::transaction_base& txn) {
+      return store_in(txn, job, series, tolerance, path);
+    });
+  });
 }
 
 namespace {
@@ -347,20 +337,14 @@ std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
       // subtransaction left the transaction aborted after a failed
       // statement, as db.event_queries showed.)
       txn.exec("SAVEPOINT backfilld_asset");
-      auto store = [&](write_path path) {
-        out[i] = stored_outcome{};
-        out[i].summary =
-          store_in(txn, writes[i].job, writes[i].series, tolerance, path);
-      };
       try {
-        try {
-          store(write_path::insert_when_new);
-        } catch (const pqxx::unique_violation&) {
-          // Another writer stored some of these days since the check: undo
-          // the INSERT and store the asset again with the upsert.
-          txn.exec("ROLLBACK TO SAVEPOINT backfilld_asset");
-          store(write_path::upsert);
-        }
+        out[i] = stored_outcome{};
+        out[i].summary = insert_or_upsert(
+          [&](write_path path) {
+            return store_in(txn, writes[i].job, writes[i].series, tolerance,
+                            path);
+          },
+          [&] { txn.exec("ROLLBACK TO SAVEPOINT backfilld_asset"); });
       } catch (...) {
         out[i] = refused(std::current_exception());
       }

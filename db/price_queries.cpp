@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -15,15 +16,20 @@ namespace backfilld {
 
 namespace {
 
-const char* upsert_sql = R"sql(
-INSERT INTO asset_prices AS p
-  (asset_id, date, open, high, low, close, adj_close, volume, source,
-   currency, fetched_at)
-SELECT $1, s.date, s.open, s.high, s.low, s.close, s.adj_close, s.volume,
-       $2, nullif($3, ''), now()
-FROM unnest($4::date[], $5::numeric[], $6::numeric[], $7::numeric[],
-            $8::numeric[], $9::numeric[], $10::bigint[])
-  AS s(date, open, high, low, close, adj_close, volume)
+// A series' rows as `write_bars` binds them: $1 the asset, $2 the source, $3
+// the currency ('' for none), $4.. one array per column. Shared by both
+// writes so that their column lists cannot drift apart.
+#define INSERT_SERIES_ROWS                                                     \
+  "INSERT INTO asset_prices AS p"                                              \
+  " (asset_id, date, open, high, low, close, adj_close, volume, source,"       \
+  " currency, fetched_at)"                                                     \
+  " SELECT $1, s.date, s.open, s.high, s.low, s.close, s.adj_close, s.volume," \
+  " $2, nullif($3, ''), now()"                                                 \
+  " FROM unnest($4::date[], $5::numeric[], $6::numeric[], $7::numeric[],"      \
+  " $8::numeric[], $9::numeric[], $10::bigint[])"                              \
+  " AS s(date, open, high, low, close, adj_close, volume)"
+
+const char* upsert_sql = INSERT_SERIES_ROWS R"sql(
 ON CONFLICT (asset_id, date) DO UPDATE
 -- A value the provider left out this time (no adjusted close, no volume, no
 -- currency) keeps what an earlier answer stored.
@@ -46,19 +52,11 @@ WHERE (p.open, p.high, p.low, p.close, p.adj_close, p.volume, p.currency)
 // conflict and PostgreSQL is spared the speculative insertion behind ON
 // CONFLICT, which cost about as much as the rows themselves (bench/README.md).
 // Inserts nothing at all when some day of that span is stored.
-const char* insert_fresh_sql = R"sql(
-INSERT INTO asset_prices
-  (asset_id, date, open, high, low, close, adj_close, volume, source,
-   currency, fetched_at)
-SELECT $1, s.date, s.open, s.high, s.low, s.close, s.adj_close, s.volume,
-       $2, nullif($3, ''), now()
-FROM unnest($4::date[], $5::numeric[], $6::numeric[], $7::numeric[],
-            $8::numeric[], $9::numeric[], $10::bigint[])
-  AS s(date, open, high, low, close, adj_close, volume)
+const char* insert_fresh_sql = INSERT_SERIES_ROWS R"sql(
 WHERE NOT EXISTS (
-  SELECT 1 FROM asset_prices p
-  WHERE p.asset_id = $1
-    AND p.date BETWEEN (SELECT min(d) FROM unnest($4::date[]) d)
+  SELECT 1 FROM asset_prices stored
+  WHERE stored.asset_id = $1
+    AND stored.date BETWEEN (SELECT min(d) FROM unnest($4::date[]) d)
                    AND (SELECT max(d) FROM unnest($4::date[]) d))
 )sql";
 
@@ -178,19 +176,38 @@ bool strays(double served, double stored, double tolerance) {
 
 } // namespace
 
+write_summary
+insert_or_upsert(const std::function<write_summary(write_path)>& store,
+                 const std::function<void()>& undo) {
+  try {
+    return store(write_path::insert_when_new);
+  } catch (const pqxx::unique_violation&) {
+    // Another writer stored some of these days since the check.
+    if (undo)
+      undo();
+    return store(write_path::upsert);
+  }
+}
+
+write_summary in_own_transaction(
+  pqxx::connection_base& conn,
+  const std::function<write_summary(pqxx::transaction_base&)>& write) {
+  pqxx::work txn{conn};
+  auto summary = write(txn);
+  if (summary.basis_changed())
+    txn.abort();
+  else
+    txn.commit();
+  return summary;
+}
+
 write_summary write_series(pqxx::connection_base& conn, asset_id asset,
                            const price_series& series) {
-  auto in_transaction = [&](write_path path) {
-    pqxx::work txn{conn};
-    auto summary = write_series(txn, asset, series, path);
-    txn.commit();
-    return summary;
-  };
-  try {
-    return in_transaction(write_path::insert_when_new);
-  } catch (const pqxx::unique_violation&) {
-    return in_transaction(write_path::upsert);
-  }
+  return insert_or_upsert([&](write_path path) {
+    return in_own_transaction(conn, [&](pqxx::transaction_base& txn) {
+      return write_series(txn, asset, series, path);
+    });
+  });
 }
 
 write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
@@ -242,19 +259,6 @@ std::vector<stored_close> stored_closes(pqxx::transaction_base& txn,
     stored.push_back(stored_close{row[0].as<day_number>(), row[1].as<double>(),
                                   row[2].as<double>()});
   return stored;
-}
-
-/// Runs `write` in a transaction of its own, committed unless the answer
-/// disagreed with the stored basis (then nothing was written).
-template <class Write>
-write_summary in_own_transaction(pqxx::connection_base& conn, Write write) {
-  pqxx::work txn{conn};
-  auto summary = write(txn);
-  if (summary.basis_changed())
-    txn.abort();
-  else
-    txn.commit();
-  return summary;
 }
 
 } // namespace

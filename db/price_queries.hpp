@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,20 @@ write_summary write_series(pqxx::connection_base& conn, asset_id asset,
 write_summary write_series(pqxx::transaction_base& txn, asset_id asset,
                            const price_series& series,
                            write_path path = write_path::insert_when_new);
+
+/// Runs `store(write_path::insert_when_new)`; when that lost a race
+/// (pqxx::unique_violation: another writer stored one of the days since the
+/// check), runs `undo` (rolling back what the failed statement aborted, if
+/// anything is left to) and then `store(write_path::upsert)`.
+write_summary
+insert_or_upsert(const std::function<write_summary(write_path)>& store,
+                 const std::function<void()>& undo = {});
+
+/// Runs `write` in a transaction of its own, committed unless the answer
+/// disagreed with the stored basis (then nothing of it is kept).
+write_summary in_own_transaction(
+  pqxx::connection_base& conn,
+  const std::function<write_summary(pqxx::transaction_base&)>& write);
 
 /// How far an answer's close (or adjusted close) may stray from the stored
 /// one on the same day before the stored history counts as adjusted on

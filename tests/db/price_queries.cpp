@@ -100,6 +100,52 @@ CAF_TEST(a first backfill that races another writer of its days stores all) {
     "105.25");
 }
 
+CAF_TEST(only a lost race is undone and stored again with the upsert) {
+  std::vector<write_path> tried;
+  auto undone = 0;
+  auto store = [&](write_path path) {
+    tried.push_back(path);
+    if (path == write_path::insert_when_new && tried.size() == 1)
+      throw pqxx::unique_violation{"duplicate key value"};
+    write_summary summary;
+    summary.bars = static_cast<int32_t>(tried.size());
+    return summary;
+  };
+  auto undo = [&] {
+    ++undone;
+  };
+  auto summary = insert_or_upsert(store, undo);
+  CAF_CHECK_EQUAL(summary.bars, 2);
+  CAF_REQUIRE_EQUAL(tried.size(), 2u);
+  CAF_CHECK(tried[0] == write_path::insert_when_new);
+  CAF_CHECK(tried[1] == write_path::upsert);
+  CAF_CHECK_EQUAL(undone, 1);
+  // A won insert is not repeated, and any other failure reaches the caller
+  // without a second try.
+  tried.clear();
+  CAF_CHECK_EQUAL(insert_or_upsert([&](write_path path) {
+                    tried.push_back(path);
+                    return write_summary{};
+                  }).bars,
+                  0);
+  CAF_CHECK_EQUAL(tried.size(), 1u);
+  tried.clear();
+  auto failed = false;
+  try {
+    insert_or_upsert(
+      [&](write_path path) -> write_summary {
+        tried.push_back(path);
+        throw pqxx::check_violation{"price_positive"};
+      },
+      undo);
+  } catch (const pqxx::check_violation&) {
+    failed = true;
+  }
+  CAF_CHECK(failed);
+  CAF_CHECK_EQUAL(tried.size(), 1u);
+  CAF_CHECK_EQUAL(undone, 1);
+}
+
 CAF_TEST(absent values are stored as NULL and pence stay pence) {
   auto s = series(2, 70);
   s.currency = "GBp";
