@@ -327,6 +327,20 @@ CAF_TEST(the window bounds what is pulled and held) {
   CAF_CHECK_EQUAL(w->urls.size(), 3u);
 }
 
+CAF_TEST(the window is refilled half at a time and not slot by slot) {
+  w->hold_gets = true;
+  q->jobs_to_hand_out.push_back(
+    {job(1, "A"), job(2, "B"), job(3, "C"), job(4, "D")});
+  launch(4, 4);
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{4});
+  // One slot free: a claim for one job would cost the database as much as
+  // one for many, and three jobs still keep workers busy.
+  answer_one_get();
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{4});
+  answer_one_get();
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>({4, 2}));
+}
+
 CAF_TEST(an unknown symbol fails permanently) {
   q->jobs_to_hand_out.push_back({job(1, "NOSUCH")});
   launch(4, 1);
