@@ -6,6 +6,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/prepared.hpp"
+
 #include "db/connection.hpp"
 #include "db/refresh_queries.hpp"
 
@@ -67,10 +69,10 @@ WHERE asset_id = $1 AND date = DATE '1970-01-01' + $2::int
 )sql";
 
 // Days the provider now serves with a close that passed the check.
-const char* corrected_outliers_sql = R"sql(
+const prepared_sql corrected_outliers_sql{"backfilld_corrected_outliers", R"sql(
 DELETE FROM price_outliers
 WHERE asset_id = $1 AND date = ANY ($2::date[])
-)sql";
+)sql"};
 
 std::string ratio_text(const price_event& split) {
   char buf[64];
@@ -163,7 +165,7 @@ std::vector<day_number> record_outliers(pqxx::transaction_base& txn,
       days += iso_date(bar.day);
     }
     days += '}';
-    txn.exec_params(corrected_outliers_sql, asset, days);
+    exec_prepared(txn, corrected_outliers_sql, asset, days);
   }
   return fresh;
 }

@@ -7,6 +7,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/prepared.hpp"
+
 #include "db/array_literal.hpp"
 #include "db/refresh_queries.hpp"
 #include "db/sql_fragments.hpp"
@@ -85,7 +87,7 @@ namespace {
 // Jobs that were claimed max_attempts times without an outcome (their
 // worker died each time) or that ran out while released: given up, so that
 // a job that kills its worker cannot loop forever.
-const char* exhaust_sql = R"sql(
+const prepared_sql exhaust_sql{"backfilld_exhaust_jobs", R"sql(
 UPDATE backfill_jobs j
 SET state = 'failed', permanent = false, finished_at = now(),
     updated_at = now(), locked_by = NULL, locked_until = NULL,
@@ -98,7 +100,7 @@ WHERE attempts >= $1 AND state IN ('pending', 'running')
            AND (locked_until < now()
                 OR (locked_by <> $2 AND )sql" HOLDER_GONE("j") R"sql())))
 RETURNING id
-)sql";
+)sql"};
 
 // Our own jobs are never taken over because our session changed: we may
 // still hold them in memory; the heartbeat re-ties them to the new session.
@@ -118,7 +120,7 @@ RETURNING id
 #define ONLY_LISTED(j)                                                         \
   "(cardinality($7::bigint[]) = 0 OR " j ".id = ANY($7::bigint[]))"
 // clang-format on
-const char* claim_sql = R"sql(
+const prepared_sql claim_sql{"backfilld_claim_jobs", R"sql(
 WITH pending AS (
   SELECT )sql" DUE_COLUMNS("false") R"sql(
   FROM backfill_jobs j
@@ -154,7 +156,7 @@ WHERE j.id = due.id AND a.id = j.asset_id
 RETURNING )sql" CLAIMED_COLUMNS("$5", "$6", "$8") R"sql(,
           due.previous_state, coalesce(due.previous_owner, '') AS previous_owner,
           due.holder_gone
-)sql";
+)sql"};
 
 // A claim whose commit went unanswered, read back on a new session.
 const char* resolve_sql = R"sql(
@@ -175,7 +177,7 @@ RETURNING )sql" CLAIMED_COLUMNS("$4", "$5", "$6") R"sql(,
 // answer (a database restart), or, rarely, another worker that finished it
 // after our lease ran out; either way its rows are stored. A job gone (its
 // asset deleted) is nobody's.
-const char* finish_sql = R"sql(
+const prepared_sql finish_sql{"backfilld_finish_jobs", R"sql(
 WITH marked AS (
   UPDATE backfill_jobs
   SET state = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL,
@@ -187,7 +189,7 @@ SELECT j.id FROM backfill_jobs j
 WHERE j.id = ANY($1::bigint[]) AND j.state <> 'done'
   AND j.id NOT IN (SELECT id FROM marked)
 ORDER BY j.id
-)sql";
+)sql"};
 
 // $8: the attempt found no data. When attempts ran out on "no data" and had
 // run out on it before (the job was revived and nothing changed), the
@@ -332,15 +334,15 @@ std::vector<backfill_job> claim_jobs(pqxx::connection_base& conn,
   std::vector<std::string> claim_notes;
   pqxx::work txn{conn};
   for (const auto& row :
-       txn.exec_params(exhaust_sql, lease.max_attempts, lease.worker))
+       exec_prepared(txn, exhaust_sql, lease.max_attempts, lease.worker))
     claim_notes.push_back("Gave up on job " + row[0].as<std::string>() +
                           ": claimed " + std::to_string(lease.max_attempts) +
                           " times without an outcome");
   jobs = decode_claimed(
-    txn.exec_params(claim_sql, limit, lease.worker, millis(lease.duration),
-                    token.empty() ? claim_token(lease) : token,
-                    hole_search_start(lease), lease.gap_days,
-                    array_literal(lease.only_jobs), lease.source_column),
+    exec_prepared(txn, claim_sql, limit, lease.worker, millis(lease.duration),
+                  token.empty() ? claim_token(lease) : token,
+                  hole_search_start(lease), lease.gap_days,
+                  array_literal(lease.only_jobs), lease.source_column),
     claim_notes);
   txn.commit();
   notes.insert(notes.end(), claim_notes.begin(), claim_notes.end());
@@ -376,7 +378,7 @@ std::vector<job_id> finish_jobs(pqxx::connection_base& conn,
   pqxx::work txn{conn};
   std::vector<job_id> lost;
   for (const auto& row :
-       txn.exec_params(finish_sql, array_literal(jobs), lease.worker))
+       exec_prepared(txn, finish_sql, array_literal(jobs), lease.worker))
     lost.push_back(row[0].as<job_id>());
   txn.commit();
   return lost;

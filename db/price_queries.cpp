@@ -10,6 +10,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/prepared.hpp"
+
 #include "messages/types.hpp"
 
 namespace backfilld {
@@ -29,7 +31,8 @@ namespace {
   " $8::numeric[], $9::numeric[], $10::bigint[])"                              \
   " AS s(date, open, high, low, close, adj_close, volume)"
 
-const char* upsert_sql = INSERT_SERIES_ROWS R"sql(
+const prepared_sql upsert_sql{"backfilld_upsert_prices",
+                              INSERT_SERIES_ROWS R"sql(
 ON CONFLICT (asset_id, date) DO UPDATE
 -- A value the provider left out this time (no adjusted close, no volume, no
 -- currency) keeps what an earlier answer stored.
@@ -45,20 +48,21 @@ WHERE (p.open, p.high, p.low, p.close, p.adj_close, p.volume, p.currency)
        coalesce(EXCLUDED.adj_close, p.adj_close),
        coalesce(EXCLUDED.volume, p.volume),
        coalesce(EXCLUDED.currency, p.currency))
-)sql";
+)sql"};
 
 // A first backfill's rows, with a plain INSERT: nothing is stored for the
 // asset on the days the series spans ($4's first to last), so no row can
 // conflict and PostgreSQL is spared the speculative insertion behind ON
 // CONFLICT, which cost about as much as the rows themselves (bench/README.md).
 // Inserts nothing at all when some day of that span is stored.
-const char* insert_fresh_sql = INSERT_SERIES_ROWS R"sql(
+const prepared_sql insert_fresh_sql{"backfilld_insert_fresh_prices",
+                                    INSERT_SERIES_ROWS R"sql(
 WHERE NOT EXISTS (
   SELECT 1 FROM asset_prices stored
   WHERE stored.asset_id = $1
     AND stored.date BETWEEN (SELECT min(d) FROM unnest($4::date[]) d)
                    AND (SELECT max(d) FROM unnest($4::date[]) d))
-)sql";
+)sql"};
 
 // The stored prices on the days an extension's answer covers, and the first
 // stored day: read in the transaction that writes, so that the check and
@@ -129,12 +133,12 @@ std::optional<std::string> price_or_null(double x) {
 /// rows travel as arrays (INSERT ... SELECT FROM unnest): no temporary table
 /// is created and dropped per write, which bench_writer_methods showed to
 /// cost more than the rows themselves (bench/results/).
-write_summary write_bars(pqxx::transaction_base& txn, const char* sql,
+write_summary write_bars(pqxx::transaction_base& txn, const prepared_sql& sql,
                          asset_id asset, const price_series& series,
                          const std::vector<price_bar>& bars) {
   using text = std::optional<std::string>;
-  auto changed = txn.exec_params(
-    sql, asset, series.source, series.currency,
+  auto changed = exec_prepared(
+    txn, sql, asset, series.source, series.currency,
     array_literal(bars,
                   [](const price_bar& b) -> text { return iso_date(b.day); }),
     array_literal(

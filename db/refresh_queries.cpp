@@ -5,6 +5,8 @@
 
 #include <pqxx/pqxx>
 
+#include "db/prepared.hpp"
+
 #include "db/sql_fragments.hpp"
 #include "messages/ec.hpp"
 #include "policy/schedule.hpp"
@@ -73,7 +75,7 @@ SELECT (SELECT count(*) FROM revived) + (SELECT count(*) FROM queued),
 // $2: whether this write brings the asset up to date; then what it served
 // covered every hole before its newest day (a refresh asks from the earliest
 // one), so those are the provider's and need no further asking.
-const char* written_sql = R"sql(
+const prepared_sql written_sql{"backfilld_note_written", R"sql(
 INSERT INTO backfilld_asset_state AS s (asset_id, exchange_timezone,
                                         last_refresh_at, holes_checked_through)
 VALUES ($1, nullif($3, ''), CASE WHEN $2::bool THEN now() END,
@@ -89,7 +91,7 @@ SET exchange_timezone = coalesce(EXCLUDED.exchange_timezone,
     -- The symbol answers again (`backfilld refresh SYMBOL` of an inactive
     -- asset): scheduled refreshes resume.
     inactive_since = NULL, inactive_reason = NULL
-)sql";
+)sql"};
 
 // $3: "no data"; $4: refresh.delisted-after. Days of "no data" count from
 // the first one without a success since (a transient error in between does
@@ -173,9 +175,9 @@ refresh_batch enqueue_refreshes(pqxx::connection_base& conn,
 
 void note_written(pqxx::transaction_base& txn, const backfill_job& job,
                   const std::string& exchange_timezone) {
-  txn.exec_params(written_sql, job.asset,
-                  job.kind != job_kind::extend || job.rewrites_history(),
-                  exchange_timezone);
+  exec_prepared(txn, written_sql, job.asset,
+                job.kind != job_kind::extend || job.rewrites_history(),
+                exchange_timezone);
 }
 
 void note_written(pqxx::connection_base& conn, const backfill_job& job,

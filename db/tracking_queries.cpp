@@ -2,13 +2,15 @@
 
 #include <pqxx/pqxx>
 
+#include "db/prepared.hpp"
+
 #include "db/array_literal.hpp"
 
 namespace backfilld {
 
 namespace {
 
-const char* refresh_sql = R"sql(
+const prepared_sql refresh_sql{"backfilld_refresh_tracking", R"sql(
 INSERT INTO tracked_assets AS ta (asset_id, tracking_users, last_price_update)
 SELECT a.id,
        (SELECT count(DISTINCT t.portfolio_id) FROM transactions t
@@ -34,7 +36,7 @@ WHERE ta.tracking_users IS DISTINCT FROM EXCLUDED.tracking_users
    OR EXCLUDED.asset_id = ANY($2::int[])
    OR (ta.last_price_update IS NULL
        AND EXCLUDED.last_price_update IS NOT NULL)
-)sql";
+)sql"};
 
 } // namespace
 
@@ -44,8 +46,8 @@ int32_t refresh_tracking(pqxx::connection_base& conn,
   if (assets.empty())
     return 0;
   pqxx::work txn{conn};
-  auto rows =
-    txn.exec_params(refresh_sql, array_literal(assets), array_literal(fresh));
+  auto rows = exec_prepared(txn, refresh_sql, array_literal(assets),
+                            array_literal(fresh));
   txn.commit();
   return static_cast<int32_t>(rows.affected_rows());
 }

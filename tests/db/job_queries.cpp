@@ -230,13 +230,18 @@ CAF_TEST(a claim reads the jobs it takes and not the whole table) {
       "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
       " FROM pg_stat_user_tables WHERE relname = 'backfill_jobs'");
   };
-  auto before = rows_read();
-  CAF_CHECK_EQUAL(claim(4, me).size(), 4u);
-  auto read = rows_read() - before;
-  CAF_MESSAGE("one claim of 4 out of 3,000 pending read " << read << " rows");
-  // At least the jobs it took: the statistics are there to count.
-  CAF_CHECK_GREATER_OR_EQUAL(read, 4);
-  CAF_CHECK_LESS(read, 100);
+  // The claim is a prepared statement: after five runs PostgreSQL may
+  // switch to a generic plan, which must walk the index as well.
+  for (auto i = 1; i <= 8; ++i) {
+    auto before = rows_read();
+    CAF_CHECK_EQUAL(claim(4, me).size(), 4u);
+    auto read = rows_read() - before;
+    CAF_MESSAGE("claim " << i << " of 4 out of 3,000 pending read " << read
+                         << " rows");
+    // At least the jobs it took: the statistics are there to count.
+    CAF_CHECK_GREATER_OR_EQUAL(read, 4);
+    CAF_CHECK_LESS(read, 100);
+  }
 }
 
 CAF_TEST(a job whose holder session ended is claimable at once) {
