@@ -114,6 +114,7 @@ class Bench:
         self.cluster, self.url = start_cluster(
             "backfilld-e2e-", "postgres",
             "-c shared_preload_libraries=pg_stat_statements"
+            " -c pg_stat_statements.track_planning=on"
             if args.statements else "")
         self.admin = psycopg2.connect(self.url)
         self.admin.autocommit = True
@@ -269,16 +270,18 @@ class Bench:
         return result
 
     def top_statements(self, url, limit=12):
-        """The run's statements in the run's database by total server time:
-        [(ms, calls, rows, statement)], the statement's whitespace folded."""
+        """The run's statements in the run's database by total server time
+        (planning included): [(ms, planning ms, calls, rows, statement)],
+        the statement's whitespace folded."""
         with self.admin.cursor() as c:
-            c.execute("SELECT s.total_exec_time, s.calls, s.rows, s.query"
+            c.execute("SELECT s.total_exec_time + s.total_plan_time,"
+                      " s.total_plan_time, s.calls, s.rows, s.query"
                       " FROM pg_stat_statements s JOIN pg_database d"
                       " ON d.oid = s.dbid WHERE d.datname = %s"
-                      " ORDER BY s.total_exec_time DESC LIMIT %s",
+                      " ORDER BY 1 DESC LIMIT %s",
                       (url.rsplit("/", 1)[1], limit))
-            return [(ms, calls, rows, " ".join(query.split()))
-                    for ms, calls, rows, query in c.fetchall()]
+            return [(ms, plan, calls, rows, " ".join(query.split()))
+                    for ms, plan, calls, rows, query in c.fetchall()]
 
     @staticmethod
     def raw_copy(conn):
@@ -561,16 +564,18 @@ def report_statements(res, out):
     lines = [f"# PostgreSQL's time per statement {res['label']}", "",
              f"Run {res['started']}: `{res['command']}`", "",
              "pg_stat_statements over each N run (from the first insert to "
-             "the last done job); the statements are cut at 160 characters."]
+             "the last done job), planning included (track_planning); the "
+             "statements are cut at 160 characters."]
     for r in res["runs"]:
-        total = sum(ms for ms, _, _, _ in r["statements"]) or 1
+        total = sum(s[0] for s in r["statements"]) or 1
         lines += ["", f"## N = {r['n']} ({r['seconds']:.1f} s)", "",
-                  "| server ms | share of these | calls | rows | statement |",
-                  "|---|---|---|---|---|"]
-        for ms, calls, rows, query in r["statements"]:
+                  "| server ms | of which planning | share of these | calls "
+                  "| rows | statement |",
+                  "|---|---|---|---|---|---|"]
+        for ms, plan, calls, rows, query in r["statements"]:
             text = query[:160].replace("|", "\\|")
-            lines.append(f"| {ms:.0f} | {ms / total * 100:.0f} % | {calls} "
-                         f"| {rows} | `{text}` |")
+            lines.append(f"| {ms:.0f} | {plan:.0f} | {ms / total * 100:.0f} % "
+                         f"| {calls} | {rows} | `{text}` |")
     (out / "statements.md").write_text("\n".join(lines) + "\n")
 
 
