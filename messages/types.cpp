@@ -1,5 +1,7 @@
 #include "messages/types.hpp"
 
+#include <cstdio>
+
 #include <date/date.h>
 
 namespace backfilld {
@@ -7,7 +9,19 @@ namespace backfilld {
 std::string iso_date(day_number day) {
   if (day == no_day)
     return "none";
-  return date::format("%F", date::sys_days{date::days{day}});
+  // Called once per stored bar, millions of times in a large backfill:
+  // date::format builds a stream and imbues a locale each time, which made
+  // it the daemon's largest cost of its own (bench/README.md).
+  date::sys_days at{date::days{day}};
+  date::year_month_day ymd{at};
+  auto year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999)
+    return date::format("%F", at);
+  char text[16];
+  std::snprintf(text, sizeof(text), "%04d-%02u-%02u", year,
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return text;
 }
 
 const char* to_string(job_kind x) {

@@ -59,3 +59,15 @@ CAF_TEST(day numbers round trip) {
                   utc(2024, 2, 29, 0, 0));
   CAF_CHECK_EQUAL(iso_date(no_day), "none");
 }
+
+CAF_TEST(iso dates read as date format writes them) {
+  // From the oldest day a "max" history asks for to far in the future,
+  // and the years that are not four digits long.
+  for (day_number d = -720'000; d <= 800'000; d += 997)
+    CAF_CHECK_EQUAL(iso_date(d),
+                    date::format("%F", date::sys_days{date::days{d}}));
+  for (day_number d : {-719'529, -719'528, 0, 2'932'896, 2'932'897})
+    CAF_CHECK_EQUAL(iso_date(d),
+                    date::format("%F", date::sys_days{date::days{d}}));
+  CAF_CHECK_EQUAL(iso_date(19'782), "2024-02-29");
+}
