@@ -6,9 +6,8 @@
 
 #include <pqxx/pqxx>
 
-#include "db/prepared.hpp"
-
 #include "db/connection.hpp"
+#include "db/prepared.hpp"
 #include "db/refresh_queries.hpp"
 
 namespace backfilld {

@@ -7,9 +7,8 @@
 
 #include <pqxx/pqxx>
 
-#include "db/prepared.hpp"
-
 #include "db/array_literal.hpp"
+#include "db/prepared.hpp"
 #include "db/refresh_queries.hpp"
 #include "db/sql_fragments.hpp"
 #include "messages/ec.hpp"

@@ -11,7 +11,6 @@
 #include <pqxx/pqxx>
 
 #include "db/prepared.hpp"
-
 #include "messages/types.hpp"
 
 namespace backfilld {

@@ -6,7 +6,6 @@
 #include <pqxx/pqxx>
 
 #include "db/prepared.hpp"
-
 #include "db/sql_fragments.hpp"
 #include "messages/ec.hpp"
 #include "policy/schedule.hpp"

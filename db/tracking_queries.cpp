@@ -2,9 +2,8 @@
 
 #include <pqxx/pqxx>
 
-#include "db/prepared.hpp"
-
 #include "db/array_literal.hpp"
+#include "db/prepared.hpp"
 
 namespace backfilld {
 
