@@ -103,18 +103,30 @@ std::vector<job_id> held_ids(self_pointer self) {
   return ids;
 }
 
-/// Asks the queue for as many jobs as the window has room for, once half
-/// of it is free. The answer comes when jobs are due (a long poll).
-void pull_more(self_pointer self) {
-  auto& st = self->state;
-  if (st.pull_in_flight || st.draining || st.held.size() >= st.settings.window)
-    return;
-  auto capacity = static_cast<uint32_t>(st.settings.window - st.held.size());
+/// How many jobs a pull asks for now: the window's free part once half of
+/// it is free, or once fewer jobs are held than would keep every worker
+/// busy; else 0.
+uint32_t room_to_pull(const fetcher_state& st) {
+  auto window = size_t{st.settings.window};
+  if (st.held.size() >= window)
+    return 0;
+  auto free = window - st.held.size();
   // A claim costs the database a round trip and an index walk whatever it
   // returns. Pulling each slot as it freed made claims of about 2 jobs, 14 %
-  // of PostgreSQL's time at 10,000 assets (bench/README.md); the other half
-  // of the window keeps the workers busy meanwhile.
-  if (capacity < std::max<uint32_t>(1, st.settings.window / 2))
+  // of PostgreSQL's time at 10,000 assets (bench/README.md).
+  auto beyond_workers = window > st.workers ? window - st.workers : 0;
+  auto least = std::max<size_t>(1, std::min(window / 2, beyond_workers));
+  return free >= least ? static_cast<uint32_t>(free) : 0;
+}
+
+/// Asks the queue for jobs (`room_to_pull`). The answer comes when jobs are
+/// due (a long poll).
+void pull_more(self_pointer self) {
+  auto& st = self->state;
+  if (st.pull_in_flight || st.draining)
+    return;
+  auto capacity = room_to_pull(st);
+  if (capacity == 0)
     return;
   auto epoch = st.queue_epoch;
   st.pull_in_flight = true;
@@ -190,6 +202,7 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
   st.limiter = std::move(limiter);
   st.writer = std::move(writer);
   st.idle_workers = std::move(workers);
+  st.workers = st.idle_workers.size();
   end_on_exception(self);
   st.settings = std::move(settings);
   st.started = self->clock().now();
@@ -220,9 +233,9 @@ fetcher(fetcher_actor::stateful_pointer<fetcher_state> self,
       st.queue = std::move(queue);
       ++st.queue_epoch;
       st.pull_in_flight = false;
-      // The new queue knows nothing of our jobs: tell it even when the
-      // window is full (a pull for nothing), so that their leases are kept.
-      if (st.held.size() >= st.settings.window)
+      // The new queue knows nothing of our jobs: tell it even when we would
+      // not pull yet (a pull for nothing), so that their leases are kept.
+      if (room_to_pull(st) == 0)
         self
           ->request(st.queue, caf::infinite, atom::pull_v, uint32_t{0},
                     held_ids(self))

@@ -118,6 +118,8 @@ struct fetcher_state {
   writer_actor writer;
   fetcher_settings settings;
   std::vector<fetcher_worker_actor> idle_workers;
+  /// All workers, idle or not.
+  size_t workers = 0;
   /// Every job in our hands, by id.
   std::map<job_id, backfill_job> held;
   /// Held jobs waiting for a free worker.

@@ -31,6 +31,8 @@ struct queue_script {
   /// like a queue without due jobs.
   std::deque<std::vector<backfill_job>> jobs_to_hand_out;
   std::vector<uint32_t> pull_capacities;
+  /// The jobs each pull said its fetcher holds.
+  std::vector<std::vector<job_id>> pull_held;
   std::vector<std::pair<job_id, write_summary>> done;
   std::vector<std::pair<job_id, job_failure>> failed;
   std::vector<job_id> released;
@@ -45,9 +47,10 @@ struct queue_script {
 inline job_queue_actor::behavior_type
 fake_job_queue(job_queue_actor::pointer self, std::shared_ptr<queue_script> q) {
   return {
-    [=](atom::pull, uint32_t capacity,
-        const std::vector<job_id>&) -> caf::result<std::vector<backfill_job>> {
+    [=](atom::pull, uint32_t capacity, const std::vector<job_id>& held)
+      -> caf::result<std::vector<backfill_job>> {
       q->pull_capacities.push_back(capacity);
+      q->pull_held.push_back(held);
       if (q->jobs_to_hand_out.empty())
         return self->make_response_promise<std::vector<backfill_job>>();
       auto jobs = std::move(q->jobs_to_hand_out.front());

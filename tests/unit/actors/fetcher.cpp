@@ -331,14 +331,40 @@ CAF_TEST(the window is refilled half at a time and not slot by slot) {
   w->hold_gets = true;
   q->jobs_to_hand_out.push_back(
     {job(1, "A"), job(2, "B"), job(3, "C"), job(4, "D")});
-  launch(4, 4);
+  launch(4, 2);
   CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{4});
   // One slot free: a claim for one job would cost the database as much as
-  // one for many, and three jobs still keep workers busy.
+  // one for many, and the three held keep both workers busy.
   answer_one_get();
   CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{4});
   answer_one_get();
   CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>({4, 2}));
+}
+
+CAF_TEST(a window no larger than the workers is refilled slot by slot) {
+  w->hold_gets = true;
+  q->jobs_to_hand_out.push_back({job(1, "A"), job(2, "B")});
+  launch(2, 2);
+  // Waiting for a second free slot would leave a worker idle meanwhile.
+  answer_one_get();
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>({2, 1}));
+}
+
+CAF_TEST(a restarted queue learns what is held even when no pull is due) {
+  w->hold_gets = true;
+  q->jobs_to_hand_out.push_back(
+    {job(1, "A"), job(2, "B"), job(3, "C"), job(4, "D")});
+  launch(4, 2);
+  answer_one_get();
+  CAF_CHECK_EQUAL(q->pull_capacities, std::vector<uint32_t>{4});
+  // Three held, one slot free: no pull is due, but without one the new
+  // queue would not keep the leases of the three.
+  auto q2 = std::make_shared<queue_script>();
+  self->send(hdl, start(fake_job_queue, q2));
+  settle();
+  CAF_CHECK_EQUAL(q2->pull_capacities, std::vector<uint32_t>{0});
+  CAF_REQUIRE_EQUAL(q2->pull_held.size(), 1u);
+  CAF_CHECK_EQUAL(q2->pull_held[0], std::vector<job_id>({2, 3, 4}));
 }
 
 CAF_TEST(an unknown symbol fails permanently) {
