@@ -6,8 +6,10 @@
 
 #include <pqxx/pqxx>
 
+#include "db/array_literal.hpp"
 #include "db/connection.hpp"
 #include "db/prepared.hpp"
+#include "db/price_queries.hpp"
 #include "db/refresh_queries.hpp"
 
 namespace backfilld {
@@ -22,19 +24,6 @@ WHERE asset_id = $1 AND kind = 'split'
 const char* known_dividends_sql = R"sql(
 SELECT date - DATE '1970-01-01' FROM asset_events
 WHERE asset_id = $1 AND kind = 'dividend'
-)sql";
-
-const char* first_stored_sql = R"sql(
-SELECT min(date) - DATE '1970-01-01' FROM asset_prices WHERE asset_id = $1
-)sql";
-
-const char* stored_closes_sql = R"sql(
-SELECT date - DATE '1970-01-01', close::float8,
-       coalesce(adj_close::float8, -1)
-FROM asset_prices
-WHERE asset_id = $1 AND close IS NOT NULL
-  AND date BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int
-ORDER BY date
 )sql";
 
 const char* upsert_event_sql = R"sql(
@@ -67,10 +56,11 @@ WHERE asset_id = $1 AND date = DATE '1970-01-01' + $2::int
   AND close = $3::numeric AND source = $4
 )sql";
 
-// Days the provider now serves with a close that passed the check.
+// Days the provider now serves with a close that passed the check. (The
+// primary key finds the asset's few held days; the list filters them.)
 const prepared_sql corrected_outliers_sql{"backfilld_corrected_outliers", R"sql(
 DELETE FROM price_outliers
-WHERE asset_id = $1 AND date = ANY ($2::date[])
+WHERE asset_id = $1 AND date - DATE '1970-01-01' = ANY ($2::int[])
 )sql"};
 
 std::string ratio_text(const price_event& split) {
@@ -97,17 +87,11 @@ std::string check_new_splits(pqxx::transaction_base& txn, asset_id asset,
   std::vector<day_number> known;
   for (const auto& row : txn.exec_params(known_splits_sql, asset))
     known.push_back(row[0].as<day_number>());
-  auto first = txn.exec_params1(first_stored_sql, asset)[0];
-  if (first.is_null())
+  auto first = first_stored_day(txn, asset);
+  if (first == no_day)
     return {};
-  std::vector<stored_close> stored;
-  for (const auto& row :
-       txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
-                       series.bars.back().day))
-    stored.push_back(stored_close{row[0].as<day_number>(), row[1].as<double>(),
-                                  row[2].as<double>()});
-  return new_split_disagreement(series, known, first.as<day_number>(), stored,
-                                tolerance);
+  return new_split_disagreement(series, known, first,
+                                stored_closes(txn, asset, series), tolerance);
 }
 
 /// A dividend the stored history has not seen: Yahoo's `adj_close` of every
@@ -121,13 +105,13 @@ std::string check_new_dividends(pqxx::transaction_base& txn, asset_id asset,
     [](const price_event& e) { return e.kind == event_kind::dividend; });
   if (!has_dividend || series.bars.empty())
     return {};
-  auto first = txn.exec_params1(first_stored_sql, asset)[0];
-  if (first.is_null())
+  auto first = first_stored_day(txn, asset);
+  if (first == no_day)
     return {};
   std::vector<day_number> known;
   for (const auto& row : txn.exec_params(known_dividends_sql, asset))
     known.push_back(row[0].as<day_number>());
-  return new_dividend(series, known, first.as<day_number>());
+  return new_dividend(series, known, first);
 }
 
 void store_events(pqxx::transaction_base& txn, asset_id asset,
@@ -157,14 +141,11 @@ std::vector<day_number> record_outliers(pqxx::transaction_base& txn,
                     numeric_text(held.close), series.source);
   }
   if (clear_corrected && !series.bars.empty()) {
-    std::string days = "{";
-    for (const auto& bar : series.bars) {
-      if (days.size() > 1)
-        days += ',';
-      days += iso_date(bar.day);
-    }
-    days += '}';
-    exec_prepared(txn, corrected_outliers_sql, asset, days);
+    std::vector<day_number> days;
+    days.reserve(series.bars.size());
+    for (const auto& bar : series.bars)
+      days.push_back(bar.day);
+    exec_prepared(txn, corrected_outliers_sql, asset, array_literal(days));
   }
   return fresh;
 }
@@ -339,7 +320,6 @@ std::vector<stored_outcome> store_batch(pqxx::connection_base& conn,
       // statement, as db.event_queries showed.)
       txn.exec("SAVEPOINT backfilld_asset");
       try {
-        out[i] = stored_outcome{};
         out[i].summary = insert_or_upsert(
           [&](write_path path) {
             return store_in(txn, writes[i].job, writes[i].series, tolerance,

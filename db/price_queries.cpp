@@ -249,13 +249,12 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
   return {};
 }
 
-namespace {
-
-/// The stored days `series` covers, for a basis check.
 std::vector<stored_close> stored_closes(pqxx::transaction_base& txn,
                                         asset_id asset,
                                         const price_series& series) {
   std::vector<stored_close> stored;
+  if (series.bars.empty())
+    return stored;
   for (const auto& row :
        txn.exec_params(stored_closes_sql, asset, series.bars.front().day,
                        series.bars.back().day))
@@ -264,7 +263,10 @@ std::vector<stored_close> stored_closes(pqxx::transaction_base& txn,
   return stored;
 }
 
-} // namespace
+day_number first_stored_day(pqxx::transaction_base& txn, asset_id asset) {
+  auto first = txn.exec_params1(first_stored_sql, asset)[0];
+  return first.is_null() ? no_day : first.as<day_number>();
+}
 
 write_summary write_refresh(pqxx::connection_base& conn, asset_id asset,
                             const price_series& series, double tolerance) {
@@ -306,10 +308,10 @@ write_summary write_extension(pqxx::transaction_base& txn, asset_id asset,
     if (summary.basis_changed())
       return summary; // Nothing written: the caller rewrites it all instead.
   }
-  auto first = txn.exec_params1(first_stored_sql, asset)[0];
+  auto first = first_stored_day(txn, asset);
   std::vector<price_bar> older;
   for (const auto& bar : series.bars)
-    if (first.is_null() || bar.day < first.as<day_number>())
+    if (first == no_day || bar.day < first)
       older.push_back(bar);
   return upsert_bars(txn, asset, series, older);
 }

@@ -86,6 +86,16 @@ std::string basis_disagreement(const std::vector<price_bar>& served,
                                const std::vector<stored_close>& stored,
                                double tolerance = basis_tolerance);
 
+/// The stored days `series` spans (its first to its last bar's day), for a
+/// basis check.
+std::vector<stored_close> stored_closes(pqxx::transaction_base& txn,
+                                        asset_id asset,
+                                        const price_series& series);
+
+/// The asset's oldest stored day, as of the transaction; `no_day` when none
+/// is stored.
+day_number first_stored_day(pqxx::transaction_base& txn, asset_id asset);
+
 /// Stores an extension in one transaction: compares the answer's bars on
 /// days already stored with the stored prices and, when they agree, upserts
 /// only the bars before the first stored day (as of this transaction).
