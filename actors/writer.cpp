@@ -1,5 +1,6 @@
 #include "actors/writer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -117,25 +118,49 @@ void not_stored(self_pointer self, std::vector<pending_write>& batch,
     pending.reply.deliver(err);
 }
 
-/// Sends the series waiting to the store as one batch, unless a batch is
-/// with it already (its answer sends the next).
-void send_batch(self_pointer self) {
+void send_batches(self_pointer self);
+
+/// Marks the batch's assets as with a store, or (`count` -1) as back.
+void count_in_flight(writer_state& st, const std::vector<pending_write>& batch,
+                     int count) {
+  for (const auto& pending : batch) {
+    auto asset = pending.write.job.asset;
+    if (count > 0) {
+      ++st.in_flight[asset];
+    } else if (auto i = st.in_flight.find(asset);
+               i != st.in_flight.end() && --i->second == 0) {
+      st.in_flight.erase(i);
+    }
+  }
+}
+
+/// The store `index` answered `batch` (or failed to): it is free again.
+void batch_done(self_pointer self, size_t index,
+                const std::vector<pending_write>& batch) {
+  self->state.busy[index] = false;
+  count_in_flight(self->state, batch, -1);
+}
+
+/// Sends the next batch to the idle store `index`; false if no series may go.
+bool send_batch(self_pointer self, size_t index) {
   auto& st = self->state;
-  if (st.store_busy || st.waiting.empty())
-    return;
   auto batch = std::make_shared<std::vector<pending_write>>(
-    next_batch(st.waiting, st.settings.batch_max, st.settings.batch_max_rows));
+    next_batch(st.waiting, st.settings.batch_max, st.settings.batch_max_rows,
+               st.in_flight));
+  if (batch->empty())
+    return false;
   std::vector<series_write> writes;
   writes.reserve(batch->size());
   for (const auto& pending : *batch)
     writes.push_back(pending.write);
-  st.store_busy = true;
+  st.busy[index] = true;
+  count_in_flight(st, *batch, 1);
   self
-    ->request(st.store, st.settings.store_timeout, atom::write_v,
+    ->request(st.stores[index], st.settings.store_timeout, atom::write_v,
               std::move(writes))
     .then(
       [=](std::vector<stored_outcome>& outcomes) {
-        self->state.store_busy = false;
+        batch_done(self, index, *batch);
         if (outcomes.size() != batch->size()) {
           not_stored(
             self, *batch,
@@ -150,37 +175,55 @@ void send_batch(self_pointer self) {
           for (size_t i = 0; i < batch->size(); ++i)
             stored(self, (*batch)[i], outcomes[i]);
         }
-        send_batch(self);
+        send_batches(self);
       },
       [=](caf::error& err) {
-        self->state.store_busy = false;
+        batch_done(self, index, *batch);
         not_stored(self, *batch, err);
-        send_batch(self);
+        send_batches(self);
       });
+  return true;
+}
+
+/// Gives each idle store a batch of the series waiting, while any may go
+/// (a store's answer sends the next).
+void send_batches(self_pointer self) {
+  auto& st = self->state;
+  for (size_t i = 0; i < st.stores.size() && !st.waiting.empty(); ++i)
+    if (!st.busy[i] && !send_batch(self, i))
+      return;
 }
 
 } // namespace
 
-std::vector<pending_write> next_batch(std::deque<pending_write>& waiting,
-                                      uint32_t max_series, size_t max_rows) {
+std::vector<pending_write>
+next_batch(std::deque<pending_write>& waiting, uint32_t max_series,
+           size_t max_rows,
+           const std::unordered_map<asset_id, uint32_t>& in_flight) {
   std::vector<pending_write> batch;
   size_t rows = 0;
-  while (!waiting.empty() && (batch.empty() || batch.size() < max_series)) {
-    auto bars = waiting.front().write.series.bars.size();
+  for (auto i = waiting.begin();
+       i != waiting.end() && (batch.empty() || batch.size() < max_series);) {
+    if (in_flight.count(i->write.job.asset) > 0) {
+      ++i;
+      continue;
+    }
+    auto bars = i->write.series.bars.size();
     if (!batch.empty() && rows + bars > max_rows)
       break;
     rows += bars;
-    batch.push_back(std::move(waiting.front()));
-    waiting.pop_front();
+    batch.push_back(std::move(*i));
+    i = waiting.erase(i);
   }
   return batch;
 }
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       writer_store_actor store, tracker_actor tracker,
+       std::vector<writer_store_actor> stores, tracker_actor tracker,
        writer_settings settings) {
-  self->state.store = std::move(store);
+  self->state.busy.assign(stores.size(), false);
+  self->state.stores = std::move(stores);
   self->state.tracker = std::move(tracker);
   self->state.settings = settings;
   end_on_exception(self);
@@ -202,7 +245,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
       auto promise = self->make_response_promise<write_summary>();
       self->state.waiting.push_back(
         pending_write{series_write{job, std::move(series)}, promise, {}});
-      send_batch(self);
+      send_batches(self);
       return promise;
     },
     [=](tracker_actor tracker) { self->state.tracker = std::move(tracker); },
@@ -212,9 +255,15 @@ writer(writer_actor::stateful_pointer<writer_state> self,
 writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
                           db_watchdog_actor watchdog, tracker_actor tracker,
                           writer_settings settings) {
-  auto store = spawn_writer_store(sys, std::move(db), std::move(watchdog));
-  auto logic = sys.spawn(writer, store, std::move(tracker), settings);
-  bind_lifetimes(logic, store);
+  std::vector<writer_store_actor> stores;
+  for (uint32_t i = 0; i < std::max(settings.connections, 1u); ++i)
+    stores.push_back(spawn_writer_store(sys, db, watchdog));
+  auto logic = sys.spawn(writer, stores, std::move(tracker), settings);
+  // Any store dying takes the writer and its other stores with it: the
+  // supervisor restarts them together, and every batch in flight is
+  // answered with an error (its jobs are retried from the table).
+  for (const auto& store : stores)
+    bind_lifetimes(logic, store);
   return logic;
 }
 

@@ -1,12 +1,16 @@
 // The writer: holds back bad prints (policy/outliers.hpp), stores fetched
-// series through its own connection, then tells the tracker. Provider
+// series through connections of its own, then tells the tracker. Provider
 // trouble never reaches it: it only ever sees finished series.
 //
-// Group commit: one batch is with the store at a time; series that arrive
-// meanwhile wait and go together as the next batch, one transaction for all
-// of them (each job still all or nothing). Under load a commit is shared by
-// many assets; alone, a series is stored at once. Each write is answered
-// only once its rows committed (or with why not).
+// Group commit: each of its stores (`writer.connections`, one database
+// connection each) has one batch at a time; series that arrive while every
+// store is busy wait and go together as the next batch, one transaction for
+// all of them (each job still all or nothing). Under load a commit is shared
+// by many assets and PostgreSQL runs one INSERT per connection in parallel;
+// alone, a series is stored at once. No asset is in two batches at once, so
+// two transactions never wait for each other's rows and an asset's writes
+// commit in the order they came. Each write is answered only once its rows
+// committed (or with why not).
 
 #pragma once
 
@@ -14,6 +18,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -35,6 +41,9 @@ struct writer_settings {
   /// Bars at most in one group commit (a batch always takes one series,
   /// however long): bounds the transaction and the message.
   size_t batch_max_rows = 100'000;
+  /// `writer.connections`: stores, each with its own connection and at most
+  /// one batch in flight.
+  uint32_t connections = 2;
 };
 
 /// A series waiting for its batch, and the fetcher waiting for its answer.
@@ -46,26 +55,32 @@ struct pending_write {
 
 struct writer_state {
   static inline const char* name = "writer";
-  writer_store_actor store;
+  std::vector<writer_store_actor> stores;
+  /// Whether `stores[i]` has a batch.
+  std::vector<bool> busy;
   tracker_actor tracker;
   writer_settings settings;
-  /// Series that arrived while a batch was with the store, oldest first.
+  /// Series that arrived while every store was busy (or while a batch with
+  /// their asset was with a store), oldest first.
   std::deque<pending_write> waiting;
-  /// Whether a batch is with the store.
-  bool store_busy = false;
+  /// The assets in batches with a store, and how many of their series.
+  std::unordered_map<asset_id, uint32_t> in_flight;
 };
 
-/// Takes the next batch off the front of `waiting`: up to `max_series`
-/// series and `max_rows` bars, but always the first one.
-std::vector<pending_write> next_batch(std::deque<pending_write>& waiting,
-                                      uint32_t max_series, size_t max_rows);
+/// Takes the next batch out of `waiting`, oldest first: up to `max_series`
+/// series and `max_rows` bars, but always one series if any may go. Series
+/// whose asset is `in_flight` stay where they are.
+std::vector<pending_write>
+next_batch(std::deque<pending_write>& waiting, uint32_t max_series,
+           size_t max_rows,
+           const std::unordered_map<asset_id, uint32_t>& in_flight = {});
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       writer_store_actor store, tracker_actor tracker,
+       std::vector<writer_store_actor> stores, tracker_actor tracker,
        writer_settings settings);
 
-/// Spawns the writer with its detached store.
+/// Spawns the writer with its detached stores.
 writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
                           db_watchdog_actor watchdog, tracker_actor tracker,
                           writer_settings settings);

@@ -310,9 +310,11 @@ config::config()
     "pause after a 429 without Retry-After");
   add_cluster_options();
   // -- group commit and lean idle (perf11) ------------------------------------
-  opt_group{custom_options_, "writer"}.add(
-    writer_batch_max, "batch-max",
-    "series at most in one transaction (group commit; 1: one per asset)");
+  opt_group{custom_options_, "writer"}
+    .add(writer_batch_max, "batch-max",
+         "series at most in one transaction (group commit; 1: one per asset)")
+    .add(writer_connections, "connections",
+         "database connections the writer stores through, one batch each");
   // Lean idle: every blocking call has a thread of its own (the detached
   // stores and HTTP workers), so the scheduler's threads only run short
   // handlers; CAF's default of max(cores, 4) idles two of them on 2 cores.
@@ -554,6 +556,9 @@ caf::expected<pipeline_settings> config::pipeline() const {
   if (writer_batch_max < 1 || writer_batch_max > 10'000)
     return bad("writer.batch-max",
                "must be within 1..10000, not " + num(writer_batch_max));
+  if (writer_connections < 1 || writer_connections > 16)
+    return bad("writer.connections",
+               "must be within 1..16, not " + num(writer_connections));
   pipeline_settings s;
   s.db = database();
   s.lease.worker = worker_name();
@@ -669,6 +674,7 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.supervision.summary_interval = ms(log_summary_interval);
   // -- group commit and lean idle (perf11) ------------------------------------
   s.writer.batch_max = static_cast<uint32_t>(writer_batch_max);
+  s.writer.connections = static_cast<uint32_t>(writer_connections);
   return s;
 }
 

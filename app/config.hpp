@@ -198,6 +198,8 @@ class config : public caf::actor_system_config {
 
   /// `writer.batch-max`: series at most in one group commit.
   int64_t writer_batch_max = 64;
+  /// `writer.connections`: database connections the writer stores through.
+  int64_t writer_connections = 2;
 
   /// The INI file actually read (empty when none).
   std::string config_file;

@@ -46,6 +46,7 @@ constexpr const char* tuned_options[] = {
   "outliers.enabled",
   "outliers.factor",
   "writer.batch-max",
+  "writer.connections",
   "retry.max-attempts",
   "retry.revive-after",
   "queue.lease",

@@ -60,7 +60,7 @@ using db_watchdog_actor = caf::typed_actor<
   /// Internal: the earliest deadline is due.
   caf::reacts_to<atom::tick>>;
 
-/// Owns the writer's database connection.
+/// Owns one of the writer's database connections (`writer.connections`).
 using writer_store_actor = caf::typed_actor<
   /// Group commit: stores the jobs' series in one transaction, each job all
   /// or nothing (a savepoint each; when the transaction cannot commit, one

@@ -122,6 +122,9 @@ class WrongValues(TempFiles):
         code, out, err = run("check-config", "--fetch.concurrency=0")
         self.assertEqual(code, 1, out + err)
         self.assertIn("fetch.concurrency must be within 1..64", err)
+        code, out, err = run("check-config", "--writer.connections=0")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("writer.connections must be within 1..16, not 0", err)
         code, out, err = run("check-config",
                              env={"BACKFILL_QUEUE_LEASE": "-1s"})
         self.assertEqual(code, 1, out + err)

@@ -99,7 +99,11 @@ struct fixture : actor_fixture {
   std::shared_ptr<log_book> log = std::make_shared<log_book>();
   writer_store_actor store = start(fake_store, log);
   tracker_actor tracker = start(fake_tracker, log);
-  writer_actor hdl = start(writer, store, tracker, writer_settings{5s});
+  writer_actor hdl = start(writer, one(store), tracker, writer_settings{5s});
+
+  static std::vector<writer_store_actor> one(writer_store_actor x) {
+    return {std::move(x)};
+  }
 
   backfill_job job() {
     backfill_job j;
@@ -191,10 +195,92 @@ CAF_TEST(writes that arrive while the store is busy go as one batch) {
   CAF_CHECK_EQUAL(log->tracked_fresh, (std::vector<asset_id>{1, 2, 3}));
 }
 
+CAF_TEST(with two connections a second batch goes while the first is stored) {
+  auto second = start(fake_store, log);
+  auto both = start(writer, std::vector<writer_store_actor>{store, second},
+                    tracker, writer_settings{5s});
+  settle();
+  auto a = write_from(both, job_for(1), series(3));
+  auto b = write_from(both, job_for(2), series(3));
+  auto c = write_from(both, job_for(3), series(3));
+  auto d = write_from(both, job_for(4), series(3));
+  expect((atom::write, backfill_job, price_series), from(a.hdl).to(both));
+  expect((atom::write, backfill_job, price_series), from(b.hdl).to(both));
+  expect((atom::write, backfill_job, price_series), from(c.hdl).to(both));
+  expect((atom::write, backfill_job, price_series), from(d.hdl).to(both));
+  // A went to the first store at once, B to the second while A is stored;
+  // C and D wait for whichever store answers first.
+  expect((atom::write, std::vector<series_write>), from(both).to(store));
+  expect((atom::write, std::vector<series_write>), from(both).to(second));
+  disallow((atom::write, std::vector<series_write>), from(both).to(store));
+  expect((std::vector<stored_outcome>), from(store).to(both));
+  expect((write_summary), from(both).to(a.hdl));
+  expect((atom::write, std::vector<series_write>), from(both).to(store));
+  settle();
+  CAF_REQUIRE_EQUAL(log->batches.size(), 3u);
+  CAF_CHECK_EQUAL(log->batches[0], std::vector<asset_id>{1});
+  CAF_CHECK_EQUAL(log->batches[1], std::vector<asset_id>{2});
+  CAF_CHECK_EQUAL(log->batches[2], (std::vector<asset_id>{3, 4}));
+  for (auto* x : {&a, &b, &c, &d})
+    CAF_CHECK(x->got->value);
+  CAF_CHECK_EQUAL(log->tracked_fresh, (std::vector<asset_id>{1, 2, 3, 4}));
+}
+
+CAF_TEST(an asset with a batch in flight waits for it even with a store idle) {
+  auto second = start(fake_store, log);
+  auto both = start(writer, std::vector<writer_store_actor>{store, second},
+                    tracker, writer_settings{5s});
+  settle();
+  auto first = job_for(7);
+  auto again = job_for(7);
+  again.id = 70;
+  auto a = write_from(both, first, series(3));
+  auto b = write_from(both, again, series(4));
+  auto c = write_from(both, job_for(8), series(3));
+  expect((atom::write, backfill_job, price_series), from(a.hdl).to(both));
+  expect((atom::write, std::vector<series_write>), from(both).to(store));
+  expect((atom::write, backfill_job, price_series), from(b.hdl).to(both));
+  // The second store is idle, but asset 7 is with the first: B waits.
+  disallow((atom::write, std::vector<series_write>), from(both).to(second));
+  expect((atom::write, backfill_job, price_series), from(c.hdl).to(both));
+  // C, another asset, passes it.
+  expect((atom::write, std::vector<series_write>), from(both).to(second));
+  CAF_REQUIRE_EQUAL(log->batches.size(), 2u);
+  expect((std::vector<stored_outcome>), from(store).to(both));
+  expect((write_summary), from(both).to(a.hdl));
+  // Only now does B go, after A's rows committed.
+  expect((atom::write, std::vector<series_write>), from(both).to(store));
+  settle();
+  CAF_REQUIRE_EQUAL(log->jobs.size(), 3u);
+  CAF_CHECK_EQUAL(log->jobs[0].id, 7);
+  CAF_CHECK_EQUAL(log->jobs[1].id, 8);
+  CAF_CHECK_EQUAL(log->jobs[2].id, 70);
+  for (auto* x : {&a, &b, &c})
+    CAF_CHECK(x->got->value);
+}
+
+CAF_TEST(next_batch leaves the series of assets in flight in their place) {
+  std::deque<pending_write> waiting;
+  for (asset_id asset : {1, 2, 1, 3, 2, 4})
+    waiting.push_back(
+      pending_write{series_write{job_for(asset), series(1)}, {}, {}});
+  auto batch = next_batch(waiting, 10, 1000, {{1, 1}});
+  std::vector<asset_id> taken;
+  for (const auto& x : batch)
+    taken.push_back(x.write.job.asset);
+  CAF_CHECK_EQUAL(taken, (std::vector<asset_id>{2, 3, 2, 4}));
+  CAF_REQUIRE_EQUAL(waiting.size(), 2u);
+  CAF_CHECK_EQUAL(waiting[0].write.job.asset, 1);
+  CAF_CHECK_EQUAL(waiting[1].write.job.asset, 1);
+  // Nothing may go: an empty batch, and nothing taken.
+  CAF_CHECK(next_batch(waiting, 10, 1000, {{1, 2}}).empty());
+  CAF_CHECK_EQUAL(waiting.size(), 2u);
+}
+
 CAF_TEST(a batch holds at most writer.batch-max series) {
   writer_settings two{5s};
   two.batch_max = 2;
-  auto small = start(writer, store, tracker, two);
+  auto small = start(writer, one(store), tracker, two);
   settle();
   std::vector<client> clients;
   for (asset_id i = 1; i <= 4; ++i)
@@ -212,7 +298,7 @@ CAF_TEST(a batch holds at most writer.batch-max series) {
 CAF_TEST(a batch is bounded by its rows but always takes one series) {
   writer_settings few{5s};
   few.batch_max_rows = 6;
-  auto small = start(writer, store, tracker, few);
+  auto small = start(writer, one(store), tracker, few);
   settle();
   std::vector<client> clients;
   // 2 goes alone (the store is idle); 10 bars exceed the bound alone and
@@ -378,7 +464,7 @@ CAF_TEST(a bad print is held back and counted once) {
 CAF_TEST(with the check off every bar is stored) {
   writer_settings off{5s};
   off.outliers.enabled = false;
-  auto unchecked = start(writer, store, tracker, off);
+  auto unchecked = start(writer, one(store), tracker, off);
   auto spiky = series(5);
   spiky.bars[2].close = 1000;
   ask<write_summary>(unchecked, atom::write_v, job(), spiky);
