@@ -44,7 +44,7 @@ struct fetcher_settings {
   int32_t overlap = 5;
   /// Jobs held at most (waiting for a worker, a grant, a response or the
   /// writer): the bound on in-memory work.
-  uint32_t window = 8;
+  uint32_t window = 16;
   /// Bound on one HTTP worker round trip (above the transfer timeout).
   std::chrono::milliseconds http_timeout{40'000};
   /// Bound on one writer round trip.

@@ -101,7 +101,7 @@ config::config()
     breaker_cool_down(60s),
     breaker_successes(2),
     fetch_concurrency(4),
-    fetch_window(8),
+    fetch_window(16),
     history_range("1y"),
     refresh_interval(6h),
     refresh_after_close(30min),
