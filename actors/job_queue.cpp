@@ -44,6 +44,16 @@ void send_to_table(self_pointer self, outcome x) {
   flush_outbox(self);
 }
 
+void return_memory(self_pointer self) {
+  if (self->state.settings.return_memory) {
+    self->state.settings.return_memory();
+    return;
+  }
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 /// The queue ran dry: whatever the burst allocated (series, batches,
 /// messages) is free again, but glibc keeps freed pages in its arenas. A
 /// daemon that idles for months should give them back.
@@ -52,10 +62,22 @@ void burst_over(self_pointer self) {
   if (st.trimmed || st.pulls.held_count() > 0)
     return;
   st.trimmed = true;
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
+  st.settle_at = self->clock().now() + st.settings.settle_after;
+  return_memory(self);
   BF_DEBUG(self, "Nothing due: returned freed memory to the system");
+}
+
+/// Still dry once the burst's request time-outs are gone from CAF's clock:
+/// what they held is free now, and goes back too.
+void settled(self_pointer self) {
+  auto& st = self->state;
+  if (!st.settle_at || self->clock().now() < *st.settle_at)
+    return;
+  st.settle_at.reset();
+  if (!st.trimmed || st.pulls.held_count() > 0)
+    return;
+  return_memory(self);
+  BF_DEBUG(self, "Still nothing due: returned the burst's last freed memory");
 }
 
 // -- handing out jobs ---------------------------------------------------------
@@ -406,6 +428,7 @@ void on_tick(self_pointer self) {
   if (self->clock().now() >= st.next_heartbeat)
     heartbeat(self);
   try_claim(self);
+  settled(self);
 }
 
 caf::result<int32_t> on_drain(self_pointer self) {

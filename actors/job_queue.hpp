@@ -17,6 +17,10 @@
 #include <random>
 #include <vector>
 
+#include <chrono>
+#include <functional>
+#include <optional>
+
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -45,6 +49,14 @@ struct job_queue_settings {
   retry_policy retry;
   /// Seeds the backoff jitter (fixed in tests).
   uint64_t seed = 0;
+  /// How long after the queue ran dry freed memory is given back once more.
+  /// CAF 0.17 keeps every request's time-out in its clock until it would
+  /// fire, answered or not: what a burst's requests left there is free only
+  /// after the process's longest request time-out (app/config.cpp).
+  std::chrono::milliseconds settle_after{180'000};
+  /// Gives freed memory back to the system (glibc's `malloc_trim`; counted
+  /// in tests).
+  std::function<void()> return_memory;
 };
 
 using job_reply = caf::typed_response_promise<std::vector<backfill_job>>;
@@ -73,6 +85,9 @@ struct job_queue_state {
   int32_t done_refusals = 0;
   /// Whether freed memory went back to the system since the last jobs.
   bool trimmed = true;
+  /// When it goes back once more, the burst's request time-outs gone (if
+  /// the queue is still dry then); unset once that time passed.
+  std::optional<std::chrono::steady_clock::time_point> settle_at;
 };
 
 job_queue_actor::behavior_type

@@ -602,9 +602,13 @@ caf::expected<pipeline_settings> config::pipeline() const {
     {"frankfurter", static_cast<size_t>(frankfurter_concurrency)},
     {"coingecko", static_cast<size_t>(coingecko_concurrency)},
     {"tiingo", static_cast<size_t>(tiingo_concurrency)}};
+  // Of the providers a job may wait for: Tiingo is off without its key,
+  // and its free tier's 50 requests an hour would stretch every grant's
+  // time-out (and what CAF's clock holds for it) to twenty minutes.
   auto slowest = yahoo_requests_per_second;
   for (const auto& limit : s.limiter.providers)
-    slowest = std::min(slowest, limit.rate);
+    if (limit.name != "tiingo" || !tiingo_api_key.empty())
+      slowest = std::min(slowest, limit.rate);
   s.fetcher.base_url = yahoo_base_url;
   auto& p = s.fetcher.providers;
   p.chains = {{"stock", providers_stock},
@@ -655,6 +659,11 @@ caf::expected<pipeline_settings> config::pipeline() const {
     longest_pause + milliseconds{60'000} +
     milliseconds{static_cast<int64_t>(1000.0 * fetch_window / slowest)};
   s.limiter.grant_timeout = s.fetcher.grant_timeout;
+  // The longest request time-out of the process: after it, CAF's clock
+  // holds none of a burst's requests any more (job_queue_settings).
+  s.queue.settle_after =
+    std::max({store_timeout, s.fetcher.http_timeout, s.fetcher.grant_timeout}) +
+    milliseconds{5'000};
   s.http.user_agent = yahoo_user_agent;
   s.http.connect_timeout = ms(yahoo_connect_timeout);
   s.http.total_timeout = ms(yahoo_timeout);

@@ -116,6 +116,8 @@ struct fixture : actor_fixture {
   std::shared_ptr<store_log> store_book = std::make_shared<store_log>();
   claim_store_actor store = start(fake_store, store_book);
   job_queue_actor hdl;
+  /// Times freed memory went back to the system.
+  std::shared_ptr<int> returned = std::make_shared<int>(0);
 
   fixture() {
     job_queue_settings s;
@@ -126,6 +128,10 @@ struct fixture : actor_fixture {
     s.retry.backoff = backoff_policy{1000ms, 2.0, 60'000ms, 3};
     s.retry.throttle_delay = 30s;
     s.seed = 1;
+    s.settle_after = 30s;
+    s.return_memory = [n = returned] {
+      ++*n;
+    };
     hdl = start(job_queue, store, s);
     settle();
   }
@@ -328,6 +334,53 @@ CAF_TEST(jobs of a fetcher stopped at shutdown go back with their attempt) {
   settle();
   CAF_CHECK_EQUAL(store_book->released, std::vector<job_id>({4}));
   CAF_CHECK_EQUAL(store_book->refunds, std::vector<bool>{true});
+}
+
+CAF_TEST(freed memory goes back when the queue runs dry and once settled) {
+  store_book->claim_answers.push_back({job(1, 10)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(1, book);
+  settle();
+  CAF_REQUIRE_EQUAL(book->pulled.size(), 1u);
+  self->send(f, atom::done_v, job(1, 10));
+  settle();
+  CAF_CHECK_EQUAL(*returned, 0);
+  // The next pull finds nothing due: the burst is over.
+  fetcher(1, book);
+  settle();
+  CAF_CHECK_EQUAL(*returned, 1);
+  wait(29s);
+  CAF_CHECK_EQUAL(*returned, 1);
+  // The burst's request time-outs are gone by now: once more, and only once.
+  wait(2s);
+  CAF_CHECK_EQUAL(*returned, 2);
+  wait(60s);
+  CAF_CHECK_EQUAL(*returned, 2);
+}
+
+CAF_TEST(no late return while a new burst holds jobs) {
+  store_book->claim_answers.push_back({job(1, 10)});
+  auto book = std::make_shared<fetcher_log>();
+  auto f = fetcher(1, book);
+  settle();
+  self->send(f, atom::done_v, job(1, 10));
+  settle();
+  auto g = fetcher(1, book);
+  settle();
+  CAF_REQUIRE_EQUAL(*returned, 1);
+  // Work again after 10 s: the queue is not dry, nothing goes back.
+  wait(10s);
+  store_book->claim_answers.push_back({job(2, 11)});
+  self->send(hdl, atom::wake_v);
+  settle();
+  CAF_REQUIRE_EQUAL(book->pulled.size(), 2u);
+  wait(40s);
+  CAF_CHECK_EQUAL(*returned, 1);
+  // It is done and the queue runs dry again: a new burst is over.
+  self->send(g, atom::done_v, job(2, 11));
+  fetcher(1, book);
+  settle();
+  CAF_CHECK_EQUAL(*returned, 2);
 }
 
 CAF_TEST(leases are checked while nothing is held so orphans go back) {
