@@ -37,6 +37,11 @@ One throwaway PostgreSQL (scripts/pg-cluster.sh) and the cached fake Yahoo
   (pg_stat_statements: the statements that took the most server time, with
   calls and rows), in statements.md. It shows which of the daemon's queries
   the database spends its time on.
+- With --settle S: one more run of the largest N, after which the daemon
+  idles S seconds (at least its longest request time-out, ~3 min by
+  default) while its RSS is sampled every 10 s: CAF 0.17 keeps each
+  request's time-out in its clock until it would fire, so "back near idle"
+  can only show once they are gone.
 
 Writes results.md, results.json and the data files for plot.gp into --out.
 """
@@ -211,7 +216,8 @@ class Bench:
         return [(float(t) - inserted[a]) * 1000 for a, t in rows
                 if a in inserted]
 
-    def run_daemon(self, n, extra=(), pace=0.0, per_txn=50, copy=True):
+    def run_daemon(self, n, extra=(), pace=0.0, per_txn=50, copy=True,
+                   settle=0):
         url = self.fresh_db()
         # No rate limit: the most the configuration allows (1,000/s), and
         # no per-provider bound below fetch.concurrency.
@@ -242,6 +248,10 @@ class Bench:
             after = proc_status(daemon.pid)
             sampler.stop.set()
             sampler.join()
+            settled = []
+            for t in range(10, settle + 1, 10):
+                time.sleep(10)
+                settled.append((t, proc_status(daemon.pid).get("VmRSS", 0)))
             cur = conn.cursor()
             cur.execute("SELECT count(*) FROM asset_prices")
             rows = cur.fetchone()[0]
@@ -259,6 +269,8 @@ class Bench:
                 "peak_threads": sampler.peak_threads,
                 "after_rss_kib": after.get("VmRSS", 0),
             }
+            if settled:
+                result["settled_rss_kib"] = settled
             if statements is not None:
                 result["statements"] = statements
         finally:
@@ -421,6 +433,9 @@ def main():
     p.add_argument("--repeat", type=int, default=3,
                    help="runs of each N (each with its own COPY); the run"
                    " with the median time / COPY is reported")
+    p.add_argument("--settle", type=int, default=0,
+                   help="one more run of the largest N, then S seconds of"
+                   " idle with RSS sampled every 10 s")
     p.add_argument("--statements", action="store_true",
                    help="PostgreSQL's time per statement in each N run"
                    " (pg_stat_statements), in statements.md")
@@ -451,6 +466,11 @@ def main():
                       file=sys.stderr)
                 tries.append(bench.run_daemon(n, args.daemon_arg))
             res["runs"].append(median_try(tries))
+        if args.settle > 0:
+            print(f"backfilld N={max(sizes)}, then {args.settle} s idle",
+                  file=sys.stderr)
+            res["settle"] = bench.run_daemon(max(sizes), args.daemon_arg,
+                                             settle=args.settle)
         print(f"naive N={args.naive}", file=sys.stderr)
         res["naive"] = bench.naive(args.naive)
         if args.only_sizes:
@@ -516,6 +536,15 @@ def report(res, out):
                 f"{r['after_rss_kib'] / 1024:.1f} |")
             dat.write(f"{r['n']} {r['assets_per_s']:.2f} "
                       f"{r['n'] / r['copy_seconds']:.2f}\n")
+    st = res.get("settle")
+    if st:
+        curve = ", ".join(f"{t} s {kib / 1024:.1f}"
+                          for t, kib in st["settled_rss_kib"])
+        lines += ["", f"Settling (--settle, one more N={st['n']} run): RSS "
+                  f"idle {st['idle_rss_kib'] / 1024:.1f}, peak "
+                  f"{st['peak_rss_kib'] / 1024:.1f}, 3 s after "
+                  f"{st['after_rss_kib'] / 1024:.1f}; then MiB by seconds "
+                  f"after: {curve}."]
     with open(out / "latency.dat", "w") as dat:
         dat.write("# case p50 p95 p99\n")
         for r in res["runs"]:
