@@ -140,6 +140,20 @@ struct fixture : actor_fixture {
                      std::vector<job_id> held = {}) {
     return start(fake_fetcher, hdl, capacity, std::move(held), book);
   }
+
+  /// A burst of one job, now over: it was claimed and done, and the next
+  /// pull (returned, still waiting) found nothing due.
+  caf::actor burst_of_one(std::shared_ptr<fetcher_log> book) {
+    store_book->claim_answers.push_back({job(1, 10)});
+    auto f = fetcher(1, book);
+    settle();
+    CAF_REQUIRE_EQUAL(book->pulled.size(), 1u);
+    self->send(f, atom::done_v, job(1, 10));
+    settle();
+    auto waiting = fetcher(1, book);
+    settle();
+    return waiting;
+  }
 };
 
 } // namespace
@@ -337,17 +351,7 @@ CAF_TEST(jobs of a fetcher stopped at shutdown go back with their attempt) {
 }
 
 CAF_TEST(freed memory goes back when the queue runs dry and once settled) {
-  store_book->claim_answers.push_back({job(1, 10)});
-  auto book = std::make_shared<fetcher_log>();
-  auto f = fetcher(1, book);
-  settle();
-  CAF_REQUIRE_EQUAL(book->pulled.size(), 1u);
-  self->send(f, atom::done_v, job(1, 10));
-  settle();
-  CAF_CHECK_EQUAL(*returned, 0);
-  // The next pull finds nothing due: the burst is over.
-  fetcher(1, book);
-  settle();
+  burst_of_one(std::make_shared<fetcher_log>());
   CAF_CHECK_EQUAL(*returned, 1);
   wait(29s);
   CAF_CHECK_EQUAL(*returned, 1);
@@ -359,14 +363,8 @@ CAF_TEST(freed memory goes back when the queue runs dry and once settled) {
 }
 
 CAF_TEST(no late return while a new burst holds jobs) {
-  store_book->claim_answers.push_back({job(1, 10)});
   auto book = std::make_shared<fetcher_log>();
-  auto f = fetcher(1, book);
-  settle();
-  self->send(f, atom::done_v, job(1, 10));
-  settle();
-  auto g = fetcher(1, book);
-  settle();
+  auto g = burst_of_one(book);
   CAF_REQUIRE_EQUAL(*returned, 1);
   // Work again after 10 s: the queue is not dry, nothing goes back.
   wait(10s);
