@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
+#include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lifetime.hpp"
@@ -141,6 +142,24 @@ void batch_done(self_pointer self, size_t index,
   count_in_flight(self->state, batch, -1);
 }
 
+/// The store `index` did not answer `batch` in time, but may still be
+/// storing it: it stays busy, and the batch's assets in flight, until it
+/// answers a round trip sent after it (its mailbox is in order; the
+/// watchdog cuts a call that hangs). Otherwise a later series of one of
+/// those assets could be stored by another connection meanwhile.
+void await_store(self_pointer self, size_t index,
+                 std::shared_ptr<std::vector<pending_write>> batch) {
+  auto released = [=] {
+    batch_done(self, index, *batch);
+    send_batches(self);
+  };
+  self
+    ->request(self->state.stores[index], caf::infinite, atom::write_v,
+              std::vector<series_write>{})
+    .then([=](std::vector<stored_outcome>&) { released(); },
+          [=](caf::error&) { released(); });
+}
+
 /// Sends the next batch to the idle store `index`; false if no series may go.
 bool send_batch(self_pointer self, size_t index) {
   auto& st = self->state;
@@ -178,8 +197,12 @@ bool send_batch(self_pointer self, size_t index) {
         send_batches(self);
       },
       [=](caf::error& err) {
-        batch_done(self, index, *batch);
         not_stored(self, *batch, err);
+        if (err == caf::sec::request_timeout) {
+          await_store(self, index, batch);
+        } else {
+          batch_done(self, index, *batch);
+        }
         send_batches(self);
       });
   return true;
@@ -260,8 +283,10 @@ writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
     stores.push_back(spawn_writer_store(sys, db, watchdog));
   auto logic = sys.spawn(writer, stores, std::move(tracker), settings);
   // Any store dying takes the writer and its other stores with it: the
-  // supervisor restarts them together, and every batch in flight is
-  // answered with an error (its jobs are retried from the table).
+  // supervisor restarts them together. (CAF 0.17 does not answer the
+  // promises a dead actor held: a fetcher learns of a write lost this way
+  // from its own request's time-out, and the job is retried from the
+  // table.)
   for (const auto& store : stores)
     bind_lifetimes(logic, store);
   return logic;

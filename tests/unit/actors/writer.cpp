@@ -32,6 +32,11 @@ struct log_book {
   std::vector<std::vector<asset_id>> batches;
   /// Assets whose write the store refuses (a failed outcome in its batch).
   std::vector<asset_id> refused;
+  /// While set, the store answers nothing (a call that hangs); the first
+  /// write after it is cleared answers the hung ones first, in order.
+  bool stall = false;
+  std::vector<caf::typed_response_promise<std::vector<stored_outcome>>> stuck;
+  std::vector<size_t> stuck_sizes;
 };
 
 /// What the fake store does with one job of a batch.
@@ -56,13 +61,22 @@ write_summary fake_write(const std::shared_ptr<log_book>& log,
   return summary;
 }
 
-writer_store_actor::behavior_type fake_store(writer_store_actor::pointer,
+writer_store_actor::behavior_type fake_store(writer_store_actor::pointer self,
                                              std::shared_ptr<log_book> log) {
   return {
     [=](atom::write, const std::vector<series_write>& writes)
       -> caf::result<std::vector<stored_outcome>> {
       if (log->fail)
         return db_down();
+      if (log->stall) {
+        log->stuck.push_back(
+          self->make_response_promise<std::vector<stored_outcome>>());
+        log->stuck_sizes.push_back(writes.size());
+        return log->stuck.back();
+      }
+      for (size_t i = 0; i < log->stuck.size(); ++i)
+        log->stuck[i].deliver(std::vector<stored_outcome>(log->stuck_sizes[i]));
+      log->stuck.clear();
       log->batches.emplace_back();
       std::vector<stored_outcome> out;
       for (const auto& w : writes) {
@@ -257,6 +271,52 @@ CAF_TEST(an asset with a batch in flight waits for it even with a store idle) {
   CAF_CHECK_EQUAL(log->jobs[2].id, 70);
   for (auto* x : {&a, &b, &c})
     CAF_CHECK(x->got->value);
+}
+
+CAF_TEST(a store that timed out keeps its assets until it answers again) {
+  // The connection may still be storing the batch the writer gave up on.
+  auto slow_log = std::make_shared<log_book>();
+  slow_log->stall = true;
+  auto slow = start(fake_store, slow_log);
+  auto second = start(fake_store, log);
+  auto both = start(writer, std::vector<writer_store_actor>{slow, second},
+                    tracker, writer_settings{5s});
+  settle();
+  auto a = write_from(both, job_for(7), series(3));
+  settle();
+  CAF_REQUIRE_EQUAL(slow_log->stuck.size(), 1u);
+  wait(5s);
+  CAF_CHECK_EQUAL(a.got->error, caf::sec::request_timeout);
+  // Asset 7 again, and asset 8: only 8 may go to the other connection.
+  auto again = job_for(7);
+  again.id = 70;
+  auto b = write_from(both, again, series(4));
+  auto c = write_from(both, job_for(8), series(3));
+  settle();
+  CAF_CHECK_EQUAL(log->batches, std::vector<std::vector<asset_id>>{{8}});
+  CAF_CHECK(c.got->value);
+  CAF_CHECK(!b.got->value && !b.got->error);
+  // The slow store finishes the old batch (an answer nobody waits for any
+  // more) and then the round trip sent after it: asset 7 is free again.
+  CAF_REQUIRE_EQUAL(slow_log->stuck.size(), 2u);
+  slow_log->stall = false;
+  self->send(slow, atom::write_v, std::vector<series_write>{});
+  settle();
+  CAF_REQUIRE(b.got->value);
+  CAF_CHECK_EQUAL(b.got->value->bars, 4);
+  CAF_REQUIRE_EQUAL(slow_log->jobs.size(), 1u);
+  CAF_CHECK_EQUAL(slow_log->jobs.at(0).id, 70);
+}
+
+CAF_TEST(an asset whose batch failed can be written again) {
+  log->fail = true;
+  auto a = write_from(hdl, job_for(5), series(3));
+  settle();
+  CAF_CHECK(is(a.got->error, ec::database_unavailable));
+  log->fail = false;
+  auto b = write_from(hdl, job_for(5), series(3));
+  settle();
+  CAF_CHECK(b.got->value);
 }
 
 CAF_TEST(next_batch leaves the series of assets in flight in their place) {
