@@ -602,13 +602,6 @@ caf::expected<pipeline_settings> config::pipeline() const {
     {"frankfurter", static_cast<size_t>(frankfurter_concurrency)},
     {"coingecko", static_cast<size_t>(coingecko_concurrency)},
     {"tiingo", static_cast<size_t>(tiingo_concurrency)}};
-  // Of the providers a job may wait for: Tiingo is off without its key,
-  // and its free tier's 50 requests an hour would stretch every grant's
-  // time-out (and what CAF's clock holds for it) to twenty minutes.
-  auto slowest = yahoo_requests_per_second;
-  for (const auto& limit : s.limiter.providers)
-    if (limit.name != "tiingo" || !tiingo_api_key.empty())
-      slowest = std::min(slowest, limit.rate);
   s.fetcher.base_url = yahoo_base_url;
   auto& p = s.fetcher.providers;
   p.chains = {{"stock", providers_stock},
@@ -655,6 +648,15 @@ caf::expected<pipeline_settings> config::pipeline() const {
   s.fetcher.retry_delay = ms(queue_poll_interval);
   // Waiting for a grant may take a 429's pause plus a window's worth of
   // requests at the slowest provider's rate (all of them may wait for it).
+  // Only providers that can be used count: Tiingo without its key never
+  // holds a grant, and its free tier's 50 requests an hour would stretch
+  // every grant's time-out (and what CAF's clock holds for it) to twenty
+  // minutes.
+  auto slowest = yahoo_requests_per_second;
+  for (const auto& limit : s.limiter.providers)
+    if (auto provider = make_provider(limit.name, p);
+        provider && provider->unusable().empty())
+      slowest = std::min(slowest, limit.rate);
   s.fetcher.grant_timeout =
     longest_pause + milliseconds{60'000} +
     milliseconds{static_cast<int64_t>(1000.0 * fetch_window / slowest)};
