@@ -13,13 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <vector>
-
-#include <chrono>
-#include <functional>
-#include <optional>
 
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>

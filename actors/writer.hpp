@@ -73,7 +73,7 @@ struct writer_state {
 std::vector<pending_write>
 next_batch(std::deque<pending_write>& waiting, uint32_t max_series,
            size_t max_rows,
-           const std::unordered_map<asset_id, uint32_t>& in_flight = {});
+           const std::unordered_map<asset_id, uint32_t>& in_flight);
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
