@@ -204,6 +204,12 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists: see app/signals.hpp.
   backfilld::block_shutdown_signals();
+  // libpq's default gssencmode=prefer has every connection probe for a
+  // Kerberos ticket, which loads and configures Kerberos: ~0.5 MB of idle
+  // memory for a transport that self-hosted databases rarely offer (GSSAPI
+  // authentication is unaffected). A gssencmode in db.url, or PGGSSENCMODE
+  // set by the user, still wins: this only changes the default.
+  setenv("PGGSSENCMODE", "disable", 0);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   command_line cli;
   if (!split(argc, argv, cli)) {
