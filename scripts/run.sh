@@ -61,6 +61,10 @@ if [[ $demo -eq 1 ]]; then
   echo "      psql $BACKFILL_DB_URL -c \"INSERT INTO transactions (portfolio_id, asset_id, quantity, price, timestamp) VALUES (1, 12, 20, 150, now())\""
 fi
 
+# GnuTLS initialises itself when loaded (libpq's LDAP and libcurl's RTMP
+# support pull it in; backfilld's TLS is OpenSSL), ~0.7 MB that nothing uses.
+# The libraries that do use it call gnutls_global_init() themselves.
+export GNUTLS_NO_IMPLICIT_INIT=1
 # Not exec: the traps above stop what this script started.
 build-release/backfilld --config-file=configs/backfilld.ini "${args[@]}" &
 daemon=$!
