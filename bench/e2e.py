@@ -68,6 +68,10 @@ from bench_fake import CachedYahoo  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+# The environment the container, the systemd unit and scripts/run.sh give
+# the daemon, so that its idle memory is measured as users run it.
+DAEMON_ENV = {"GNUTLS_NO_IMPLICIT_INIT": "1"}
+
 
 def proc_status(pid):
     try:
@@ -80,6 +84,42 @@ def proc_status(pid):
         if m:
             out[key] = int(m.group(1))
     return out
+
+
+def idle_parts(pid, binary):
+    """Resident kB by kind of mapping (/proc/PID/smaps): the program's own
+    file, anonymous memory (heap, stacks, malloc arenas) and the shared
+    libraries' files."""
+    parts = {"binary": 0, "anonymous": 0, "libraries": 0}
+    kind = "anonymous"
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+    except OSError:
+        return parts
+    binary = os.path.realpath(binary)
+    for line in lines:
+        fields = line.split()
+        if re.match(r"[0-9a-f]+-[0-9a-f]+$", fields[0]):
+            name = fields[5] if len(fields) > 5 else ""
+            kind = ("binary" if name == binary else
+                    "libraries" if name.startswith("/") else "anonymous")
+        elif fields[0] == "Rss:":
+            parts[kind] += int(fields[1])
+    return parts
+
+
+def library_floor(floor_bench, binary, env):
+    """bench_library_floor on the daemon's DT_NEEDED list, with the
+    environment the daemon gets: {"VmRSS", "RssAnon", "RssFile"} in kB."""
+    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True,
+                             text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic)
+    out = subprocess.run([floor_bench] + [f"{k}={v}" for k, v in env.items()]
+                         + needed, capture_output=True, text=True,
+                         check=True).stdout
+    floor = {k: int(v) for k, v in re.findall(r"(\w+):\s+(\d+) kB", out)}
+    floor["libraries"] = len(needed)
+    return floor
 
 
 def cpu_seconds(pid):
@@ -149,7 +189,8 @@ class Bench:
                 "--queue.poll-interval=200ms",
                 # Other daemons on the machine may hold the default port.
                 "--metrics.port=0"] + extra
-        daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, **DAEMON_ENV})
         wait_until_logged(log.name, "listening", 60, daemon)
         return daemon, log.name
 
@@ -229,6 +270,7 @@ class Bench:
             conn = psycopg2.connect(url)
             time.sleep(2)  # idle after start
             idle = proc_status(daemon.pid)
+            idle_kinds = idle_parts(daemon.pid, self.args.binary)
             sampler = Sampler(daemon.pid)
             sampler.start()
             cpu0 = cpu_seconds(daemon.pid)
@@ -265,6 +307,7 @@ class Bench:
                 "lat_p99_ms": percentile(lat, 99),
                 "idle_rss_kib": idle.get("VmRSS", 0),
                 "idle_threads": idle.get("Threads", 0),
+                "idle_parts_kib": idle_kinds,
                 "peak_rss_kib": max(sampler.peak_rss, after.get("VmHWM", 0)),
                 "peak_threads": sampler.peak_threads,
                 "after_rss_kib": after.get("VmRSS", 0),
@@ -423,6 +466,8 @@ def main():
                                            "backfilld"))
     p.add_argument("--writer-bench", default=str(
         ROOT / "build-release" / "bench" / "bench_writer_methods"))
+    p.add_argument("--floor-bench", default=str(
+        ROOT / "build-release" / "bench" / "bench_library_floor"))
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--label", default="")
     p.add_argument("--daemon-arg", action="append", default=[],
@@ -454,6 +499,8 @@ def main():
         print("warming the fake's answers", file=sys.stderr)
         bench.yahoo.warm(f"S{i}" for i in range(1, max(sizes + [
             args.naive, args.rate_assets]) + 1))
+        res["library_floor"] = library_floor(args.floor_bench, args.binary,
+                                             DAEMON_ENV)
         print("writer methods", file=sys.stderr)
         res["writer_methods"] = (
             bench.writer_methods(args.writer_assets, 250)
@@ -505,6 +552,27 @@ def ratio_text(run):
             f"{max(ratios):.2f} in {len(ratios)} tries)")
 
 
+def idle_memory_lines(res):
+    """Where the first run's idle RSS goes, next to the libraries' floor."""
+    floor, first = res.get("library_floor"), res["runs"][0]
+    parts = first.get("idle_parts_kib")
+    if not floor or not parts:
+        return []
+    mib = lambda kib: f"{kib / 1024:.1f}"  # noqa: E731
+    idle = first["idle_rss_kib"]
+    return ["", f"Idle memory (N={first['n']}, 2 s after start): "
+            f"{mib(idle)} MiB = the binary {mib(parts['binary'])}, "
+            f"anonymous mappings (heap, stacks, arenas) "
+            f"{mib(parts['anonymous'])}, shared libraries "
+            f"{mib(parts['libraries'])}. The libraries alone "
+            f"(`bench_library_floor`: backfilld's {floor['libraries']} "
+            "shared libraries loaded with the daemon's environment and "
+            f"libcurl initialised, nothing else run) hold "
+            f"{mib(floor['VmRSS'])} MiB ({mib(floor['RssFile'])} "
+            f"file-backed), so {mib(idle - floor['VmRSS'])} MiB are "
+            "backfilld's own."]
+
+
 def report(res, out):
     m = res["machine"]
     naive = res["naive"]
@@ -536,6 +604,7 @@ def report(res, out):
                 f"{r['after_rss_kib'] / 1024:.1f} |")
             dat.write(f"{r['n']} {r['assets_per_s']:.2f} "
                       f"{r['n'] / r['copy_seconds']:.2f}\n")
+    lines += idle_memory_lines(res)
     st = res.get("settle")
     if st:
         curve = ", ".join(f"{t} s {kib / 1024:.1f}"

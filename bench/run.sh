@@ -20,7 +20,8 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$root" -B "$root/build-release" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
-cmake --build "$root/build-release" -j2 --target backfilld bench_writer_methods
+cmake --build "$root/build-release" -j2 --target backfilld bench_writer_methods \
+  bench_library_floor
 
 /usr/bin/python3 "$root/bench/e2e.py" --out "$out" "$@"
 if command -v gnuplot >/dev/null; then
