@@ -314,6 +314,8 @@ class Bench:
             }
             if settled:
                 result["settled_rss_kib"] = settled
+                result["settled_parts_kib"] = idle_parts(daemon.pid,
+                                                         self.args.binary)
             if statements is not None:
                 result["statements"] = statements
         finally:
@@ -614,6 +616,15 @@ def report(res, out):
                   f"{st['peak_rss_kib'] / 1024:.1f}, 3 s after "
                   f"{st['after_rss_kib'] / 1024:.1f}; then MiB by seconds "
                   f"after: {curve}."]
+        before, after = st.get("idle_parts_kib"), st.get("settled_parts_kib")
+        if before and after:
+            lines[-1] += (" By kind of mapping, idle → end of the settle: " +
+                          ", ".join(f"{k} {before[k] / 1024:.1f} → "
+                                    f"{after[k] / 1024:.1f}"
+                                    for k in ("binary", "anonymous",
+                                              "libraries")) +
+                          " MiB (file-backed pages are code and data the run"
+                          " touched, not memory to return).")
     with open(out / "latency.dat", "w") as dat:
         dat.write("# case p50 p95 p99\n")
         for r in res["runs"]:
