@@ -121,25 +121,24 @@ void not_stored(self_pointer self, std::vector<pending_write>& batch,
 
 void send_batches(self_pointer self);
 
-/// Marks the batch's assets as with a store, or (`count` -1) as back.
-void count_in_flight(writer_state& st, const std::vector<pending_write>& batch,
-                     int count) {
-  for (const auto& pending : batch) {
-    auto asset = pending.write.job.asset;
-    if (count > 0) {
-      ++st.in_flight[asset];
-    } else if (auto i = st.in_flight.find(asset);
-               i != st.in_flight.end() && --i->second == 0) {
-      st.in_flight.erase(i);
-    }
-  }
+/// Gives the batch to the store `index`: its assets are in flight.
+void hand_over(writer_state& st, size_t index,
+               const std::vector<pending_write>& batch) {
+  st.slots[index].busy = true;
+  for (const auto& pending : batch)
+    ++st.in_flight[pending.write.job.asset];
 }
 
-/// The store `index` answered `batch` (or failed to): it is free again.
+/// The store `index` answered `batch` (or failed to): it is free again, and
+/// the batch's assets are no longer in flight (unless in another batch).
 void batch_done(self_pointer self, size_t index,
                 const std::vector<pending_write>& batch) {
-  self->state.busy[index] = false;
-  count_in_flight(self->state, batch, -1);
+  auto& st = self->state;
+  st.slots[index].busy = false;
+  for (const auto& pending : batch)
+    if (auto i = st.in_flight.find(pending.write.job.asset);
+        i != st.in_flight.end() && --i->second == 0)
+      st.in_flight.erase(i);
 }
 
 /// The store `index` did not answer `batch` in time, but may still be
@@ -154,7 +153,7 @@ void await_store(self_pointer self, size_t index,
     send_batches(self);
   };
   self
-    ->request(self->state.stores[index], caf::infinite, atom::write_v,
+    ->request(self->state.slots[index].store, caf::infinite, atom::write_v,
               std::vector<series_write>{})
     .then([=](std::vector<stored_outcome>&) { released(); },
           [=](caf::error&) { released(); });
@@ -172,10 +171,9 @@ bool send_batch(self_pointer self, size_t index) {
   writes.reserve(batch->size());
   for (const auto& pending : *batch)
     writes.push_back(pending.write);
-  st.busy[index] = true;
-  count_in_flight(st, *batch, 1);
+  hand_over(st, index, *batch);
   self
-    ->request(st.stores[index], st.settings.store_timeout, atom::write_v,
+    ->request(st.slots[index].store, st.settings.store_timeout, atom::write_v,
               std::move(writes))
     .then(
       [=](std::vector<stored_outcome>& outcomes) {
@@ -212,8 +210,8 @@ bool send_batch(self_pointer self, size_t index) {
 /// (a store's answer sends the next).
 void send_batches(self_pointer self) {
   auto& st = self->state;
-  for (size_t i = 0; i < st.stores.size() && !st.waiting.empty(); ++i)
-    if (!st.busy[i] && !send_batch(self, i))
+  for (size_t i = 0; i < st.slots.size() && !st.waiting.empty(); ++i)
+    if (!st.slots[i].busy && !send_batch(self, i))
       return;
 }
 
@@ -245,8 +243,8 @@ writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
        std::vector<writer_store_actor> stores, tracker_actor tracker,
        writer_settings settings) {
-  self->state.busy.assign(stores.size(), false);
-  self->state.stores = std::move(stores);
+  for (auto& store : stores)
+    self->state.slots.push_back(store_slot{std::move(store)});
   self->state.tracker = std::move(tracker);
   self->state.settings = settings;
   end_on_exception(self);
@@ -279,8 +277,8 @@ writer_actor spawn_writer(caf::actor_system& sys, db_settings db,
                           db_watchdog_actor watchdog, tracker_actor tracker,
                           writer_settings settings) {
   std::vector<writer_store_actor> stores;
-  for (uint32_t i = 0; i < std::max(settings.connections, 1u); ++i)
-    stores.push_back(spawn_writer_store(sys, db, watchdog));
+  for (uint32_t i = 1; i <= std::max(settings.connections, 1u); ++i)
+    stores.push_back(spawn_writer_store(sys, db, watchdog, i));
   auto logic = sys.spawn(writer, stores, std::move(tracker), settings);
   // Any store dying takes the writer and its other stores with it: the
   // supervisor restarts them together. (CAF 0.17 does not answer the

@@ -53,11 +53,16 @@ struct pending_write {
   stopwatch took;
 };
 
+/// One of the writer's connections.
+struct store_slot {
+  writer_store_actor store;
+  /// Whether it has a batch (or may still be storing one it timed out on).
+  bool busy = false;
+};
+
 struct writer_state {
   static inline const char* name = "writer";
-  std::vector<writer_store_actor> stores;
-  /// Whether `stores[i]` has a batch.
-  std::vector<bool> busy;
+  std::vector<store_slot> slots;
   tracker_actor tracker;
   writer_settings settings;
   /// Series that arrived while every store was busy (or while a batch with
