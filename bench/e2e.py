@@ -88,17 +88,18 @@ def proc_status(pid):
 
 def idle_parts(pid, binary):
     """Resident kB by kind of mapping (/proc/PID/smaps): the program's own
-    file, anonymous memory (heap, stacks, malloc arenas) and the shared
-    libraries' files."""
+    file, anonymous mappings (heap, stacks, malloc arenas) and other files
+    (the shared libraries; their copy-on-write pages count here too), or
+    None if the process is gone."""
     parts = {"binary": 0, "anonymous": 0, "libraries": 0}
     kind = "anonymous"
     try:
         lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
     except OSError:
-        return parts
+        return None
     binary = os.path.realpath(binary)
     for line in lines:
-        fields = line.split()
+        fields = line.split(maxsplit=5)
         if re.match(r"[0-9a-f]+-[0-9a-f]+$", fields[0]):
             name = fields[5] if len(fields) > 5 else ""
             kind = ("binary" if name == binary else
@@ -110,16 +111,37 @@ def idle_parts(pid, binary):
 
 def library_floor(floor_bench, binary, env):
     """bench_library_floor on the daemon's DT_NEEDED list, with the
-    environment the daemon gets: {"VmRSS", "RssAnon", "RssFile"} in kB."""
-    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True,
-                             text=True, check=True).stdout
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic)
-    out = subprocess.run([floor_bench] + [f"{k}={v}" for k, v in env.items()]
-                         + needed, capture_output=True, text=True,
-                         check=True).stdout
-    floor = {k: int(v) for k, v in re.findall(r"(\w+):\s+(\d+) kB", out)}
-    floor["libraries"] = len(needed)
-    return floor
+    environment the daemon gets: its VmRSS, RssAnon and RssFile and its RSS
+    by kind of mapping (`idle_parts`), in kB; None (and why, on stderr) if
+    it cannot run."""
+    try:
+        dynamic = subprocess.run(["readelf", "-d", binary],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "LC_ALL": "C"}).stdout
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]",
+                            dynamic)
+        if not needed:
+            raise RuntimeError(f"readelf found no DT_NEEDED in {binary}")
+        floor = subprocess.Popen(
+            [floor_bench] + [f"{k}={v}" for k, v in env.items()] + needed,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
+        print(f"e2e: no library floor: {e}", file=sys.stderr)
+        return None
+    result = {"libraries": len(needed)}
+    for line in floor.stdout:
+        if line.strip() == "ready":
+            result["parts_kib"] = idle_parts(floor.pid, floor_bench)
+            break
+        key, value = line.split(":", 1)
+        result[key] = int(value.split()[0])
+    floor.stdin.close()
+    floor.wait(10)
+    if "VmRSS" not in result or not result.get("parts_kib"):
+        print("e2e: no library floor: bench_library_floor said too little",
+              file=sys.stderr)
+        return None
+    return result
 
 
 def cpu_seconds(pid):
@@ -555,24 +577,28 @@ def ratio_text(run):
 
 
 def idle_memory_lines(res):
-    """Where the first run's idle RSS goes, next to the libraries' floor."""
+    """Where the first run's idle RSS goes, kind by kind next to the
+    libraries' floor."""
     floor, first = res.get("library_floor"), res["runs"][0]
     parts = first.get("idle_parts_kib")
-    if not floor or not parts:
+    if not floor or not parts or "parts_kib" not in floor:
         return []
     mib = lambda kib: f"{kib / 1024:.1f}"  # noqa: E731
-    idle = first["idle_rss_kib"]
+    base = floor["parts_kib"]
+    own = ", ".join(f"{kind} {mib(parts[kind] - base[kind])}"
+                    for kind in ("binary", "anonymous", "libraries"))
     return ["", f"Idle memory (N={first['n']}, 2 s after start): "
-            f"{mib(idle)} MiB = the binary {mib(parts['binary'])}, "
-            f"anonymous mappings (heap, stacks, arenas) "
-            f"{mib(parts['anonymous'])}, shared libraries "
-            f"{mib(parts['libraries'])}. The libraries alone "
-            f"(`bench_library_floor`: backfilld's {floor['libraries']} "
-            "shared libraries loaded with the daemon's environment and "
-            f"libcurl initialised, nothing else run) hold "
-            f"{mib(floor['VmRSS'])} MiB ({mib(floor['RssFile'])} "
-            f"file-backed), so {mib(idle - floor['VmRSS'])} MiB are "
-            "backfilld's own."]
+            f"{mib(first['idle_rss_kib'])} MiB; by kind of mapping: the "
+            f"binary {mib(parts['binary'])}, anonymous "
+            f"{mib(parts['anonymous'])}, shared libraries (with their "
+            f"copy-on-write pages) {mib(parts['libraries'])}. The libraries "
+            f"alone (`bench_library_floor`: backfilld's {floor['libraries']}"
+            " shared libraries loaded with the daemon's environment and "
+            "libcurl initialised, nothing else run) hold "
+            f"{mib(floor['VmRSS'])} MiB: its binary {mib(base['binary'])}, "
+            f"anonymous {mib(base['anonymous'])}, shared libraries "
+            f"{mib(base['libraries'])}. What backfilld adds: "
+            f"{mib(first['idle_rss_kib'] - floor['VmRSS'])} MiB ({own})."]
 
 
 def report(res, out):
@@ -610,7 +636,7 @@ def report(res, out):
     st = res.get("settle")
     if st:
         curve = ", ".join(f"{t} s {kib / 1024:.1f}"
-                          for t, kib in st["settled_rss_kib"])
+                          for t, kib in st.get("settled_rss_kib", []))
         lines += ["", f"Settling (--settle, one more N={st['n']} run): RSS "
                   f"idle {st['idle_rss_kib'] / 1024:.1f}, peak "
                   f"{st['peak_rss_kib'] / 1024:.1f}, 3 s after "

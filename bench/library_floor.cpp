@@ -8,9 +8,12 @@
 // same constructors run (GnuTLS's and OpenSSL's among them, pulled in by
 // libpq's LDAP and libcurl's RTMP support). ENV=VALUE arguments are set
 // before anything is loaded, since a library's constructor reads its
-// environment before main could. It prints /proc/self/status's VmRSS,
-// RssAnon and RssFile (kB) after a second, one per line: idle RSS above this
-// floor is backfilld's own, below it no change to backfilld can reach.
+// environment before main could. After a second it prints
+// /proc/self/status's VmRSS, RssAnon and RssFile (kB), one per line, then
+// "ready", and waits until its standard input closes, so that e2e.py can
+// read its /proc/PID/smaps with the rule it applies to the daemon's. Idle
+// RSS above this floor is what backfilld's own code and data add; below it
+// needs other builds of the libraries or fewer of them.
 
 #include <chrono>
 #include <cstdio>
@@ -56,4 +59,8 @@ int main(int argc, char** argv) {
     init(3); // CURL_GLOBAL_DEFAULT, without curl's header as a dependency
   std::this_thread::sleep_for(std::chrono::seconds{1});
   print_memory();
+  std::puts("ready");
+  std::fflush(stdout);
+  while (std::getchar() != EOF) {
+  }
 }
