@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
   // Before any thread exists: see app/signals.hpp.
   backfilld::block_shutdown_signals();
   // libpq's default gssencmode=prefer has every connection probe for a
-  // Kerberos ticket, which loads and configures Kerberos: ~0.7 MB of idle
+  // Kerberos ticket, which initialises Kerberos: ~0.7 MB of idle
   // memory for a transport that self-hosted databases rarely offer (GSSAPI
   // authentication is unaffected). A gssencmode in db.url, or PGGSSENCMODE
   // set by the user, still wins: this only changes the default.
