@@ -86,12 +86,16 @@ def proc_status(pid):
     return out
 
 
+# How `idle_parts` splits resident memory.
+MAPPING_KINDS = ("binary", "anonymous", "libraries")
+
+
 def idle_parts(pid, binary):
     """Resident kB by kind of mapping (/proc/PID/smaps): the program's own
     file, anonymous mappings (heap, stacks, malloc arenas) and other files
     (the shared libraries; their copy-on-write pages count here too), or
     None if the process is gone."""
-    parts = {"binary": 0, "anonymous": 0, "libraries": 0}
+    parts = dict.fromkeys(MAPPING_KINDS, 0)
     kind = "anonymous"
     try:
         lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
@@ -111,9 +115,9 @@ def idle_parts(pid, binary):
 
 def library_floor(floor_bench, binary, env):
     """bench_library_floor on the daemon's DT_NEEDED list, with the
-    environment the daemon gets: its VmRSS, RssAnon and RssFile and its RSS
-    by kind of mapping (`idle_parts`), in kB; None (and why, on stderr) if
-    it cannot run."""
+    environment the daemon gets: its `proc_status` and its RSS by kind of
+    mapping (`idle_parts`), read as the daemon's are, in kB; None (and why,
+    on stderr) if it cannot run."""
     try:
         dynamic = subprocess.run(["readelf", "-d", binary],
                                  capture_output=True, text=True, check=True,
@@ -129,16 +133,13 @@ def library_floor(floor_bench, binary, env):
         print(f"e2e: no library floor: {e}", file=sys.stderr)
         return None
     result = {"libraries": len(needed)}
-    for line in floor.stdout:
-        if line.strip() == "ready":
-            result["parts_kib"] = idle_parts(floor.pid, floor_bench)
-            break
-        key, value = line.split(":", 1)
-        result[key] = int(value.split()[0])
+    if floor.stdout.readline().strip() == "ready":
+        result.update(proc_status(floor.pid))
+        result["parts_kib"] = idle_parts(floor.pid, floor_bench)
     floor.stdin.close()
     floor.wait(10)
     if "VmRSS" not in result or not result.get("parts_kib"):
-        print("e2e: no library floor: bench_library_floor said too little",
+        print("e2e: no library floor: bench_library_floor was not ready",
               file=sys.stderr)
         return None
     return result
@@ -586,7 +587,7 @@ def idle_memory_lines(res):
     mib = lambda kib: f"{kib / 1024:.1f}"  # noqa: E731
     base = floor["parts_kib"]
     own = ", ".join(f"{kind} {mib(parts[kind] - base[kind])}"
-                    for kind in ("binary", "anonymous", "libraries"))
+                    for kind in MAPPING_KINDS)
     return ["", f"Idle memory (N={first['n']}, 2 s after start): "
             f"{mib(first['idle_rss_kib'])} MiB; by kind of mapping: the "
             f"binary {mib(parts['binary'])}, anonymous "
@@ -647,8 +648,7 @@ def report(res, out):
             lines[-1] += (" By kind of mapping, idle → end of the settle: " +
                           ", ".join(f"{k} {before[k] / 1024:.1f} → "
                                     f"{after[k] / 1024:.1f}"
-                                    for k in ("binary", "anonymous",
-                                              "libraries")) +
+                                    for k in MAPPING_KINDS) +
                           " MiB (file-backed pages are code and data the run"
                           " touched, not memory to return).")
     with open(out / "latency.dat", "w") as dat:

@@ -8,10 +8,9 @@
 // same constructors run (GnuTLS's and OpenSSL's among them, pulled in by
 // libpq's LDAP and libcurl's RTMP support). ENV=VALUE arguments are set
 // before anything is loaded, since a library's constructor reads its
-// environment before main could. After a second it prints
-// /proc/self/status's VmRSS, RssAnon and RssFile (kB), one per line, then
-// "ready", and waits until its standard input closes, so that e2e.py can
-// read its /proc/PID/smaps with the rule it applies to the daemon's. Idle
+// environment before main could. After a second it prints "ready" and
+// waits until its standard input closes, so that e2e.py reads its
+// /proc/PID/status and smaps as it reads the daemon's. Idle
 // RSS above this floor is what backfilld's own code and data add; below it
 // needs other builds of the libraries or fewer of them.
 
@@ -19,23 +18,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <thread>
 
 #include <dlfcn.h>
-
-namespace {
-
-void print_memory() {
-  std::ifstream status{"/proc/self/status"};
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0 || line.rfind("RssAnon:", 0) == 0 ||
-        line.rfind("RssFile:", 0) == 0)
-      std::puts(line.c_str());
-}
-
-} // namespace
 
 int main(int argc, char** argv) {
   int first_library = 1;
@@ -58,7 +44,6 @@ int main(int argc, char** argv) {
         dlsym(RTLD_DEFAULT, "curl_global_init")))
     init(3); // CURL_GLOBAL_DEFAULT, without curl's header as a dependency
   std::this_thread::sleep_for(std::chrono::seconds{1});
-  print_memory();
   std::puts("ready");
   std::fflush(stdout);
   while (std::getchar() != EOF) {
